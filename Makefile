@@ -1,0 +1,111 @@
+# virtio-grant — see README.md.  `make demo` and `make check` install their
+# own Debian dependencies (mk/deps.sh).
+#
+# Variables: CC (gcc|clang), BUILD (output dir), SAN=1 (ASan+UBSan), WERROR=0.
+
+CC      ?= gcc
+BUILD   ?= build
+WERROR  ?= 1
+SAN     ?= 0
+
+CFLAGS_BASE := -std=c11 -O2 -g -Wall -Wextra -Wshadow -Wstrict-prototypes \
+               -Wmissing-prototypes -D_FORTIFY_SOURCE=2 -D__XEN_TOOLS__ -fno-strict-aliasing
+ifeq ($(WERROR),1)
+CFLAGS_BASE += -Werror
+endif
+ifeq ($(SAN),1)
+CFLAGS_BASE += -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+               -fno-omit-frame-pointer
+LDFLAGS     += -fsanitize=address,undefined
+endif
+CFLAGS  ?=
+CFLAGS  += $(CFLAGS_BASE)
+INC_BE  := -Ibackend
+INC_SIM := -Ixensim/include
+XENLIBS := -lxendevicemodel -lxenforeignmemory -lxengnttab -lxenevtchn
+
+BE_SRCS  := backend/common/log.c backend/config/config.c backend/gmem/gmem.c \
+            backend/virtq/virtq.c backend/devices/blk.c backend/transport/mmio.c \
+            backend/xen/ioreq.c
+SIM_SRCS := xensim/lib/sim_common.c xensim/lib/sim_devicemodel.c xensim/lib/sim_evtchn.c \
+            xensim/lib/sim_gnttab.c xensim/lib/sim_foreignmemory.c
+GUEST_SRCS := xensim/guest/simdom.c xensim/guest/vdrv.c
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+BE_OBJS    := $(call obj,$(BE_SRCS))
+SIM_OBJS   := $(call obj,$(SIM_SRCS))
+GUEST_OBJS := $(call obj,$(GUEST_SRCS))
+
+BINS := $(BUILD)/virtio-grant $(BUILD)/virtio-grant-sim $(BUILD)/xensim-demo
+
+UNIT_TESTS := $(BUILD)/tests/test_mmio $(BUILD)/tests/test_virtq $(BUILD)/tests/test_blk \
+              $(BUILD)/tests/test_config
+INTEG_TESTS := $(BUILD)/tests/test_sim_blk
+
+.PHONY: all deps deps-test demo check test test-unit test-integration test-matrix clean \
+        e2e fuzz spec spec-check
+
+all: deps $(BINS)
+
+deps:
+	@./mk/deps.sh build
+
+deps-test:
+	@./mk/deps.sh test
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(INC_BE) $(INC_SIM) -MMD -MP -c $< -o $@
+
+$(BUILD)/libxensim.a: $(SIM_OBJS)
+	ar rcs $@ $^
+
+$(BUILD)/libsimguest.a: $(GUEST_OBJS) $(call obj,xensim/lib/sim_common.c)
+	ar rcs $@ $^
+
+# The same backend objects, linked against real Xen or against the simulator.
+$(BUILD)/virtio-grant: $(BE_OBJS) $(call obj,backend/main.c)
+	$(CC) $(LDFLAGS) -o $@ $^ $(XENLIBS)
+
+$(BUILD)/virtio-grant-sim: $(BE_OBJS) $(call obj,backend/main.c) $(BUILD)/libxensim.a
+	$(CC) $(LDFLAGS) -o $@ $^
+
+$(BUILD)/xensim-demo: $(call obj,xensim/tools/demo.c) $(BUILD)/libsimguest.a
+	$(CC) $(LDFLAGS) -o $@ $^ -lm
+
+$(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c) $(BE_OBJS) $(BUILD)/libxensim.a \
+                       $(BUILD)/libsimguest.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka
+
+$(BUILD)/tests/test_sim_blk: $(call obj,tests/integration/test_sim_blk.c) \
+                             $(BUILD)/libsimguest.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka
+
+demo: deps $(BINS)
+	./$(BUILD)/xensim-demo --backend ./$(BUILD)/virtio-grant-sim
+
+test-unit: $(UNIT_TESTS)
+	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
+
+test-integration: $(INTEG_TESTS) $(BUILD)/virtio-grant-sim
+	@set -e; for t in $(INTEG_TESTS); do echo "== $$t"; \
+	  VG_BACKEND=./$(BUILD)/virtio-grant-sim $$t; done
+
+test: test-unit test-integration
+
+# gcc, clang, and gcc with ASan+UBSan: each in its own build directory.
+test-matrix: deps-test
+	$(MAKE) BUILD=build/gcc CC=gcc all test
+	$(MAKE) BUILD=build/clang CC=clang all test
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  $(MAKE) BUILD=build/san CC=gcc SAN=1 all test
+
+check: deps deps-test test-matrix
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/* One logging API for the backend.  Every line names the guest and device. */
+#ifndef VG_LOG_H
+#define VG_LOG_H
+
+enum vg_log_level { VG_LOG_ERROR, VG_LOG_WARN, VG_LOG_INFO, VG_LOG_DEBUG };
+
+void vg_log_init(enum vg_log_level level, const char *who);
+void vg_log_set_who(const char *who);
+enum vg_log_level vg_log_level(void);
+__attribute__((format(printf, 2, 3))) void vg_log(enum vg_log_level level, const char *fmt, ...);
+/*
+ * A guest can trigger these at will; after a burst they are counted rather
+ * than printed so a hostile guest cannot flood the backend's log.
+ */
+__attribute__((format(printf, 1, 2))) void vg_log_guest(const char *fmt, ...);
+
+#define vg_err(...) vg_log(VG_LOG_ERROR, __VA_ARGS__)
+#define vg_warn(...) vg_log(VG_LOG_WARN, __VA_ARGS__)
+#define vg_info(...) vg_log(VG_LOG_INFO, __VA_ARGS__)
+#define vg_dbg(...)                                                                           \
+    do {                                                                                      \
+        if (vg_log_level() >= VG_LOG_DEBUG)                                                   \
+            vg_log(VG_LOG_DEBUG, __VA_ARGS__);                                                \
+    } while (0)
+
+#endif

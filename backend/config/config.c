@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE
+#include "config/config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/checked.h"
+
+#define VG_VERSION "0.1.0"
+
+void vg_config_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: virtio-grant blk --domid N --image PATH [options]\n"
+            "\n"
+            "Serve one virtio-mmio block device to Xen guest N through an ioreq server.\n"
+            "\n"
+            "  --domid N          guest domain id (required)\n"
+            "  --image PATH       raw image file or block device (required)\n"
+            "  --base ADDR        MMIO window base (default 0x2000000)\n"
+            "  --size BYTES       MMIO window size (default 0x200)\n"
+            "  --irq N            guest SPI for the device (default 33)\n"
+            "  --read-only        offer VIRTIO_BLK_F_RO; writes fail with IOERR\n"
+            "  --serial ID        GET_ID string, at most 20 bytes (default: image name)\n"
+            "  --mode grant|foreign\n"
+            "                     grant (default): buffers are grant references and only\n"
+            "                     granted pages are ever mapped; foreign: buffers are guest\n"
+            "                     physical addresses (for comparison only)\n"
+            "  --premap           foreign mode: map all guest RAM once at start\n"
+            "  --ram-base ADDR    foreign mode: guest RAM base (default 0x40000000)\n"
+            "  --ram-size BYTES   foreign mode: guest RAM size (required there)\n"
+            "  -v, --verbose      more logging (repeat for debug)\n"
+            "  -q, --quiet        errors only\n"
+            "  -h, --help         this text\n"
+            "  -V, --version      print the version\n"
+            "\n"
+            "Sizes accept K, M and G suffixes.\n");
+}
+
+static int parse_u64(const char *opt, const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    if (!s || !*s || *s == '-')
+        goto bad;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (errno)
+        goto bad;
+    uint64_t mul = 1;
+    if (*end == 'K' || *end == 'k')
+        mul = 1ull << 10;
+    else if (*end == 'M' || *end == 'm')
+        mul = 1ull << 20;
+    else if (*end == 'G' || *end == 'g')
+        mul = 1ull << 30;
+    if (mul != 1)
+        end++;
+    if (*end || !vg_mul_u64(v, mul, out))
+        goto bad;
+    return 0;
+bad:
+    fprintf(stderr, "virtio-grant: invalid value for %s: '%s'\n", opt, s ? s : "");
+    return -EINVAL;
+}
+
+static int bad(const char *msg)
+{
+    fprintf(stderr, "virtio-grant: %s (see --help)\n", msg);
+    return -EINVAL;
+}
+
+int vg_config_parse(struct vg_config *c, int argc, char **argv)
+{
+    enum { O_DOMID = 256, O_BASE, O_SIZE, O_IRQ, O_IMAGE, O_RO, O_MODE, O_PREMAP, O_RAMBASE,
+           O_RAMSIZE, O_SERIAL };
+    static const struct option opts[] = {
+        { "domid", required_argument, 0, O_DOMID },
+        { "base", required_argument, 0, O_BASE },
+        { "size", required_argument, 0, O_SIZE },
+        { "irq", required_argument, 0, O_IRQ },
+        { "image", required_argument, 0, O_IMAGE },
+        { "read-only", no_argument, 0, O_RO },
+        { "mode", required_argument, 0, O_MODE },
+        { "premap", no_argument, 0, O_PREMAP },
+        { "ram-base", required_argument, 0, O_RAMBASE },
+        { "ram-size", required_argument, 0, O_RAMSIZE },
+        { "serial", required_argument, 0, O_SERIAL },
+        { "verbose", no_argument, 0, 'v' },
+        { "quiet", no_argument, 0, 'q' },
+        { "help", no_argument, 0, 'h' },
+        { "version", no_argument, 0, 'V' },
+        { 0, 0, 0, 0 },
+    };
+    memset(c, 0, sizeof(*c));
+    c->base = 0x2000000;
+    c->size = 0x200;
+    c->irq = 33;
+    c->mode = GMEM_GRANT;
+    c->ram_base = 0x40000000;
+    c->log_level = VG_LOG_INFO;
+    bool premap = false;
+    uint64_t v;
+
+    if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+        vg_config_usage(stdout);
+        return 1;
+    }
+    if (argc >= 2 && (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version"))) {
+        printf("virtio-grant " VG_VERSION "\n");
+        return 1;
+    }
+    if (argc < 2 || argv[1][0] == '-')
+        return bad("missing device type: 'blk'");
+    if (strcmp(argv[1], "blk") != 0)
+        return bad("unknown device type (only 'blk' exists)");
+    c->device = argv[1];
+    optind = 2;
+    int o;
+    while ((o = getopt_long(argc, argv, "vqhV", opts, NULL)) != -1) {
+        switch (o) {
+        case O_DOMID:
+            if (parse_u64("--domid", optarg, &v) < 0)
+                return -EINVAL;
+            if (v == 0 || v >= 0x7ff0)
+                return bad("--domid must name a guest (1..0x7fef)");
+            c->domid = (uint16_t)v;
+            c->have_domid = true;
+            break;
+        case O_BASE:
+            if (parse_u64("--base", optarg, &c->base) < 0)
+                return -EINVAL;
+            break;
+        case O_SIZE:
+            if (parse_u64("--size", optarg, &c->size) < 0)
+                return -EINVAL;
+            break;
+        case O_IRQ:
+            if (parse_u64("--irq", optarg, &v) < 0)
+                return -EINVAL;
+            if (v < 32 || v > 1019)
+                return bad("--irq must be an Arm SPI (32..1019)");
+            c->irq = (unsigned)v;
+            break;
+        case O_IMAGE:
+            c->image = optarg;
+            break;
+        case O_RO:
+            c->read_only = true;
+            break;
+        case O_MODE:
+            if (!strcmp(optarg, "grant"))
+                c->mode = GMEM_GRANT;
+            else if (!strcmp(optarg, "foreign"))
+                c->mode = GMEM_FOREIGN;
+            else
+                return bad("--mode is 'grant' or 'foreign'");
+            break;
+        case O_PREMAP:
+            premap = true;
+            break;
+        case O_RAMBASE:
+            if (parse_u64("--ram-base", optarg, &c->ram_base) < 0)
+                return -EINVAL;
+            break;
+        case O_RAMSIZE:
+            if (parse_u64("--ram-size", optarg, &c->ram_size) < 0)
+                return -EINVAL;
+            break;
+        case O_SERIAL:
+            if (strlen(optarg) > 20)
+                return bad("--serial is at most 20 bytes");
+            c->serial = optarg;
+            break;
+        case 'v':
+            if (c->log_level < VG_LOG_DEBUG)
+                c->log_level++;
+            break;
+        case 'q':
+            c->log_level = VG_LOG_ERROR;
+            break;
+        case 'h':
+            vg_config_usage(stdout);
+            return 1;
+        case 'V':
+            printf("virtio-grant " VG_VERSION "\n");
+            return 1;
+        default:
+            return bad("unknown option");
+        }
+    }
+    if (optind < argc)
+        return bad("unexpected argument");
+    if (!c->have_domid)
+        return bad("--domid is required");
+    if (!c->image)
+        return bad("--image is required");
+    /* The register file plus a config space must fit; 4 KiB is one trap page. */
+    if (c->size < 0x200 || c->size > 0x1000 || c->base % 0x200 || c->base + c->size < c->base)
+        return bad("--base must be 512-byte aligned and --size within 0x200..0x1000");
+    if (premap && c->mode != GMEM_FOREIGN)
+        return bad("--premap needs --mode foreign");
+    if (c->mode == GMEM_FOREIGN) {
+        if (premap)
+            c->mode = GMEM_FOREIGN_PREMAP;
+        if (c->ram_size == 0 || c->ram_size % VG_PAGE_SIZE || c->ram_base % VG_PAGE_SIZE ||
+            c->ram_base + c->ram_size < c->ram_base)
+            return bad("foreign mode needs page-aligned --ram-base and --ram-size");
+    } else if (c->ram_size) {
+        return bad("--ram-size is for foreign mode: grant mode never maps guest RAM");
+    }
+    return 0;
+}

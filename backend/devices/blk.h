@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/* virtio-blk over a raw image file (or block device). */
+#ifndef VG_BLK_H
+#define VG_BLK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "devices/device.h"
+
+#define VIRTIO_ID_BLOCK 2
+
+#define VIRTIO_BLK_F_SIZE_MAX 1
+#define VIRTIO_BLK_F_SEG_MAX 2
+#define VIRTIO_BLK_F_RO 5
+#define VIRTIO_BLK_F_BLK_SIZE 6
+#define VIRTIO_BLK_F_FLUSH 9
+#define VIRTIO_BLK_F_DISCARD 13
+#define VIRTIO_BLK_F_WRITE_ZEROES 14
+
+#define VIRTIO_BLK_T_IN 0
+#define VIRTIO_BLK_T_OUT 1
+#define VIRTIO_BLK_T_FLUSH 4
+#define VIRTIO_BLK_T_GET_ID 8
+#define VIRTIO_BLK_T_DISCARD 11
+#define VIRTIO_BLK_T_WRITE_ZEROES 13
+
+#define VIRTIO_BLK_S_OK 0
+#define VIRTIO_BLK_S_IOERR 1
+#define VIRTIO_BLK_S_UNSUPP 2
+
+#define VIRTIO_BLK_ID_BYTES 20
+#define VIRTIO_BLK_SECTOR 512u
+#define BLK_SIZE_MAX 65536u
+#define BLK_MAX_DISCARD_SECTORS (1u << 22)
+#define BLK_MAX_DISCARD_SEG 16u
+
+struct blk_counters {
+    uint64_t reads, writes, flushes, get_ids, discards, write_zeroes;
+    uint64_t ioerr, unsupp, bytes_read, bytes_written;
+};
+
+struct blk_dev {
+    int fd;
+    bool read_only;
+    bool is_blockdev;
+    uint64_t capacity; /* sectors */
+    uint32_t seg_max;
+    uint64_t features; /* accepted */
+    char id[VIRTIO_BLK_ID_BYTES];
+    struct blk_counters ctr;
+};
+
+extern const struct vdev_ops blk_ops;
+
+/* Open the image; queue_size bounds seg_max. */
+int blk_open(struct blk_dev *b, const char *path, bool read_only, const char *serial,
+             uint16_t queue_size);
+void blk_close(struct blk_dev *b);
+
+#endif

@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE
+#include "gmem/gmem.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "common/checked.h"
+#include "common/log.h"
+
+const char *gmem_mode_name(enum gmem_mode m)
+{
+    switch (m) {
+    case GMEM_GRANT:
+        return "grant";
+    case GMEM_FOREIGN:
+        return "foreign";
+    case GMEM_FOREIGN_PREMAP:
+        return "foreign-premap";
+    }
+    return "?";
+}
+
+int gmem_init(struct gmem *g, enum gmem_mode mode, uint16_t domid, xengnttab_handle *gnt,
+              xenforeignmemory_handle *fmem, uint64_t ram_base, uint64_t ram_size)
+{
+    memset(g, 0, sizeof(*g));
+    g->mode = mode;
+    g->domid = domid;
+    if (mode == GMEM_GRANT) {
+        /* Grant mode keeps no foreign handle at all: there is nothing to misuse. */
+        if (!gnt)
+            return -EINVAL;
+        g->gnt = gnt;
+        return 0;
+    }
+    if (!fmem || ram_size == 0 || ram_base % VG_PAGE_SIZE || ram_size % VG_PAGE_SIZE ||
+        ram_base + ram_size < ram_base)
+        return -EINVAL;
+    g->fmem = fmem;
+    g->ram_base = ram_base;
+    g->ram_size = ram_size;
+    if (mode != GMEM_FOREIGN_PREMAP)
+        return 0;
+
+    size_t pages = ram_size / VG_PAGE_SIZE;
+    xen_pfn_t *pfns = calloc(pages, sizeof(*pfns));
+    int *errs = malloc(pages * sizeof(*errs));
+    if (!pfns || !errs) {
+        free(pfns);
+        free(errs);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < pages; i++)
+        pfns[i] = (ram_base >> VG_PAGE_SHIFT) + i;
+    g->premap = xenforeignmemory_map(fmem, domid, PROT_READ | PROT_WRITE, pages, pfns, errs);
+    int rc = g->premap ? 0 : -errno;
+    for (size_t i = 0; g->premap && i < pages; i++)
+        if (errs[i]) {
+            rc = errs[i];
+            break;
+        }
+    free(pfns);
+    free(errs);
+    if (rc < 0) {
+        if (g->premap)
+            xenforeignmemory_unmap(fmem, g->premap, pages);
+        g->premap = NULL;
+        vg_err("cannot map guest RAM 0x%llx+0x%llx: %s", (unsigned long long)ram_base,
+               (unsigned long long)ram_size, strerror(-rc));
+        return rc;
+    }
+    g->stats.map_calls++;
+    g->stats.pages_mapped += pages;
+    return 0;
+}
+
+void gmem_fini(struct gmem *g)
+{
+    if (g->premap)
+        xenforeignmemory_unmap(g->fmem, g->premap, g->ram_size / VG_PAGE_SIZE);
+    g->premap = NULL;
+}
+
+struct buf_frames {
+    uint64_t first; /* grant ref or gfn of the first page */
+    uint32_t npages;
+    uint32_t off;   /* offset in the first page */
+};
+
+/* Turn a ring address into frames, refusing anything the mode does not allow. */
+static int buf_frames(const struct gmem *g, const struct gmem_buf *b, struct buf_frames *f)
+{
+    f->off = (uint32_t)(b->addr & (VG_PAGE_SIZE - 1));
+    f->npages = b->len ? (uint32_t)(((uint64_t)f->off + b->len + VG_PAGE_SIZE - 1) >> VG_PAGE_SHIFT)
+                       : 0;
+    if (g->mode == GMEM_GRANT) {
+        /* Never a frame number: an address without the flag is a guest error. */
+        if (!(b->addr & GMEM_GRANT_FLAG))
+            return -EINVAL;
+        f->first = (b->addr & ~GMEM_GRANT_FLAG) >> VG_PAGE_SHIFT;
+        if (f->first > UINT32_MAX || (f->npages && f->first + f->npages - 1 > UINT32_MAX))
+            return -EINVAL;
+        return 0;
+    }
+    if (b->addr < g->ram_base || !vg_range_ok(b->addr - g->ram_base, b->len, g->ram_size))
+        return -EFAULT;
+    f->first = b->addr >> VG_PAGE_SHIFT;
+    return 0;
+}
+
+static int map_direction(struct gmem *g, const struct gmem_buf *bufs, unsigned n,
+                         const struct buf_frames *f, bool writable, struct gmem_sg *sg)
+{
+    uint32_t refs[GMEM_MAX_CHAIN_PAGES];
+    xen_pfn_t pfns[GMEM_MAX_CHAIN_PAGES];
+    int errs[GMEM_MAX_CHAIN_PAGES];
+    uint32_t first_page[GMEM_MAX_BUFS];
+    uint32_t total = 0;
+
+    for (unsigned i = 0; i < n; i++) {
+        if (bufs[i].writable != writable)
+            continue;
+        first_page[i] = total;
+        if (f[i].npages > GMEM_MAX_CHAIN_PAGES - total)
+            return -E2BIG;
+        for (uint32_t p = 0; p < f[i].npages; p++) {
+            if (g->mode == GMEM_GRANT)
+                refs[total + p] = (uint32_t)(f[i].first + p);
+            else
+                pfns[total + p] = (xen_pfn_t)(f[i].first + p);
+        }
+        total += f[i].npages;
+    }
+    if (total == 0)
+        return 0;
+
+    int prot = PROT_READ | (writable ? PROT_WRITE : 0);
+    uint8_t *base;
+    if (g->mode == GMEM_GRANT) {
+        base = xengnttab_map_domain_grant_refs(g->gnt, total, g->domid, refs, prot);
+        if (!base)
+            return -EFAULT;
+    } else {
+        base = xenforeignmemory_map(g->fmem, g->domid, prot, total, pfns, errs);
+        if (!base)
+            return -EFAULT;
+        for (uint32_t p = 0; p < total; p++)
+            if (errs[p]) {
+                xenforeignmemory_unmap(g->fmem, base, total);
+                return -EFAULT;
+            }
+    }
+    g->stats.map_calls++;
+    g->stats.pages_mapped += total;
+    sg->map[sg->nmaps++] = (struct gmem_mapping){ .addr = base, .pages = total };
+    for (unsigned i = 0; i < n; i++)
+        if (bufs[i].writable == writable && f[i].npages)
+            sg->span[i].host = base + (size_t)first_page[i] * VG_PAGE_SIZE + f[i].off;
+    return 0;
+}
+
+int gmem_map_bufs(struct gmem *g, const struct gmem_buf *bufs, unsigned n, struct gmem_sg *sg)
+{
+    struct buf_frames f[GMEM_MAX_BUFS];
+    sg->n = 0;
+    sg->nmaps = 0;
+    if (n > GMEM_MAX_BUFS)
+        return -E2BIG;
+    for (unsigned i = 0; i < n; i++) {
+        int rc = buf_frames(g, &bufs[i], &f[i]);
+        if (rc < 0)
+            return rc;
+        sg->span[i] = (struct gmem_span){ .host = NULL, .len = bufs[i].len,
+                                          .writable = bufs[i].writable };
+        if (g->mode == GMEM_FOREIGN_PREMAP && bufs[i].len)
+            sg->span[i].host = g->premap + (bufs[i].addr - g->ram_base);
+    }
+    sg->n = n;
+    if (g->mode == GMEM_FOREIGN_PREMAP)
+        return 0;
+    int rc = map_direction(g, bufs, n, f, false, sg);
+    if (rc == 0)
+        rc = map_direction(g, bufs, n, f, true, sg);
+    if (rc < 0)
+        gmem_unmap(g, sg);
+    return rc;
+}
+
+void gmem_unmap(struct gmem *g, struct gmem_sg *sg)
+{
+    for (unsigned i = 0; i < sg->nmaps; i++) {
+        if (g->mode == GMEM_GRANT)
+            xengnttab_unmap(g->gnt, sg->map[i].addr, sg->map[i].pages);
+        else
+            xenforeignmemory_unmap(g->fmem, sg->map[i].addr, sg->map[i].pages);
+        g->stats.unmap_calls++;
+    }
+    sg->nmaps = 0;
+    sg->n = 0;
+}
+
+int gmem_span_read(const struct gmem_span *s, uint64_t off, void *dst, size_t len)
+{
+    if (!vg_range_ok(off, len, s->len))
+        return -EFAULT;
+    if (len)
+        memcpy(dst, s->host + off, len);
+    return 0;
+}
+
+int gmem_span_write(const struct gmem_span *s, uint64_t off, const void *src, size_t len)
+{
+    if (!s->writable || !vg_range_ok(off, len, s->len))
+        return -EFAULT;
+    if (len)
+        memcpy(s->host + off, src, len);
+    return 0;
+}
+
+uint64_t gmem_sg_len(const struct gmem_sg *sg, bool writable)
+{
+    uint64_t t = 0;
+    for (unsigned i = 0; i < sg->n; i++)
+        if (sg->span[i].writable == writable)
+            t += sg->span[i].len;
+    return t;
+}
+
+int gmem_sg_iov(const struct gmem_sg *sg, bool writable, uint64_t off, uint64_t len,
+                struct iovec *iov, unsigned max_iov)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < sg->n && len; i++) {
+        const struct gmem_span *s = &sg->span[i];
+        if (s->writable != writable)
+            continue;
+        if (off >= s->len) {
+            off -= s->len;
+            continue;
+        }
+        uint64_t take = s->len - off;
+        if (take > len)
+            take = len;
+        if (n == max_iov)
+            return -E2BIG;
+        iov[n++] = (struct iovec){ .iov_base = s->host + off, .iov_len = (size_t)take };
+        len -= take;
+        off = 0;
+    }
+    return len ? -EFAULT : (int)n;
+}
+
+int gmem_sg_read(const struct gmem_sg *sg, uint64_t off, void *dst, size_t len)
+{
+    struct iovec iov[GMEM_MAX_BUFS];
+    int n = gmem_sg_iov(sg, false, off, len, iov, GMEM_MAX_BUFS);
+    if (n < 0)
+        return n;
+    uint8_t *d = dst;
+    for (int i = 0; i < n; i++) {
+        memcpy(d, iov[i].iov_base, iov[i].iov_len);
+        d += iov[i].iov_len;
+    }
+    return 0;
+}
+
+int gmem_sg_write(const struct gmem_sg *sg, uint64_t off, const void *src, size_t len)
+{
+    struct iovec iov[GMEM_MAX_BUFS];
+    int n = gmem_sg_iov(sg, true, off, len, iov, GMEM_MAX_BUFS);
+    if (n < 0)
+        return n;
+    const uint8_t *s = src;
+    for (int i = 0; i < n; i++) {
+        memcpy(iov[i].iov_base, s, iov[i].iov_len);
+        s += iov[i].iov_len;
+    }
+    return 0;
+}

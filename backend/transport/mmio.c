@@ -1,0 +1,371 @@
+/* SPDX-License-Identifier: MIT */
+#include "transport/mmio.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "common/checked.h"
+#include "common/log.h"
+
+#define TRANSPORT_FEATURES                                                                     \
+    ((1ull << VIRTIO_F_INDIRECT_DESC) | (1ull << VIRTIO_F_EVENT_IDX) |                         \
+     (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_F_ACCESS_PLATFORM))
+
+void mmio_init(struct mmio_dev *m, const struct vdev_ops *ops, void *dev, struct gmem *g,
+               bool require_access_platform, void (*set_irq)(void *, int), void *irq_opaque)
+{
+    memset(m, 0, sizeof(*m));
+    m->ops = ops;
+    m->dev = dev;
+    m->gmem = g;
+    m->require_access_platform = require_access_platform;
+    m->set_irq = set_irq;
+    m->irq_opaque = irq_opaque;
+}
+
+uint64_t mmio_device_features(const struct mmio_dev *m)
+{
+    return m->ops->features(m->dev) | TRANSPORT_FEATURES;
+}
+
+static void update_irq(struct mmio_dev *m)
+{
+    bool level = m->isr != 0;
+    if (level == m->irq_level)
+        return;
+    m->irq_level = level;
+    if (m->set_irq)
+        m->set_irq(m->irq_opaque, level);
+}
+
+static void stop_queues(struct mmio_dev *m)
+{
+    for (unsigned q = 0; q < VIRTIO_MMIO_MAX_QUEUES; q++)
+        vq_stop(&m->vq[q], m->gmem);
+}
+
+static void device_reset(struct mmio_dev *m)
+{
+    stop_queues(m);
+    memset(m->vq, 0, sizeof(m->vq));
+    m->status = 0;
+    m->isr = 0;
+    m->drv_features = 0;
+    m->dev_features_sel = m->drv_features_sel = m->queue_sel = 0;
+    m->ops->reset(m->dev);
+    m->ctr.resets++;
+    update_irq(m);
+}
+
+void mmio_shutdown(struct mmio_dev *m)
+{
+    stop_queues(m);
+    m->isr = 0;
+    update_irq(m);
+}
+
+void mmio_fail_device(struct mmio_dev *m, const char *why)
+{
+    m->ctr.guest_errors++;
+    if (m->status & VIRTIO_STATUS_NEEDS_RESET)
+        return;
+    vg_log_guest("device needs reset: %s", why);
+    /* The rings can no longer be trusted: stop touching them, release the grants. */
+    stop_queues(m);
+    m->status |= VIRTIO_STATUS_NEEDS_RESET;
+    m->config_generation++;
+    m->isr |= VIRTIO_MMIO_INT_CONFIG;
+    update_irq(m);
+}
+
+static bool live(const struct mmio_dev *m)
+{
+    return (m->status & VIRTIO_STATUS_DRIVER_OK) &&
+           !(m->status & (VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED));
+}
+
+/* Serve every available chain of queue q, then interrupt if the driver wants it. */
+static void process_queue(struct mmio_dev *m, unsigned q)
+{
+    struct virtq *vq = &m->vq[q];
+    static struct vq_chain chain; /* large; the backend is single-threaded */
+    static struct gmem_sg sg;
+    m->ctr.notifies++;
+    for (int pass = 0; pass < 2; pass++) {
+        for (;;) {
+            int rc = vq_pop_chain(vq, m->gmem, &chain);
+            if (rc == 0)
+                break;
+            if (rc < 0) {
+                mmio_fail_device(m, "malformed ring or descriptor chain");
+                return;
+            }
+            rc = gmem_map_bufs(m->gmem, chain.buf, chain.n, &sg);
+            if (rc < 0) {
+                mmio_fail_device(m, rc == -EINVAL ? "buffer address is not a grant address"
+                                                  : "buffer not granted or out of range");
+                return;
+            }
+            uint32_t written = 0;
+            rc = m->ops->handle_chain(m->dev, q, &sg, &written);
+            /* Unmap before the used entry: the driver revokes on completion. */
+            gmem_unmap(m->gmem, &sg);
+            if (rc < 0) {
+                mmio_fail_device(m, "request violates the device protocol");
+                return;
+            }
+            if (vq_push_used(vq, chain.head, written) < 0) {
+                mmio_fail_device(m, "used ring not writable");
+                return;
+            }
+            m->ctr.chains++;
+        }
+        /* Second pass closes the race with a driver that added buffers
+         * before it could see the new avail_event. */
+        if (!vq->event_idx || vq_publish_avail_event(vq) < 0)
+            break;
+    }
+    if (vq_should_notify(vq)) {
+        m->isr |= VIRTIO_MMIO_INT_VRING;
+        m->ctr.interrupts++;
+        update_irq(m);
+    }
+}
+
+static void write_status(struct mmio_dev *m, uint32_t val)
+{
+    if (val == 0) {
+        device_reset(m);
+        return;
+    }
+    /* NEEDS_RESET is the device's to set; the driver cannot set or clear it. */
+    uint32_t nv = (val & ~VIRTIO_STATUS_NEEDS_RESET) | (m->status & VIRTIO_STATUS_NEEDS_RESET);
+    if (m->status & ~nv) {
+        vg_log_guest("status 0x%x clears bits of 0x%x without a reset", val, m->status);
+        return;
+    }
+    uint32_t added = nv & ~m->status;
+    if (added & VIRTIO_STATUS_FEATURES_OK) {
+        uint64_t offered = mmio_device_features(m);
+        bool ok = !(m->drv_features & ~offered) &&
+                  (m->drv_features & (1ull << VIRTIO_F_VERSION_1)) &&
+                  (!m->require_access_platform ||
+                   (m->drv_features & (1ull << VIRTIO_F_ACCESS_PLATFORM)));
+        if (!ok) {
+            vg_log_guest("refusing features 0x%llx", (unsigned long long)m->drv_features);
+            nv &= ~VIRTIO_STATUS_FEATURES_OK;
+        } else {
+            m->ops->set_features(m->dev, m->drv_features);
+        }
+    }
+    if ((added & VIRTIO_STATUS_DRIVER_OK) && !(nv & VIRTIO_STATUS_FEATURES_OK)) {
+        vg_log_guest("DRIVER_OK before FEATURES_OK");
+        nv &= ~VIRTIO_STATUS_DRIVER_OK;
+    }
+    m->status = nv;
+}
+
+/* Queue layout registers are writable only between FEATURES_OK and QueueReady. */
+static struct virtq *configurable_queue(struct mmio_dev *m, const char *reg)
+{
+    if (m->queue_sel >= m->ops->num_queues || !(m->status & VIRTIO_STATUS_FEATURES_OK) ||
+        (m->status & (VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_NEEDS_RESET)) ||
+        m->vq[m->queue_sel].started) {
+        vg_log_guest("ignored %s write (queue %u, status 0x%x)", reg, m->queue_sel, m->status);
+        return NULL;
+    }
+    return &m->vq[m->queue_sel];
+}
+
+static void set_half(uint64_t *v, bool high, uint32_t val)
+{
+    if (high)
+        *v = (*v & 0xffffffffull) | ((uint64_t)val << 32);
+    else
+        *v = (*v & ~0xffffffffull) | val;
+}
+
+static void write_queue_ready(struct mmio_dev *m, uint32_t val)
+{
+    if (val == 0) {
+        if (m->queue_sel < m->ops->num_queues)
+            vq_stop(&m->vq[m->queue_sel], m->gmem);
+        return;
+    }
+    struct virtq *vq = configurable_queue(m, "QueueReady");
+    if (!vq)
+        return;
+    vq->event_idx = m->drv_features & (1ull << VIRTIO_F_EVENT_IDX);
+    vq->indirect = m->drv_features & (1ull << VIRTIO_F_INDIRECT_DESC);
+    int rc = vq_start(vq, m->gmem);
+    if (rc < 0)
+        mmio_fail_device(m, rc == -EINVAL ? "queue size or ring address invalid"
+                                          : "ring areas not granted or out of range");
+}
+
+static void reg_write(struct mmio_dev *m, uint64_t off, uint32_t val)
+{
+    struct virtq *vq;
+    switch (off) {
+    case VIRTIO_MMIO_DEVICE_FEATURES_SEL:
+        m->dev_features_sel = val;
+        break;
+    case VIRTIO_MMIO_DRIVER_FEATURES_SEL:
+        m->drv_features_sel = val;
+        break;
+    case VIRTIO_MMIO_DRIVER_FEATURES:
+        if (!(m->status & VIRTIO_STATUS_DRIVER) || (m->status & VIRTIO_STATUS_FEATURES_OK) ||
+            m->drv_features_sel > 1) {
+            vg_log_guest("ignored DriverFeatures write (sel %u, status 0x%x)",
+                         m->drv_features_sel, m->status);
+            break;
+        }
+        set_half(&m->drv_features, m->drv_features_sel == 1, val);
+        break;
+    case VIRTIO_MMIO_QUEUE_SEL:
+        m->queue_sel = val;
+        break;
+    case VIRTIO_MMIO_QUEUE_NUM:
+        if (!(vq = configurable_queue(m, "QueueNum")))
+            break;
+        if (val == 0 || val > m->ops->queue_size_max || (val & (val - 1))) {
+            mmio_fail_device(m, "queue size not a power of two within QueueNumMax");
+            break;
+        }
+        vq->size = (uint16_t)val;
+        break;
+    case VIRTIO_MMIO_QUEUE_DESC_LOW:
+    case VIRTIO_MMIO_QUEUE_DESC_HIGH:
+        if ((vq = configurable_queue(m, "QueueDesc")))
+            set_half(&vq->desc_addr, off == VIRTIO_MMIO_QUEUE_DESC_HIGH, val);
+        break;
+    case VIRTIO_MMIO_QUEUE_DRIVER_LOW:
+    case VIRTIO_MMIO_QUEUE_DRIVER_HIGH:
+        if ((vq = configurable_queue(m, "QueueDriver")))
+            set_half(&vq->avail_addr, off == VIRTIO_MMIO_QUEUE_DRIVER_HIGH, val);
+        break;
+    case VIRTIO_MMIO_QUEUE_DEVICE_LOW:
+    case VIRTIO_MMIO_QUEUE_DEVICE_HIGH:
+        if ((vq = configurable_queue(m, "QueueDevice")))
+            set_half(&vq->used_addr, off == VIRTIO_MMIO_QUEUE_DEVICE_HIGH, val);
+        break;
+    case VIRTIO_MMIO_QUEUE_READY:
+        write_queue_ready(m, val);
+        break;
+    case VIRTIO_MMIO_QUEUE_NOTIFY:
+        if (!live(m) || val >= m->ops->num_queues || !m->vq[val].started) {
+            vg_log_guest("ignored notify of queue %u (status 0x%x)", val, m->status);
+            break;
+        }
+        process_queue(m, val);
+        break;
+    case VIRTIO_MMIO_INTERRUPT_ACK:
+        m->isr &= ~val;
+        update_irq(m);
+        break;
+    case VIRTIO_MMIO_STATUS:
+        write_status(m, val);
+        break;
+    case VIRTIO_MMIO_SHM_SEL:
+    case VIRTIO_MMIO_QUEUE_RESET:
+        break; /* no shared memory regions; RING_RESET is not offered */
+    default:
+        vg_log_guest("write to read-only or unknown register 0x%llx", (unsigned long long)off);
+        break;
+    }
+}
+
+static uint32_t reg_read(struct mmio_dev *m, uint64_t off)
+{
+    bool qvalid = m->queue_sel < m->ops->num_queues;
+    struct virtq *vq = qvalid ? &m->vq[m->queue_sel] : NULL;
+    uint64_t feat;
+    switch (off) {
+    case VIRTIO_MMIO_MAGIC_VALUE:
+        return VIRTIO_MMIO_MAGIC;
+    case VIRTIO_MMIO_VERSION:
+        return 2;
+    case VIRTIO_MMIO_DEVICE_ID:
+        return m->ops->device_id;
+    case VIRTIO_MMIO_VENDOR_ID:
+        return VIRTIO_MMIO_VENDOR;
+    case VIRTIO_MMIO_DEVICE_FEATURES:
+        feat = mmio_device_features(m);
+        return m->dev_features_sel == 0 ? (uint32_t)feat
+               : m->dev_features_sel == 1 ? (uint32_t)(feat >> 32)
+                                          : 0;
+    case VIRTIO_MMIO_QUEUE_NUM_MAX:
+        return qvalid ? m->ops->queue_size_max : 0; /* 0: no such queue */
+    case VIRTIO_MMIO_QUEUE_NUM:
+        return vq ? vq->size : 0;
+    case VIRTIO_MMIO_QUEUE_READY:
+        return vq ? vq->started : 0;
+    case VIRTIO_MMIO_INTERRUPT_STATUS:
+        return m->isr;
+    case VIRTIO_MMIO_STATUS:
+        return m->status;
+    case VIRTIO_MMIO_QUEUE_DESC_LOW:
+        return vq ? (uint32_t)vq->desc_addr : 0;
+    case VIRTIO_MMIO_QUEUE_DESC_HIGH:
+        return vq ? (uint32_t)(vq->desc_addr >> 32) : 0;
+    case VIRTIO_MMIO_QUEUE_DRIVER_LOW:
+        return vq ? (uint32_t)vq->avail_addr : 0;
+    case VIRTIO_MMIO_QUEUE_DRIVER_HIGH:
+        return vq ? (uint32_t)(vq->avail_addr >> 32) : 0;
+    case VIRTIO_MMIO_QUEUE_DEVICE_LOW:
+        return vq ? (uint32_t)vq->used_addr : 0;
+    case VIRTIO_MMIO_QUEUE_DEVICE_HIGH:
+        return vq ? (uint32_t)(vq->used_addr >> 32) : 0;
+    case VIRTIO_MMIO_SHM_LEN_LOW:
+    case VIRTIO_MMIO_SHM_LEN_HIGH:
+        return 0xffffffffu; /* "no such region" */
+    case VIRTIO_MMIO_CONFIG_GENERATION:
+        return m->config_generation;
+    default:
+        vg_log_guest("read of write-only or unknown register 0x%llx", (unsigned long long)off);
+        return 0;
+    }
+}
+
+void mmio_access(struct mmio_dev *m, uint64_t off, uint32_t size, bool is_write, uint64_t *val)
+{
+    if (size != 1 && size != 2 && size != 4 && size != 8) {
+        vg_log_guest("MMIO access of size %u at 0x%llx", size, (unsigned long long)off);
+        goto bad;
+    }
+    if (off >= VIRTIO_MMIO_CONFIG) {
+        uint8_t buf[8] = { 0 };
+        uint64_t coff = off - VIRTIO_MMIO_CONFIG;
+        int rc;
+        if (coff > UINT32_MAX)
+            goto bad;
+        if (is_write) {
+            uint64_t v = *val;
+            memcpy(buf, &v, size); /* little-endian host, as on Arm64 and x86 */
+            rc = m->ops->config_write(m->dev, (uint32_t)coff, buf, size);
+        } else {
+            rc = m->ops->config_read(m->dev, (uint32_t)coff, buf, size);
+            uint64_t v = 0;
+            memcpy(&v, buf, size);
+            *val = v;
+        }
+        if (rc < 0) {
+            vg_log_guest("config access beyond the device's config at 0x%llx",
+                         (unsigned long long)coff);
+            goto bad;
+        }
+        return;
+    }
+    if (size != 4 || (off & 3)) {
+        vg_log_guest("register access of size %u at 0x%llx", size, (unsigned long long)off);
+        goto bad;
+    }
+    if (is_write)
+        reg_write(m, off, (uint32_t)*val);
+    else
+        *val = reg_read(m, off);
+    return;
+bad:
+    if (!is_write)
+        *val = 0;
+}

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/* virtio-mmio version 2: registers, status state machine, queue processing. */
+#ifndef VG_MMIO_H
+#define VG_MMIO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "devices/device.h"
+#include "gmem/gmem.h"
+#include "virtq/virtq.h"
+
+#define VIRTIO_MMIO_MAGIC 0x74726976u
+#define VIRTIO_MMIO_VENDOR 0x554d4551u /* "QEMU", what guests expect to see */
+#define VIRTIO_MMIO_MAX_QUEUES 4
+
+#define VIRTIO_MMIO_MAGIC_VALUE 0x000
+#define VIRTIO_MMIO_VERSION 0x004
+#define VIRTIO_MMIO_DEVICE_ID 0x008
+#define VIRTIO_MMIO_VENDOR_ID 0x00c
+#define VIRTIO_MMIO_DEVICE_FEATURES 0x010
+#define VIRTIO_MMIO_DEVICE_FEATURES_SEL 0x014
+#define VIRTIO_MMIO_DRIVER_FEATURES 0x020
+#define VIRTIO_MMIO_DRIVER_FEATURES_SEL 0x024
+#define VIRTIO_MMIO_QUEUE_SEL 0x030
+#define VIRTIO_MMIO_QUEUE_NUM_MAX 0x034
+#define VIRTIO_MMIO_QUEUE_NUM 0x038
+#define VIRTIO_MMIO_QUEUE_READY 0x044
+#define VIRTIO_MMIO_QUEUE_NOTIFY 0x050
+#define VIRTIO_MMIO_INTERRUPT_STATUS 0x060
+#define VIRTIO_MMIO_INTERRUPT_ACK 0x064
+#define VIRTIO_MMIO_STATUS 0x070
+#define VIRTIO_MMIO_QUEUE_DESC_LOW 0x080
+#define VIRTIO_MMIO_QUEUE_DESC_HIGH 0x084
+#define VIRTIO_MMIO_QUEUE_DRIVER_LOW 0x090
+#define VIRTIO_MMIO_QUEUE_DRIVER_HIGH 0x094
+#define VIRTIO_MMIO_QUEUE_DEVICE_LOW 0x0a0
+#define VIRTIO_MMIO_QUEUE_DEVICE_HIGH 0x0a4
+#define VIRTIO_MMIO_SHM_SEL 0x0ac
+#define VIRTIO_MMIO_SHM_LEN_LOW 0x0b0
+#define VIRTIO_MMIO_SHM_LEN_HIGH 0x0b4
+#define VIRTIO_MMIO_SHM_BASE_LOW 0x0b8
+#define VIRTIO_MMIO_SHM_BASE_HIGH 0x0bc
+#define VIRTIO_MMIO_QUEUE_RESET 0x0c0
+#define VIRTIO_MMIO_CONFIG_GENERATION 0x0fc
+#define VIRTIO_MMIO_CONFIG 0x100
+
+#define VIRTIO_STATUS_ACKNOWLEDGE 1u
+#define VIRTIO_STATUS_DRIVER 2u
+#define VIRTIO_STATUS_DRIVER_OK 4u
+#define VIRTIO_STATUS_FEATURES_OK 8u
+#define VIRTIO_STATUS_NEEDS_RESET 64u
+#define VIRTIO_STATUS_FAILED 128u
+
+#define VIRTIO_MMIO_INT_VRING 1u
+#define VIRTIO_MMIO_INT_CONFIG 2u
+
+#define VIRTIO_F_INDIRECT_DESC 28
+#define VIRTIO_F_EVENT_IDX 29
+#define VIRTIO_F_VERSION_1 32
+#define VIRTIO_F_ACCESS_PLATFORM 33
+
+struct mmio_counters {
+    uint64_t notifies, chains, interrupts, resets, guest_errors;
+};
+
+struct mmio_dev {
+    const struct vdev_ops *ops;
+    void *dev;
+    struct gmem *gmem;
+    bool require_access_platform; /* grant mode: addresses must be translated */
+    void (*set_irq)(void *opaque, int level);
+    void *irq_opaque;
+
+    uint32_t status;
+    uint32_t isr;
+    uint32_t dev_features_sel, drv_features_sel, queue_sel;
+    uint32_t config_generation;
+    uint64_t drv_features;
+    struct virtq vq[VIRTIO_MMIO_MAX_QUEUES];
+    bool irq_level;
+    struct mmio_counters ctr;
+};
+
+void mmio_init(struct mmio_dev *m, const struct vdev_ops *ops, void *dev, struct gmem *g,
+               bool require_access_platform, void (*set_irq)(void *, int), void *irq_opaque);
+/*
+ * One guest access at offset off of the window.  size is 1, 2, 4 or 8.  A
+ * read fills *val.  Never fails the caller: bad accesses are the guest's
+ * problem and are answered (reads of nonsense return 0) and logged.
+ */
+void mmio_access(struct mmio_dev *m, uint64_t off, uint32_t size, bool is_write, uint64_t *val);
+/* Release queue mappings and deassert the line: the device is gone. */
+void mmio_shutdown(struct mmio_dev *m);
+/* Break the device: DEVICE_NEEDS_RESET and a configuration interrupt. */
+void mmio_fail_device(struct mmio_dev *m, const char *why);
+uint64_t mmio_device_features(const struct mmio_dev *m);
+
+#endif

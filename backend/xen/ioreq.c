@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE
+#include "xen/ioreq.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <xen/memory.h>
+
+#include "common/checked.h"
+#include "common/log.h"
+
+static int fail(const char *what)
+{
+    int e = errno ? errno : EIO;
+    vg_err("%s: %s", what, strerror(e));
+    return -e;
+}
+
+int xen_ioreq_open(struct xen_ioreq_srv *s, uint16_t domid, uint64_t base, uint64_t size,
+                   unsigned irq)
+{
+    int rc;
+    memset(s, 0, sizeof(*s));
+    s->domid = domid;
+    s->base = base;
+    s->size = size;
+    s->irq = irq;
+
+    s->dm = xendevicemodel_open(NULL, 0);
+    if (!s->dm) {
+        rc = fail("xendevicemodel_open");
+        goto out;
+    }
+    s->fmem = xenforeignmemory_open(NULL, 0);
+    if (!s->fmem) {
+        rc = fail("xenforeignmemory_open");
+        goto out;
+    }
+    s->evt = xenevtchn_open(NULL, 0);
+    if (!s->evt) {
+        rc = fail("xenevtchn_open");
+        goto out;
+    }
+    if (xendevicemodel_nr_vcpus(s->dm, domid, &s->nr_vcpus) < 0) {
+        rc = fail("xendevicemodel_nr_vcpus (does the domain exist?)");
+        goto out;
+    }
+    if (s->nr_vcpus == 0 || s->nr_vcpus > XEN_IOREQ_MAX_VCPUS) {
+        errno = ERANGE;
+        rc = fail("vCPU count");
+        goto out;
+    }
+    if (xendevicemodel_create_ioreq_server(s->dm, domid, HVM_IOREQSRV_BUFIOREQ_OFF, &s->id) < 0) {
+        rc = fail("xendevicemodel_create_ioreq_server");
+        goto out;
+    }
+    s->created = true;
+    void *page = NULL;
+    s->res = xenforeignmemory_map_resource(s->fmem, domid, XENMEM_resource_ioreq_server, s->id,
+                                           XENMEM_resource_ioreq_server_frame_ioreq(0), 1, &page,
+                                           PROT_READ | PROT_WRITE, 0);
+    if (!s->res) {
+        rc = fail("mapping the ioreq page");
+        goto out;
+    }
+    s->iopage = page;
+    if (xendevicemodel_map_io_range_to_ioreq_server(s->dm, domid, s->id, 1, base,
+                                                    base + size - 1) < 0) {
+        rc = fail("xendevicemodel_map_io_range_to_ioreq_server");
+        goto out;
+    }
+    s->range_mapped = true;
+    for (unsigned v = 0; v < s->nr_vcpus; v++) {
+        int p = xenevtchn_bind_interdomain(s->evt, domid, s->iopage->vcpu_ioreq[v].vp_eport);
+        if (p < 0) {
+            rc = fail("binding a vCPU event channel");
+            goto out;
+        }
+        s->port[v] = (evtchn_port_t)p;
+    }
+    if (xendevicemodel_set_ioreq_server_state(s->dm, domid, s->id, 1) < 0) {
+        rc = fail("enabling the ioreq server");
+        goto out;
+    }
+    s->enabled = true;
+    return 0;
+out:
+    xen_ioreq_close(s);
+    return rc;
+}
+
+void xen_ioreq_close(struct xen_ioreq_srv *s)
+{
+    if (s->enabled)
+        xendevicemodel_set_ioreq_server_state(s->dm, s->domid, s->id, 0);
+    s->enabled = false;
+    for (unsigned v = 0; v < s->nr_vcpus; v++)
+        if (s->port[v])
+            xenevtchn_unbind(s->evt, s->port[v]);
+    memset(s->port, 0, sizeof(s->port));
+    if (s->range_mapped)
+        xendevicemodel_unmap_io_range_from_ioreq_server(s->dm, s->domid, s->id, 1, s->base,
+                                                        s->base + s->size - 1);
+    s->range_mapped = false;
+    if (s->res)
+        xenforeignmemory_unmap_resource(s->fmem, s->res);
+    s->res = NULL;
+    s->iopage = NULL;
+    if (s->created)
+        xendevicemodel_destroy_ioreq_server(s->dm, s->domid, s->id);
+    s->created = false;
+    if (s->evt)
+        xenevtchn_close(s->evt);
+    if (s->fmem)
+        xenforeignmemory_close(s->fmem);
+    if (s->dm)
+        xendevicemodel_close(s->dm);
+    s->evt = NULL;
+    s->fmem = NULL;
+    s->dm = NULL;
+}
+
+int xen_ioreq_fd(const struct xen_ioreq_srv *s)
+{
+    return xenevtchn_fd(s->evt);
+}
+
+void xen_ioreq_set_irq(void *srv, int level)
+{
+    struct xen_ioreq_srv *s = srv;
+    if (xendevicemodel_set_irq_level(s->dm, s->domid, s->irq, (unsigned)level) < 0)
+        vg_warn("set_irq_level(%u, %d): %s", s->irq, level, strerror(errno));
+}
+
+/* Validate a private copy of the request and run it; returns false if rejected. */
+static bool serve(struct xen_ioreq_srv *s, ioreq_t *req, xen_mmio_fn fn, void *opaque)
+{
+    if (req->type == IOREQ_TYPE_INVALIDATE) {
+        s->ctr.invalidates++; /* no mapcache to invalidate: acknowledge */
+        return true;
+    }
+    if (req->type != IOREQ_TYPE_COPY) {
+        vg_log_guest("ioreq type %u rejected", req->type);
+        return false;
+    }
+    if (req->data_is_ptr || req->count != 1) {
+        vg_log_guest("ioreq with data_is_ptr=%u count=%u rejected", req->data_is_ptr, req->count);
+        return false;
+    }
+    if ((req->size != 1 && req->size != 2 && req->size != 4 && req->size != 8) ||
+        req->addr < s->base || !vg_range_ok(req->addr - s->base, req->size, s->size)) {
+        vg_log_guest("ioreq at 0x%llx size %u outside the window", (unsigned long long)req->addr,
+                     req->size);
+        return false;
+    }
+    uint64_t val = req->data;
+    fn(opaque, req->addr - s->base, req->size, req->dir == IOREQ_WRITE, &val);
+    if (req->dir == IOREQ_READ) {
+        if (req->size < 8)
+            val &= (1ull << (8 * req->size)) - 1;
+        req->data = val;
+    }
+    return true;
+}
+
+static void handle_vcpu(struct xen_ioreq_srv *s, unsigned v, xen_mmio_fn fn, void *opaque)
+{
+    ioreq_t *slot = &s->iopage->vcpu_ioreq[v];
+    if (slot->state != STATE_IOREQ_READY)
+        return;
+    /* Fields are valid only once READY is seen; copy them once, use the copy. */
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    ioreq_t req;
+    memcpy(&req, slot, sizeof(req));
+    slot->state = STATE_IOREQ_INPROCESS;
+    if (serve(s, &req, fn, opaque)) {
+        s->ctr.handled++;
+    } else {
+        s->ctr.rejected++;
+        if (req.dir == IOREQ_READ)
+            req.data = ~0ull; /* what a read of nothing returns */
+    }
+    slot->data = req.data;
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    slot->state = STATE_IORESP_READY;
+    xenevtchn_notify(s->evt, s->port[v]);
+}
+
+int xen_ioreq_dispatch(struct xen_ioreq_srv *s, xen_mmio_fn fn, void *opaque)
+{
+    int port = xenevtchn_pending(s->evt);
+    if (port < 0)
+        return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+    xenevtchn_unmask(s->evt, (evtchn_port_t)port);
+    for (unsigned v = 0; v < s->nr_vcpus; v++)
+        if (s->port[v] == (evtchn_port_t)port)
+            handle_vcpu(s, v, fn, opaque);
+    return 0;
+}

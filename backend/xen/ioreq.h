@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The Xen side of one emulated MMIO window: an ioreq server for the guest,
+ * its shared page, one event channel per vCPU, and the guest's IRQ line.
+ */
+#ifndef VG_IOREQ_H
+#define VG_IOREQ_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <xendevicemodel.h>
+#include <xenevtchn.h>
+#include <xenforeignmemory.h>
+#include <xen/hvm/ioreq.h>
+
+#define XEN_IOREQ_MAX_VCPUS 128
+
+typedef void (*xen_mmio_fn)(void *opaque, uint64_t off, uint32_t size, bool is_write,
+                            uint64_t *val);
+
+struct xen_ioreq_counters {
+    uint64_t handled, rejected, invalidates;
+};
+
+struct xen_ioreq_srv {
+    uint16_t domid;
+    uint64_t base, size;
+    unsigned irq;
+    xendevicemodel_handle *dm;
+    xenforeignmemory_handle *fmem; /* the ioreq page; guest RAM only in foreign mode */
+    xenevtchn_handle *evt;
+    xenforeignmemory_resource_handle *res;
+    shared_iopage_t *iopage;
+    ioservid_t id;
+    bool created, range_mapped, enabled;
+    unsigned nr_vcpus;
+    evtchn_port_t port[XEN_IOREQ_MAX_VCPUS]; /* local port per vCPU, 0 if unbound */
+    struct xen_ioreq_counters ctr;
+};
+
+/* Staged set-up; on failure everything done so far is undone. */
+int xen_ioreq_open(struct xen_ioreq_srv *s, uint16_t domid, uint64_t base, uint64_t size,
+                   unsigned irq);
+/* Mirror image of xen_ioreq_open. */
+void xen_ioreq_close(struct xen_ioreq_srv *s);
+int xen_ioreq_fd(const struct xen_ioreq_srv *s);
+/* Serve what is pending on the event channel; negative errno on a host error. */
+int xen_ioreq_dispatch(struct xen_ioreq_srv *s, xen_mmio_fn fn, void *opaque);
+/* IRQ line callback for the transport (opaque is the server). */
+void xen_ioreq_set_irq(void *srv, int level);
+
+#endif

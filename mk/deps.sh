@@ -1,0 +1,25 @@
+#!/bin/sh
+# Install the Debian 12 packages a target needs, only when missing.
+# usage: mk/deps.sh build|test|all
+set -eu
+build="make gcc libc6-dev libxen-dev pkg-config"
+test="clang libclang-rt-14-dev libcmocka-dev"
+case "${1:-all}" in
+build) want=$build ;;
+test | all) want="$build $test" ;;
+*) echo "usage: $0 build|test|all" >&2; exit 2 ;;
+esac
+missing=""
+for p in $want; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "installing:$missing"
+if [ "$(id -u)" != 0 ]; then
+    echo "need root to install:$missing" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing

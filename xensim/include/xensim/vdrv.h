@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A simulated guest virtio driver, modelled on Linux's virtio-mmio and grant
+ * DMA ops: it probes, negotiates, sets up one split queue and grants every
+ * buffer with consecutive refs (read-only when it goes to the device).  On
+ * completion it revokes the grants and complains loudly if one is still
+ * mapped, as Linux does ("Grant still in use by backend domain").
+ *
+ * The struct is public so hostile tests can write the rings directly.
+ */
+#ifndef XENSIM_VDRV_H
+#define XENSIM_VDRV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "xensim/guest.h"
+
+enum vdrv_dma { VDRV_DMA_GRANT, VDRV_DMA_PHYS };
+
+struct vdrv_opts {
+    uint64_t base;      /* MMIO window */
+    uint32_t irq;
+    enum vdrv_dma dma;
+    uint16_t queue_size; /* 0: device maximum */
+    bool indirect, event_idx;
+    uint32_t vcpu;
+};
+
+/* One DMA mapping: what to revoke and free at completion. */
+struct vdrv_map {
+    uint64_t gpa;
+    uint32_t npages;
+    int64_t ref; /* first grant ref, -1 in phys mode */
+    bool free_pages;
+};
+
+#define VDRV_MAX_MAPS 80
+
+struct vdrv_blk_req {
+    uint32_t type;
+    uint64_t sector;
+    void *data;      /* test-process buffer copied to/from guest pages */
+    uint32_t len;
+    /* results */
+    bool done;
+    uint8_t status;
+    uint32_t used_len;
+    /* internal */
+    uint64_t data_gpa, hdr_gpa;
+    struct vdrv_map maps[VDRV_MAX_MAPS];
+    unsigned nmaps;
+    uint16_t ndesc;
+};
+
+struct vdrv {
+    struct simdom *d;
+    struct vdrv_opts o;
+    uint64_t dev_features, features;
+    uint16_t qsize;
+    uint64_t capacity;
+    uint32_t seg_max, size_max;
+    /* ring: one contiguous allocation, granted read-write as Linux does */
+    struct vdrv_map ring_map;
+    uint8_t *desc, *avail, *used;
+    uint64_t desc_dma, avail_dma, used_dma;
+    uint16_t avail_idx, kicked_idx, last_used;
+    uint16_t free_head, nfree;
+    uint16_t next_free[1024];
+    struct vdrv_blk_req *inflight[1024];
+    /* loud failures and observations */
+    uint64_t grant_busy;  /* revokes that found the grant still mapped */
+    uint64_t interrupts, kicks, completions;
+    bool needs_reset;
+};
+
+/* 0 or -errno; fails if the device refuses FEATURES_OK. */
+int vdrv_probe(struct vdrv *v, struct simdom *d, const struct vdrv_opts *o);
+void vdrv_remove(struct vdrv *v);
+
+uint64_t vdrv_dma_map(struct vdrv *v, uint64_t gpa, uint32_t len, bool to_device,
+                      struct vdrv_map *m);
+void vdrv_dma_unmap(struct vdrv *v, struct vdrv_map *m);
+
+/* Queue a request (no notify); -ENOSPC when the ring is full. */
+int vdrv_blk_submit(struct vdrv *v, struct vdrv_blk_req *r);
+/* Notify the device if it wants it (EVENT_IDX aware). */
+int vdrv_kick(struct vdrv *v);
+/* Wait for the interrupt (timeout_ms), ack it, complete used entries. */
+int vdrv_reap(struct vdrv *v, int timeout_ms);
+/* Submit, kick, wait: returns the status byte or -errno. */
+int vdrv_blk_sync(struct vdrv *v, uint32_t type, uint64_t sector, void *buf, uint32_t len);
+
+/* Register access helpers. */
+uint32_t vdrv_read32(struct vdrv *v, uint32_t off);
+void vdrv_write32(struct vdrv *v, uint32_t off, uint32_t val);
+uint32_t vdrv_status(struct vdrv *v);
+
+/* Hostile-test helpers: raw ring writes. */
+void vdrv_put_desc(struct vdrv *v, uint16_t idx, uint64_t addr, uint32_t len, uint16_t flags,
+                   uint16_t next);
+void vdrv_put_avail(struct vdrv *v, uint16_t head); /* ring entry + idx++ */
+void vdrv_set_avail_idx(struct vdrv *v, uint16_t idx);
+uint16_t vdrv_used_idx(struct vdrv *v);
+
+#endif

@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: MIT */
+/* libxendevicemodel on the simulator: ioreq server and IRQ lines. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "sim_internal.h"
+#include <xen/sys/privcmd.h>
+#include <xendevicemodel.h>
+
+
+struct xendevicemodel_handle {
+    int mirror_fd;
+    int sock; /* unbound datagram socket for IRQ messages */
+    int restrict_domid;
+};
+
+xendevicemodel_handle *xendevicemodel_open(struct xentoollog_logger *logger, unsigned int flags)
+{
+    (void)logger;
+    (void)flags;
+    xendevicemodel_handle *h = calloc(1, sizeof(*h));
+    if (!h)
+        return NULL;
+    h->restrict_domid = -1;
+    h->mirror_fd = xensim_open_mirror_fd();
+    h->sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (h->mirror_fd < 0 || h->sock < 0) {
+        int e = errno;
+        if (h->mirror_fd >= 0)
+            close(h->mirror_fd);
+        if (h->sock >= 0)
+            close(h->sock);
+        free(h);
+        errno = e;
+        return NULL;
+    }
+    return h;
+}
+
+int xendevicemodel_close(xendevicemodel_handle *h)
+{
+    if (!h)
+        return 0;
+    close(h->mirror_fd);
+    close(h->sock);
+    free(h);
+    return 0;
+}
+
+/* Every dm_op goes through here, as every real one is IOCTL_PRIVCMD_DM_OP. */
+static struct xensim_dom *dm_op(xendevicemodel_handle *h, domid_t domid)
+{
+    xensim_mirror_ioctl(h->mirror_fd, IOCTL_PRIVCMD_DM_OP);
+    if (h->restrict_domid >= 0 && h->restrict_domid != domid) {
+        errno = EPERM;
+        return NULL;
+    }
+    return xensim_dom_get(domid);
+}
+
+int xendevicemodel_restrict(xendevicemodel_handle *h, domid_t domid)
+{
+    xensim_mirror_ioctl(h->mirror_fd, IOCTL_PRIVCMD_RESTRICT);
+    if (h->restrict_domid >= 0 && h->restrict_domid != domid) {
+        errno = EPERM;
+        return -1;
+    }
+    h->restrict_domid = domid;
+    return 0;
+}
+
+int xendevicemodel_nr_vcpus(xendevicemodel_handle *h, domid_t domid, unsigned int *vcpus)
+{
+    struct xensim_dom *d = dm_op(h, domid);
+    if (!d)
+        return -1;
+    *vcpus = d->hdr->nr_vcpus;
+    return 0;
+}
+
+int xendevicemodel_create_ioreq_server(xendevicemodel_handle *h, domid_t domid,
+                                       int handle_bufioreq, ioservid_t *id)
+{
+    struct xensim_dom *d = dm_op(h, domid);
+    if (!d)
+        return -1;
+    if (handle_bufioreq != HVM_IOREQSRV_BUFIOREQ_OFF) {
+        errno = EOPNOTSUPP; /* as on Arm */
+        return -1;
+    }
+    uint32_t zero = 0;
+    if (!atomic_compare_exchange_strong(&d->hdr->ioreq_created, &zero, 1)) {
+        errno = EBUSY; /* the simulator supports one server per domain */
+        return -1;
+    }
+    /* Xen allocates one unbound port per vCPU and publishes it in the page. */
+    for (uint32_t v = 0; v < d->hdr->nr_vcpus; v++) {
+        memset(&d->iopage->vcpu_ioreq[v], 0, sizeof(ioreq_t));
+        d->iopage->vcpu_ioreq[v].vp_eport = v + 1;
+    }
+    *id = 0;
+    return 0;
+}
+
+int xendevicemodel_get_ioreq_server_info(xendevicemodel_handle *h, domid_t domid, ioservid_t id,
+                                         xen_pfn_t *ioreq_gfn, xen_pfn_t *bufioreq_gfn,
+                                         evtchn_port_t *bufioreq_port)
+{
+    (void)ioreq_gfn;
+    (void)bufioreq_gfn;
+    (void)bufioreq_port;
+    struct xensim_dom *d = dm_op(h, domid);
+    if (!d)
+        return -1;
+    if (id != 0 || !atomic_load(&d->hdr->ioreq_created)) {
+        errno = ENOENT;
+        return -1;
+    }
+    return 0;
+}
+
+static int io_range(xendevicemodel_handle *h, domid_t domid, ioservid_t id, int is_mmio,
+                    uint64_t start, uint64_t end, int map)
+{
+    struct xensim_dom *d = dm_op(h, domid);
+    if (!d)
+        return -1;
+    if (id != 0 || !atomic_load(&d->hdr->ioreq_created) || end < start) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (map) {
+        d->hdr->ioreq_is_mmio = (uint32_t)is_mmio;
+        d->hdr->ioreq_start = start;
+        d->hdr->ioreq_end = end;
+    } else {
+        d->hdr->ioreq_start = 1;
+        d->hdr->ioreq_end = 0;
+    }
+    return 0;
+}
+
+int xendevicemodel_map_io_range_to_ioreq_server(xendevicemodel_handle *h, domid_t domid,
+                                                ioservid_t id, int is_mmio, uint64_t start,
+                                                uint64_t end)
+{
+    return io_range(h, domid, id, is_mmio, start, end, 1);
+}
+
+int xendevicemodel_unmap_io_range_from_ioreq_server(xendevicemodel_handle *h, domid_t domid,
+                                                    ioservid_t id, int is_mmio, uint64_t start,
+                                                    uint64_t end)
+{
+    return io_range(h, domid, id, is_mmio, start, end, 0);
+}
+
+int xendevicemodel_set_ioreq_server_state(xendevicemodel_handle *h, domid_t domid, ioservid_t id,
+                                          int enabled)
+{
+    struct xensim_dom *d = dm_op(h, domid);
+    if (!d)
+        return -1;
+    if (id != 0 || !atomic_load(&d->hdr->ioreq_created)) {
+        errno = ENOENT;
+        return -1;
+    }
+    atomic_store(&d->hdr->ioreq_enabled, enabled ? 1 : 0);
+    return 0;
+}
+
+int xendevicemodel_destroy_ioreq_server(xendevicemodel_handle *h, domid_t domid, ioservid_t id)
+{
+    struct xensim_dom *d = dm_op(h, domid);
+    if (!d)
+        return -1;
+    if (id != 0) {
+        errno = ENOENT;
+        return -1;
+    }
+    atomic_store(&d->hdr->ioreq_enabled, 0);
+    for (uint32_t p = 0; p < XENSIM_MAX_PORTS; p++)
+        atomic_store(&d->hdr->ports[p].bound, 0);
+    atomic_store(&d->hdr->ioreq_created, 0);
+    return 0;
+}
+
+int xendevicemodel_set_irq_level(xendevicemodel_handle *h, domid_t domid, unsigned int irq,
+                                 unsigned int level)
+{
+    struct xensim_dom *d = dm_op(h, domid);
+    if (!d)
+        return -1;
+    if (irq >= 1024 || level > 1) {
+        errno = EINVAL;
+        return -1;
+    }
+    uint32_t bit = 1u << (irq % 32);
+    if (level)
+        d->hdr->irq_level[irq / 32] |= bit;
+    else
+        d->hdr->irq_level[irq / 32] &= ~bit;
+    if (level)
+        xensim_stat_add(d->hdr, &d->hdr->stats.irq_raised, 1);
+    char path[256];
+    snprintf(path, sizeof(path), "%s/dom%u/guest.sock", xensim_dir(), domid);
+    struct xensim_msg m = { .kind = XENSIM_MSG_IRQ, .irq = irq, .level = level };
+    int rc = xensim_send_msg(h->sock, path, &m);
+    /* A guest that is not listening loses the edge, like a masked line. */
+    (void)rc;
+    return 0;
+}

@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libxengnttab on the simulator, with Xen's v1 grant semantics: the entry
+ * must permit access to this domain, GTF_readonly forbids writable maps,
+ * GTF_reading/GTF_writing are set while mapped (so the guest's revoke
+ * fails), and a batch maps all or nothing.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include "sim_internal.h"
+#include <xen/sys/gntdev.h>
+#include <xengnttab.h>
+
+
+struct gmap {
+    struct gmap *next;
+    void *addr;
+    uint32_t count;
+    struct xensim_dom *dom;
+    int writable;
+    uint32_t refs[];
+};
+
+struct xengntdev_handle {
+    int mirror_fd;
+    uint32_t max_grants;
+    uint32_t in_use;
+    struct gmap *maps;
+};
+
+xengnttab_handle *xengnttab_open(struct xentoollog_logger *logger, unsigned int flags)
+{
+    (void)logger;
+    (void)flags;
+    xengnttab_handle *h = calloc(1, sizeof(*h));
+    if (!h)
+        return NULL;
+    h->mirror_fd = xensim_open_mirror_fd();
+    if (h->mirror_fd < 0) {
+        free(h);
+        return NULL;
+    }
+    h->max_grants = 128; /* gntdev's historical default limit */
+    return h;
+}
+
+int xengnttab_close(xengnttab_handle *h)
+{
+    if (!h)
+        return 0;
+    while (h->maps)
+        xengnttab_unmap(h, h->maps->addr, h->maps->count);
+    close(h->mirror_fd);
+    free(h);
+    return 0;
+}
+
+int xengnttab_fd(xengnttab_handle *h)
+{
+    return h->mirror_fd;
+}
+
+int xengnttab_set_max_grants(xengnttab_handle *h, uint32_t nr)
+{
+    xensim_mirror_ioctl(h->mirror_fd, IOCTL_GNTDEV_SET_MAX_GRANTS);
+    if (h->in_use) {
+        errno = EBUSY;
+        return -1;
+    }
+    h->max_grants = nr;
+    return 0;
+}
+
+static void unpin(struct xensim_dom *d, uint32_t ref, int writable)
+{
+    struct xensim_pin *p = &d->pins[ref];
+    _Atomic uint16_t *flags = (_Atomic uint16_t *)&d->gnttab[ref].flags;
+    if (atomic_fetch_sub(&p->readers, 1) == 1)
+        atomic_fetch_and(flags, (uint16_t)~GTF_reading);
+    if (writable && atomic_fetch_sub(&p->writers, 1) == 1)
+        atomic_fetch_and(flags, (uint16_t)~GTF_writing);
+}
+
+/* Xen's check-and-pin: a cmpxchg loop so a concurrent revoke either wins
+ * (and the map fails) or loses (and sees GTF_reading). */
+static int pin(struct xensim_dom *d, uint32_t ref, uint16_t self, int writable)
+{
+    if (ref >= d->hdr->nr_grants)
+        return GNTST_bad_gntref;
+    grant_entry_v1_t *e = &d->gnttab[ref];
+    _Atomic uint16_t *flags = (_Atomic uint16_t *)&e->flags;
+    uint16_t f = atomic_load(flags);
+    for (;;) {
+        if ((f & GTF_type_mask) != GTF_permit_access)
+            return GNTST_general_error;
+        if (e->domid != self)
+            return GNTST_permission_denied;
+        if (writable && (f & GTF_readonly))
+            return GNTST_permission_denied;
+        uint16_t nf = f | GTF_reading | (writable ? GTF_writing : 0);
+        if (atomic_compare_exchange_weak(flags, &f, nf))
+            break;
+    }
+    uint32_t frame = e->frame;
+    if (frame < XENSIM_RAM_BASE_GFN ||
+        frame - XENSIM_RAM_BASE_GFN >= d->hdr->ram_size / XENSIM_PAGE_SIZE) {
+        /* set the pin counts so unpin() restores the flags consistently */
+        atomic_fetch_add(&d->pins[ref].readers, 1);
+        if (writable)
+            atomic_fetch_add(&d->pins[ref].writers, 1);
+        unpin(d, ref, writable);
+        return GNTST_bad_page;
+    }
+    atomic_fetch_add(&d->pins[ref].readers, 1);
+    if (writable)
+        atomic_fetch_add(&d->pins[ref].writers, 1);
+    return GNTST_okay;
+}
+
+void *xengnttab_map_domain_grant_refs(xengnttab_handle *h, uint32_t count, uint32_t domid,
+                                      uint32_t *refs, int prot)
+{
+    xensim_mirror_ioctl(h->mirror_fd, IOCTL_GNTDEV_MAP_GRANT_REF);
+    if (count == 0 || count > h->max_grants - h->in_use || h->in_use > h->max_grants) {
+        errno = count ? ENOSPC : EINVAL;
+        return NULL;
+    }
+    struct xensim_dom *d = xensim_dom_get(domid);
+    if (!d)
+        return NULL;
+    int writable = (prot & PROT_WRITE) != 0;
+    uint16_t self = xensim_self_domid();
+    uint32_t done;
+    int st = GNTST_okay;
+    for (done = 0; done < count; done++) {
+        st = pin(d, refs[done], self, writable);
+        if (st != GNTST_okay)
+            break;
+    }
+    void *base = MAP_FAILED;
+    struct gmap *m = NULL;
+    if (st == GNTST_okay) {
+        base = mmap(NULL, (size_t)count * XENSIM_PAGE_SIZE, PROT_NONE,
+                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        m = malloc(sizeof(*m) + count * sizeof(uint32_t));
+    }
+    if (base == MAP_FAILED || !m)
+        goto undo;
+    for (uint32_t i = 0; i < count; i++) {
+        off_t off = (off_t)(d->gnttab[refs[i]].frame - XENSIM_RAM_BASE_GFN) * XENSIM_PAGE_SIZE;
+        void *p = mmap((char *)base + (size_t)i * XENSIM_PAGE_SIZE, XENSIM_PAGE_SIZE,
+                       prot & (PROT_READ | PROT_WRITE), MAP_SHARED | MAP_FIXED, d->ram_fd, off);
+        if (p == MAP_FAILED)
+            goto undo;
+    }
+    m->addr = base;
+    m->count = count;
+    m->dom = d;
+    m->writable = writable;
+    memcpy(m->refs, refs, count * sizeof(uint32_t));
+    m->next = h->maps;
+    h->maps = m;
+    h->in_use += count;
+    xensim_gauge_add(d->hdr, &d->hdr->stats.gnt_mapped, count);
+    xensim_stat_add(d->hdr, &d->hdr->stats.gnt_map_calls, 1);
+    xensim_stat_add(d->hdr, &d->hdr->stats.gnt_pages_mapped, count);
+    return base;
+
+undo:
+    for (uint32_t i = 0; i < done; i++)
+        unpin(d, refs[i], writable);
+    if (base != MAP_FAILED)
+        munmap(base, (size_t)count * XENSIM_PAGE_SIZE);
+    free(m);
+    /* gntdev reports a failed grant map as EINVAL on the mmap() */
+    errno = (st == GNTST_okay) ? ENOMEM : EINVAL;
+    return NULL;
+}
+
+void *xengnttab_map_grant_refs(xengnttab_handle *h, uint32_t count, uint32_t *domids,
+                               uint32_t *refs, int prot)
+{
+    for (uint32_t i = 1; i < count; i++)
+        if (domids[i] != domids[0]) {
+            errno = EINVAL; /* the simulator maps one domain per batch */
+            return NULL;
+        }
+    return xengnttab_map_domain_grant_refs(h, count, domids[0], refs, prot);
+}
+
+void *xengnttab_map_grant_ref(xengnttab_handle *h, uint32_t domid, uint32_t ref, int prot)
+{
+    return xengnttab_map_domain_grant_refs(h, 1, domid, &ref, prot);
+}
+
+int xengnttab_unmap(xengnttab_handle *h, void *start, uint32_t count)
+{
+    xensim_mirror_ioctl(h->mirror_fd, IOCTL_GNTDEV_UNMAP_GRANT_REF);
+    struct gmap **pp = &h->maps;
+    while (*pp && (*pp)->addr != start)
+        pp = &(*pp)->next;
+    struct gmap *m = *pp;
+    if (!m || m->count != count) {
+        errno = EINVAL;
+        return -1;
+    }
+    *pp = m->next;
+    munmap(m->addr, (size_t)count * XENSIM_PAGE_SIZE);
+    for (uint32_t i = 0; i < count; i++)
+        unpin(m->dom, m->refs[i], m->writable);
+    h->in_use -= count;
+    xensim_gauge_add(m->dom->hdr, &m->dom->hdr->stats.gnt_mapped, -(int64_t)count);
+    xensim_stat_add(m->dom->hdr, &m->dom->hdr->stats.gnt_unmap_calls, 1);
+    free(m);
+    return 0;
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/* Internals shared by xensim's library implementations and its guest side. */
+#ifndef XENSIM_INTERNAL_H
+#define XENSIM_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
+#include <xen/xen.h>
+#include <xen/grant_table.h>
+#include <xen/hvm/ioreq.h>
+
+#include "xensim/shared.h"
+
+/* A domain's files mapped into this process. */
+struct xensim_dom {
+    uint16_t domid;
+    int state_fd, ram_fd;
+    struct xensim_dom_hdr *hdr;
+    shared_iopage_t *iopage;
+    grant_entry_v1_t *gnttab;
+    struct xensim_pin *pins;
+    size_t state_size;
+};
+
+const char *xensim_dir(void);
+/* The domid this process acts as when it maps grants (XENSIM_SELF_DOMID). */
+uint16_t xensim_self_domid(void);
+/* Attach (once, cached) to a domain the simulated guest created. */
+struct xensim_dom *xensim_dom_get(uint32_t domid);
+int xensim_dom_map_state(struct xensim_dom *d, int fd, int writable_ram);
+
+uint64_t xensim_now_ns(void);
+void xensim_gauge_add(struct xensim_dom_hdr *h, struct xensim_gauge *g, int64_t delta);
+void xensim_stat_add(struct xensim_dom_hdr *h, uint64_t *ctr, uint64_t n);
+
+/*
+ * Issue the ioctl the real library would issue, on a /dev/null fd, so that a
+ * seccomp filter written for real Xen sees the same request numbers.  The
+ * result (ENOTTY) is ignored; the simulator does the work itself.
+ */
+void xensim_mirror_ioctl(int fd, unsigned long req);
+int xensim_open_mirror_fd(void);
+
+int xensim_send_msg(int sock, const char *path, const struct xensim_msg *m);
+void xensim_spin_lock(_Atomic uint32_t *l);
+void xensim_spin_unlock(_Atomic uint32_t *l);
+
+#endif
