@@ -29,7 +29,7 @@ BE_SRCS  := backend/common/log.c backend/config/config.c backend/gmem/gmem.c \
             backend/xen/ioreq.c
 SIM_SRCS := xensim/lib/sim_common.c xensim/lib/sim_devicemodel.c xensim/lib/sim_evtchn.c \
             xensim/lib/sim_gnttab.c xensim/lib/sim_foreignmemory.c
-GUEST_SRCS := xensim/guest/simdom.c xensim/guest/vdrv.c
+GUEST_SRCS := xensim/guest/simdom.c xensim/guest/vdrv.c xensim/guest/harness.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
