@@ -30,6 +30,7 @@ BE_SRCS  := backend/common/log.c backend/config/config.c backend/gmem/gmem.c \
 SIM_SRCS := xensim/lib/sim_common.c xensim/lib/sim_devicemodel.c xensim/lib/sim_evtchn.c \
             xensim/lib/sim_gnttab.c xensim/lib/sim_foreignmemory.c
 GUEST_SRCS := xensim/guest/simdom.c xensim/guest/vdrv.c xensim/guest/harness.c
+RIG_SRCS   := tests/common/rig.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -79,7 +80,7 @@ $(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c) $(BE_OBJS) $(BUILD)/libxe
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka
 
-$(BUILD)/tests/test_sim_blk: $(call obj,tests/integration/test_sim_blk.c) \
+$(BUILD)/tests/test_sim_blk: $(call obj,tests/integration/test_sim_blk.c $(RIG_SRCS)) \
                              $(BUILD)/libsimguest.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka

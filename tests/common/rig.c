@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE
+#include "rig.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int rig_default_probe(struct rig *r, enum vdrv_dma dma)
+{
+    struct vdrv_opts o = { .base = RIG_BASE, .irq = RIG_IRQ, .dma = dma, .queue_size = 64,
+                           .indirect = true, .event_idx = true };
+    int rc = vdrv_probe(&r->v, r->d, &o);
+    r->probed = rc == 0;
+    return rc;
+}
+
+int rig_up(struct rig *r, const char *const extra[], enum vdrv_dma dma, bool probe)
+{
+    memset(r, 0, sizeof(*r));
+    const char *be = getenv("VG_BACKEND");
+    const char *dir = getenv("XENSIM_DIR");
+    if (!be || !dir)
+        return -EINVAL;
+    struct simdom_params p = { .domid = RIG_DOMID, .nr_vcpus = 2,
+                               .ram_size = (uint64_t)RIG_RAM_MB << 20, .nr_grants = 8192 };
+    r->d = simdom_create(&p);
+    if (!r->d)
+        return -errno;
+    snprintf(r->img, sizeof(r->img), "%s/disk.img", dir);
+    snprintf(r->log, sizeof(r->log), "%s/backend.log", dir);
+    int fd = open(r->img, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0 || ftruncate(fd, (off_t)RIG_IMG_MB << 20) < 0)
+        return -errno;
+    close(fd);
+    unlink(r->log);
+    char ram[16];
+    snprintf(ram, sizeof(ram), "%uM", RIG_RAM_MB);
+    const char *argv[32] = { be, "blk", "--domid", "1", "--image", r->img, "-v" };
+    int n = 7;
+    if (dma == VDRV_DMA_PHYS) {
+        argv[n++] = "--mode";
+        argv[n++] = "foreign";
+        argv[n++] = "--ram-size";
+        argv[n++] = ram;
+    }
+    for (int i = 0; extra && extra[i] && n < 30; i++)
+        argv[n++] = extra[i];
+    argv[n] = NULL;
+    r->pid = sim_spawn((char *const *)argv, r->log);
+    int rc = simdom_wait_backend(r->d, RIG_BASE, 5000);
+    if (rc == 0 && probe)
+        rc = rig_default_probe(r, dma);
+    return rc;
+}
+
+int rig_down(struct rig *r)
+{
+    if (r->probed)
+        vdrv_remove(&r->v);
+    int alive = sim_alive(r->pid);
+    int st = sim_stop(r->pid);
+    uint32_t left = simdom_grants_mapped_now(r->d);
+    simdom_destroy(r->d);
+    unlink(r->img);
+    if (!alive || st != 0 || left) {
+        fprintf(stderr, "rig: backend alive=%d exit=0x%x grants left mapped=%u; log follows\n",
+                alive, st, left);
+        char cmd[256];
+        snprintf(cmd, sizeof(cmd), "tail -n 30 %s >&2", r->log);
+        if (system(cmd) < 0)
+            perror("system");
+        return -1;
+    }
+    return 0;
+}

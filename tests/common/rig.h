@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/* A simulated guest with the backend process serving it, for integration tests. */
+#ifndef VG_TEST_RIG_H
+#define VG_TEST_RIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "xensim/guest.h"
+#include "xensim/harness.h"
+#include "xensim/vdrv.h"
+
+#define RIG_DOMID 1
+#define RIG_BASE 0x2000000ull
+#define RIG_IRQ 33
+#define RIG_RAM_MB 32
+#define RIG_IMG_MB 8
+
+struct rig {
+    struct simdom *d;
+    pid_t pid;
+    struct vdrv v;
+    bool probed;
+    char img[160], log[160];
+};
+
+/* Start a domain and a backend with extra args (NULL-terminated); probe if asked. */
+int rig_up(struct rig *r, const char *const extra[], enum vdrv_dma dma, bool probe);
+/* Stop the backend and check it exits cleanly (0) after everything the test did. */
+int rig_down(struct rig *r);
+int rig_default_probe(struct rig *r, enum vdrv_dma dma);
+
+#endif
