@@ -31,6 +31,7 @@ SIM_SRCS := xensim/lib/sim_common.c xensim/lib/sim_devicemodel.c xensim/lib/sim_
             xensim/lib/sim_gnttab.c xensim/lib/sim_foreignmemory.c
 GUEST_SRCS := xensim/guest/simdom.c xensim/guest/vdrv.c xensim/guest/harness.c
 RIG_SRCS   := tests/common/rig.c
+INPROC_SRCS := tests/common/inproc.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -43,6 +44,9 @@ BINS := $(BUILD)/virtio-grant $(BUILD)/virtio-grant-sim $(BUILD)/xensim-demo
 UNIT_TESTS := $(BUILD)/tests/test_mmio $(BUILD)/tests/test_virtq $(BUILD)/tests/test_blk \
               $(BUILD)/tests/test_config
 INTEG_TESTS := $(BUILD)/tests/test_sim_blk
+
+# keep objects built through pattern rules
+.SECONDARY:
 
 .PHONY: all deps deps-test demo check test test-unit test-integration test-matrix clean \
         e2e fuzz spec spec-check
@@ -75,7 +79,8 @@ $(BUILD)/virtio-grant-sim: $(BE_OBJS) $(call obj,backend/main.c) $(BUILD)/libxen
 $(BUILD)/xensim-demo: $(call obj,xensim/tools/demo.c) $(BUILD)/libsimguest.a
 	$(CC) $(LDFLAGS) -o $@ $^ -lm
 
-$(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c) $(BE_OBJS) $(BUILD)/libxensim.a \
+$(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c) $(call obj,$(INPROC_SRCS)) $(BE_OBJS) \
+                       $(BUILD)/libxensim.a \
                        $(BUILD)/libsimguest.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka

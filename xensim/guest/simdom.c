@@ -128,6 +128,8 @@ void simdom_destroy(struct simdom *d)
     if (!d)
         return;
     char path[300];
+    if (d->dom.hdr)
+        xensim_dom_forget(d->dom.domid);
     if (d->sock >= 0)
         close(d->sock);
     if (d->ram)

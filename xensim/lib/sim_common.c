@@ -123,7 +123,10 @@ struct xensim_dom *xensim_dom_get(uint32_t domid)
     for (unsigned i = 0; i < nr_attached; i++)
         if (attached[i].domid == domid && attached[i].hdr)
             return &attached[i];
-    if (nr_attached == MAX_ATTACHED) {
+    unsigned slot = 0;
+    while (slot < nr_attached && attached[slot].hdr)
+        slot++;
+    if (slot == MAX_ATTACHED) {
         errno = ENOSPC;
         return NULL;
     }
@@ -134,7 +137,7 @@ struct xensim_dom *xensim_dom_get(uint32_t domid)
         errno = ESRCH; /* what Xen says for a domain that does not exist */
         return NULL;
     }
-    struct xensim_dom *d = &attached[nr_attached];
+    struct xensim_dom *d = &attached[slot];
     int rc = xensim_dom_map_state(d, fd, 1);
     if (rc < 0) {
         close(fd);
@@ -151,6 +154,20 @@ struct xensim_dom *xensim_dom_get(uint32_t domid)
         errno = e;
         return NULL;
     }
-    nr_attached++;
+    if (slot == nr_attached)
+        nr_attached++;
     return d;
+}
+
+void xensim_dom_forget(uint32_t domid)
+{
+    for (unsigned i = 0; i < nr_attached; i++) {
+        struct xensim_dom *d = &attached[i];
+        if (d->hdr && d->domid == domid) {
+            munmap(d->hdr, d->state_size);
+            close(d->state_fd);
+            close(d->ram_fd);
+            memset(d, 0, sizeof(*d));
+        }
+    }
 }

@@ -28,6 +28,8 @@ const char *xensim_dir(void);
 uint16_t xensim_self_domid(void);
 /* Attach (once, cached) to a domain the simulated guest created. */
 struct xensim_dom *xensim_dom_get(uint32_t domid);
+/* Drop a cached attachment (a guest in this process destroyed the domain). */
+void xensim_dom_forget(uint32_t domid);
 int xensim_dom_map_state(struct xensim_dom *d, int fd, int writable_ram);
 
 uint64_t xensim_now_ns(void);
