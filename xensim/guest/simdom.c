@@ -106,9 +106,11 @@ struct simdom *simdom_create(const struct simdom_params *p)
 
     d->sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    if (d->sock < 0 || strlen(d->dir) + 12 >= sizeof(sa.sun_path))
+    char sock_path[sizeof(d->dir) + 16];
+    snprintf(sock_path, sizeof(sock_path), "%s/guest.sock", d->dir);
+    if (d->sock < 0 || strlen(sock_path) >= sizeof(sa.sun_path))
         goto fail;
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/guest.sock", d->dir);
+    memcpy(sa.sun_path, sock_path, strlen(sock_path) + 1);
     unlink(sa.sun_path);
     if (bind(d->sock, (struct sockaddr *)&sa, sizeof(sa)) < 0)
         goto fail;
