@@ -48,8 +48,7 @@ INTEG_TESTS := $(BUILD)/tests/test_sim_blk
 # keep objects built through pattern rules
 .SECONDARY:
 
-.PHONY: all deps deps-test demo check test test-unit test-integration test-matrix clean \
-        e2e fuzz spec spec-check
+.PHONY: all deps deps-test demo check test test-unit test-integration test-matrix clean
 
 all: deps $(BINS)
 
