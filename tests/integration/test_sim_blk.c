@@ -259,6 +259,14 @@ static void expect_needs_reset(struct rig *r)
     assert_memory_equal(buf, rd, 4096);
 }
 
+/* Publish head, notify, expect the device broken (and recoverable), stop cleanly. */
+static void publish_expect_reset(struct rig *r, uint16_t head)
+{
+    vdrv_put_avail(&r->v, head);
+    expect_needs_reset(r);
+    assert_int_equal(rig_down(r), 0);
+}
+
 struct granted {
     uint64_t gpa, dma;
     struct vdrv_map m;
@@ -306,9 +314,7 @@ static void test_hostile_descriptor_loop(void **state)
     grant_page(&r, &g, true);
     vdrv_put_desc(&r.v, 0, g.dma, 16, D_NEXT, 1);
     vdrv_put_desc(&r.v, 1, g.dma, 16, D_NEXT, 0);
-    vdrv_put_avail(&r.v, 0);
-    expect_needs_reset(&r);
-    assert_int_equal(rig_down(&r), 0);
+    publish_expect_reset(&r, 0);
 }
 
 static void test_hostile_next_out_of_range(void **state)
@@ -319,9 +325,7 @@ static void test_hostile_next_out_of_range(void **state)
     hostile_up(&r);
     grant_page(&r, &g, true);
     vdrv_put_desc(&r.v, 0, g.dma, 16, D_NEXT, 0xffff);
-    vdrv_put_avail(&r.v, 0);
-    expect_needs_reset(&r);
-    assert_int_equal(rig_down(&r), 0);
+    publish_expect_reset(&r, 0);
 }
 
 static void put_table_desc(uint8_t *t, unsigned i, uint64_t addr, uint32_t len, uint16_t flags,
@@ -345,9 +349,7 @@ static void indirect_case(uint16_t inner_flags, uint32_t table_len, uint16_t out
     put_table_desc(t, 1, inner_flags & D_INDIRECT ? tbl.dma : data.dma + 64, 16,
                    inner_flags, 0);
     vdrv_put_desc(&r.v, 0, tbl.dma, table_len, outer_flags, 1);
-    vdrv_put_avail(&r.v, 0);
-    expect_needs_reset(&r);
-    assert_int_equal(rig_down(&r), 0);
+    publish_expect_reset(&r, 0);
 }
 
 static void test_hostile_indirect_nested(void **state)
@@ -383,9 +385,7 @@ static void test_hostile_readable_after_writable(void **state)
     grant_page(&r, &g, false);
     vdrv_put_desc(&r.v, 0, g.dma, 16, D_NEXT | D_WRITE, 1);
     vdrv_put_desc(&r.v, 1, g.dma + 64, 16, 0, 0);
-    vdrv_put_avail(&r.v, 0);
-    expect_needs_reset(&r);
-    assert_int_equal(rig_down(&r), 0);
+    publish_expect_reset(&r, 0);
 }
 
 static void test_hostile_total_length_overflow(void **state)
@@ -397,9 +397,7 @@ static void test_hostile_total_length_overflow(void **state)
     grant_page(&r, &g, false);
     vdrv_put_desc(&r.v, 0, g.dma, 0xffffffffu, D_NEXT, 1);
     vdrv_put_desc(&r.v, 1, g.dma, 0xffffffffu, D_WRITE, 0);
-    vdrv_put_avail(&r.v, 0);
-    expect_needs_reset(&r);
-    assert_int_equal(rig_down(&r), 0);
+    publish_expect_reset(&r, 0);
 }
 
 /* A stock Linux 6.1 frontend with a dom0 backend puts guest-physical
@@ -431,9 +429,7 @@ static void test_hostile_ungranted_ref(void **state)
     hostile_up(&r);
     vdrv_put_desc(&r.v, 0, (1ull << 63) | (7000ull << 12), 16, D_NEXT, 1);
     vdrv_put_desc(&r.v, 1, (1ull << 63) | (7001ull << 12), 1, D_WRITE, 0);
-    vdrv_put_avail(&r.v, 0);
-    expect_needs_reset(&r);
-    assert_int_equal(rig_down(&r), 0);
+    publish_expect_reset(&r, 0);
 }
 
 static void test_hostile_grant_for_other_domain(void **state)
@@ -447,9 +443,7 @@ static void test_hostile_grant_for_other_domain(void **state)
                      0);
     vdrv_put_desc(&r.v, 0, (1ull << 63) | (7100ull << 12), 16, D_NEXT, 1);
     vdrv_put_desc(&r.v, 1, (1ull << 63) | (7100ull << 12) | 64, 1, D_WRITE, 0);
-    vdrv_put_avail(&r.v, 0);
-    expect_needs_reset(&r);
-    assert_int_equal(rig_down(&r), 0);
+    publish_expect_reset(&r, 0);
 }
 
 static void test_hostile_readonly_grant_for_writable_buffer(void **state)
@@ -463,9 +457,7 @@ static void test_hostile_readonly_grant_for_writable_buffer(void **state)
     memset(simdom_gpa(r.d, hdr.gpa, 16), 0, 16);
     vdrv_put_desc(&r.v, 0, hdr.dma, 16, D_NEXT, 1);
     vdrv_put_desc(&r.v, 1, ro.dma, 513, D_WRITE, 0);
-    vdrv_put_avail(&r.v, 0);
-    expect_needs_reset(&r);
-    assert_int_equal(rig_down(&r), 0);
+    publish_expect_reset(&r, 0);
 }
 
 static void test_hostile_non_consecutive_refs(void **state)
@@ -482,9 +474,7 @@ static void test_hostile_non_consecutive_refs(void **state)
     assert_int_equal(simdom_grant_raw(r.d, 7202, 0, (uint32_t)(gpa >> 12) + 1, 1), 0);
     vdrv_put_desc(&r.v, 0, hdr.dma, 16, D_NEXT, 1);
     vdrv_put_desc(&r.v, 1, (1ull << 63) | (7200ull << 12), 8192, D_WRITE, 0);
-    vdrv_put_avail(&r.v, 0);
-    expect_needs_reset(&r);
-    assert_int_equal(rig_down(&r), 0);
+    publish_expect_reset(&r, 0);
 }
 
 static void test_hostile_revoked_before_notify(void **state)
@@ -498,9 +488,7 @@ static void test_hostile_revoked_before_notify(void **state)
     assert_int_equal(simdom_revoke(r.d, (uint32_t)st.m.ref), 0);
     vdrv_put_desc(&r.v, 0, hdr.dma, 16, D_NEXT, 1);
     vdrv_put_desc(&r.v, 1, st.dma, 1, D_WRITE, 0);
-    vdrv_put_avail(&r.v, 0);
-    expect_needs_reset(&r);
-    assert_int_equal(rig_down(&r), 0);
+    publish_expect_reset(&r, 0);
 }
 
 static void test_hostile_no_status_byte(void **state)
@@ -511,9 +499,7 @@ static void test_hostile_no_status_byte(void **state)
     hostile_up(&r);
     grant_page(&r, &hdr, true);
     vdrv_put_desc(&r.v, 0, hdr.dma, 16, 0, 0);
-    vdrv_put_avail(&r.v, 0);
-    expect_needs_reset(&r);
-    assert_int_equal(rig_down(&r), 0);
+    publish_expect_reset(&r, 0);
 }
 
 static void test_hostile_ring_address_not_granted(void **state)
