@@ -328,15 +328,6 @@ static void test_hostile_next_out_of_range(void **state)
     publish_expect_reset(&r, 0);
 }
 
-static void put_table_desc(uint8_t *t, unsigned i, uint64_t addr, uint32_t len, uint16_t flags,
-                           uint16_t next)
-{
-    memcpy(t + 16 * i, &addr, 8);
-    memcpy(t + 16 * i + 8, &len, 4);
-    memcpy(t + 16 * i + 12, &flags, 2);
-    memcpy(t + 16 * i + 14, &next, 2);
-}
-
 static void indirect_case(uint16_t inner_flags, uint32_t table_len, uint16_t outer_flags)
 {
     struct rig r;
@@ -345,8 +336,8 @@ static void indirect_case(uint16_t inner_flags, uint32_t table_len, uint16_t out
     grant_page(&r, &tbl, true);
     grant_page(&r, &data, false);
     uint8_t *t = simdom_gpa(r.d, tbl.gpa, 4096);
-    put_table_desc(t, 0, data.dma, 16, D_NEXT, 1);
-    put_table_desc(t, 1, inner_flags & D_INDIRECT ? tbl.dma : data.dma + 64, 16,
+    vdrv_encode_desc(t, 0, data.dma, 16, D_NEXT, 1);
+    vdrv_encode_desc(t, 1, inner_flags & D_INDIRECT ? tbl.dma : data.dma + 64, 16,
                    inner_flags, 0);
     vdrv_put_desc(&r.v, 0, tbl.dma, table_len, outer_flags, 1);
     publish_expect_reset(&r, 0);

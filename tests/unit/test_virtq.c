@@ -10,6 +10,7 @@
 
 #include "../common/inproc.h"
 #include "virtq/virtq.h"
+#include "xensim/vdrv.h"
 
 #define QS 8
 
@@ -46,15 +47,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static void put(uint8_t *table, unsigned i, uint64_t addr, uint32_t len, uint16_t flags,
-                uint16_t next)
-{
-    memcpy(table + 16 * i, &addr, 8);
-    memcpy(table + 16 * i + 8, &len, 4);
-    memcpy(table + 16 * i + 12, &flags, 2);
-    memcpy(table + 16 * i + 14, &next, 2);
-}
-
 static void publish(uint16_t head)
 {
     memcpy(ring + 0x100 + 4 + 2 * (avail_idx % QS), &head, 2);
@@ -78,9 +70,9 @@ static struct vq_chain c;
 static void test_valid_chain_then_empty(void **state)
 {
     (void)state;
-    put(ring, 0, buf_dma, 16, VRING_DESC_F_NEXT, 3);
-    put(ring, 3, buf_dma + 4096, 8192, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 5);
-    put(ring, 5, buf_dma + 100, 1, VRING_DESC_F_WRITE, 0);
+    vdrv_encode_desc(ring, 0, buf_dma, 16, VRING_DESC_F_NEXT, 3);
+    vdrv_encode_desc(ring, 3, buf_dma + 4096, 8192, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 5);
+    vdrv_encode_desc(ring, 5, buf_dma + 100, 1, VRING_DESC_F_WRITE, 0);
     publish(0);
     assert_int_equal(pop(&c), 1);
     assert_int_equal(c.head, 0);
@@ -110,7 +102,7 @@ static void test_head_out_of_range(void **state)
 static void test_next_out_of_range(void **state)
 {
     (void)state;
-    put(ring, 0, buf_dma, 16, VRING_DESC_F_NEXT, QS + 1);
+    vdrv_encode_desc(ring, 0, buf_dma, 16, VRING_DESC_F_NEXT, QS + 1);
     publish(0);
     assert_int_equal(pop(&c), -ERANGE);
 }
@@ -118,8 +110,8 @@ static void test_next_out_of_range(void **state)
 static void test_loop(void **state)
 {
     (void)state;
-    put(ring, 0, buf_dma, 16, VRING_DESC_F_NEXT, 1);
-    put(ring, 1, buf_dma, 16, VRING_DESC_F_NEXT, 0);
+    vdrv_encode_desc(ring, 0, buf_dma, 16, VRING_DESC_F_NEXT, 1);
+    vdrv_encode_desc(ring, 1, buf_dma, 16, VRING_DESC_F_NEXT, 0);
     publish(0);
     assert_int_equal(pop(&c), -ELOOP);
 }
@@ -134,8 +126,8 @@ static void test_avail_jump(void **state)
 static void test_readable_after_writable(void **state)
 {
     (void)state;
-    put(ring, 0, buf_dma, 16, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 1);
-    put(ring, 1, buf_dma, 16, 0, 0);
+    vdrv_encode_desc(ring, 0, buf_dma, 16, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 1);
+    vdrv_encode_desc(ring, 1, buf_dma, 16, 0, 0);
     publish(0);
     assert_int_equal(pop(&c), -EINVAL);
 }
@@ -143,8 +135,8 @@ static void test_readable_after_writable(void **state)
 static void test_total_length_overflow(void **state)
 {
     (void)state;
-    put(ring, 0, buf_dma, 0xffffffffu, VRING_DESC_F_NEXT, 1);
-    put(ring, 1, buf_dma, 2, 0, 0);
+    vdrv_encode_desc(ring, 0, buf_dma, 0xffffffffu, VRING_DESC_F_NEXT, 1);
+    vdrv_encode_desc(ring, 1, buf_dma, 2, 0, 0);
     publish(0);
     assert_int_equal(pop(&c), -EOVERFLOW);
 }
@@ -152,9 +144,9 @@ static void test_total_length_overflow(void **state)
 static void indirect(uint32_t len, uint16_t outer, uint16_t inner1, int expect)
 {
     uint8_t *t = buf + 8192;
-    put(t, 0, buf_dma, 16, VRING_DESC_F_NEXT, 1);
-    put(t, 1, inner1 & VRING_DESC_F_INDIRECT ? buf_dma + 8192 : buf_dma + 64, 32, inner1, 0);
-    put(ring, 0, buf_dma + 8192, len, outer, 1);
+    vdrv_encode_desc(t, 0, buf_dma, 16, VRING_DESC_F_NEXT, 1);
+    vdrv_encode_desc(t, 1, inner1 & VRING_DESC_F_INDIRECT ? buf_dma + 8192 : buf_dma + 64, 32, inner1, 0);
+    vdrv_encode_desc(ring, 0, buf_dma + 8192, len, outer, 1);
     publish(0);
     assert_int_equal(pop(&c), expect);
 }
@@ -211,9 +203,9 @@ static void test_indirect_table_loop(void **state)
 {
     (void)state;
     uint8_t *t = buf + 8192;
-    put(t, 0, buf_dma, 16, VRING_DESC_F_NEXT, 1);
-    put(t, 1, buf_dma, 16, VRING_DESC_F_NEXT, 0);
-    put(ring, 0, buf_dma + 8192, 32, VRING_DESC_F_INDIRECT, 0);
+    vdrv_encode_desc(t, 0, buf_dma, 16, VRING_DESC_F_NEXT, 1);
+    vdrv_encode_desc(t, 1, buf_dma, 16, VRING_DESC_F_NEXT, 0);
+    vdrv_encode_desc(ring, 0, buf_dma + 8192, 32, VRING_DESC_F_INDIRECT, 0);
     publish(0);
     assert_int_equal(pop(&c), -ELOOP);
 }
@@ -221,7 +213,7 @@ static void test_indirect_table_loop(void **state)
 static void test_indirect_table_not_granted(void **state)
 {
     (void)state;
-    put(ring, 0, (1ull << 63) | (900ull << 12), 32, VRING_DESC_F_INDIRECT, 0);
+    vdrv_encode_desc(ring, 0, (1ull << 63) | (900ull << 12), 32, VRING_DESC_F_INDIRECT, 0);
     publish(0);
     assert_int_equal(pop(&c), -EFAULT);
 }

@@ -192,10 +192,10 @@ void vdrv_remove(struct vdrv *v)
     v->d = NULL;
 }
 
-void vdrv_put_desc(struct vdrv *v, uint16_t idx, uint64_t addr, uint32_t len, uint16_t flags,
-                   uint16_t next)
+void vdrv_encode_desc(uint8_t *table, uint32_t i, uint64_t addr, uint32_t len, uint16_t flags,
+                      uint16_t next)
 {
-    uint8_t *p = v->desc + 16u * (idx % v->qsize);
+    uint8_t *p = table + 16u * i;
     uint64_t a = htole64(addr);
     uint32_t l = htole32(len);
     uint16_t f = htole16(flags), n = htole16(next);
@@ -203,6 +203,12 @@ void vdrv_put_desc(struct vdrv *v, uint16_t idx, uint64_t addr, uint32_t len, ui
     memcpy(p + 8, &l, 4);
     memcpy(p + 12, &f, 2);
     memcpy(p + 14, &n, 2);
+}
+
+void vdrv_put_desc(struct vdrv *v, uint16_t idx, uint64_t addr, uint32_t len, uint16_t flags,
+                   uint16_t next)
+{
+    vdrv_encode_desc(v->desc, idx % v->qsize, addr, len, flags, next);
 }
 
 void vdrv_set_avail_idx(struct vdrv *v, uint16_t idx)
@@ -314,16 +320,9 @@ int vdrv_blk_submit(struct vdrv *v, struct vdrv_blk_req *r)
         if (!tgpa)
             return -ENOMEM;
         uint8_t *t = simdom_gpa(v->d, tgpa, (size_t)tpages * PAGE);
-        for (unsigned i = 0; i < n; i++) {
-            uint64_t a = htole64(d[i].addr);
-            uint32_t l = htole32(d[i].len);
-            uint16_t f = htole16(d[i].flags | (i + 1 < n ? D_NEXT : 0));
-            uint16_t nx = htole16((uint16_t)(i + 1));
-            memcpy(t + 16 * i, &a, 8);
-            memcpy(t + 16 * i + 8, &l, 4);
-            memcpy(t + 16 * i + 12, &f, 2);
-            memcpy(t + 16 * i + 14, &nx, 2);
-        }
+        for (unsigned i = 0; i < n; i++)
+            vdrv_encode_desc(t, i, d[i].addr, d[i].len,
+                             (uint16_t)(d[i].flags | (i + 1 < n ? D_NEXT : 0)), (uint16_t)(i + 1));
         struct vdrv_map *tm = &r->maps[r->nmaps++];
         uint64_t ta = vdrv_dma_map(v, tgpa, 16u * n, true, tm);
         tm->gpa = tgpa;

@@ -86,6 +86,11 @@ void xensim_mirror_ioctl(int fd, unsigned long req)
     errno = saved;
 }
 
+void xensim_guest_sock_path(uint32_t domid, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/dom%u/guest.sock", xensim_dir(), domid);
+}
+
 int xensim_send_msg(int sock, const char *path, const struct xensim_msg *m)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };

@@ -206,7 +206,7 @@ int xendevicemodel_set_irq_level(xendevicemodel_handle *h, domid_t domid, unsign
     if (level)
         xensim_stat_add(d->hdr, &d->hdr->stats.irq_raised, 1);
     char path[256];
-    snprintf(path, sizeof(path), "%s/dom%u/guest.sock", xensim_dir(), domid);
+    xensim_guest_sock_path(domid, path, sizeof(path));
     struct xensim_msg m = { .kind = XENSIM_MSG_IRQ, .irq = irq, .level = level };
     int rc = xensim_send_msg(h->sock, path, &m);
     /* A guest that is not listening loses the edge, like a masked line. */

@@ -172,7 +172,7 @@ int xenevtchn_notify(xenevtchn_handle *h, evtchn_port_t port)
         return -1;
     }
     char path[256];
-    snprintf(path, sizeof(path), "%s/dom%u/guest.sock", xensim_dir(), h->ports[port].domid);
+    xensim_guest_sock_path(h->ports[port].domid, path, sizeof(path));
     struct xensim_msg m = { .kind = XENSIM_MSG_EVENT, .port = h->ports[port].remote_port };
     int rc = xensim_send_msg(h->sock, path, &m);
     if (rc < 0) {

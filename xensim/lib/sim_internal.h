@@ -44,6 +44,8 @@ void xensim_stat_add(struct xensim_dom_hdr *h, uint64_t *ctr, uint64_t n);
 void xensim_mirror_ioctl(int fd, unsigned long req);
 int xensim_open_mirror_fd(void);
 
+/* $XENSIM_DIR/dom<N>/guest.sock: where events and IRQ levels for a guest go. */
+void xensim_guest_sock_path(uint32_t domid, char *buf, size_t len);
 int xensim_send_msg(int sock, const char *path, const struct xensim_msg *m);
 void xensim_spin_lock(_Atomic uint32_t *l);
 void xensim_spin_unlock(_Atomic uint32_t *l);

@@ -96,6 +96,10 @@ uint32_t vdrv_read32(struct vdrv *v, uint32_t off);
 void vdrv_write32(struct vdrv *v, uint32_t off, uint32_t val);
 uint32_t vdrv_status(struct vdrv *v);
 
+/* Encode descriptor i of a table (the ring's or an indirect one), little-endian. */
+void vdrv_encode_desc(uint8_t *table, uint32_t i, uint64_t addr, uint32_t len, uint16_t flags,
+                      uint16_t next);
+
 /* Hostile-test helpers: raw ring writes. */
 void vdrv_put_desc(struct vdrv *v, uint16_t idx, uint64_t addr, uint32_t len, uint16_t flags,
                    uint16_t next);
