@@ -1,7 +1,8 @@
 # virtio-grant — see README.md.  `make demo` and `make check` install their
 # own Debian dependencies (mk/deps.sh).
 #
-# Variables: CC (gcc|clang), BUILD (output dir), SAN=1 (ASan+UBSan), WERROR=0.
+# Variables: CC (gcc|clang), BUILD (output dir), SAN=1 (ASan+UBSan), WERROR=0,
+# XEN_CFLAGS/XEN_LDFLAGS (a cross sysroot's Xen headers and libraries).
 
 CC      ?= gcc
 BUILD   ?= build
@@ -22,11 +23,16 @@ CFLAGS  ?=
 CFLAGS  += $(CFLAGS_BASE)
 INC_BE  := -Ibackend
 INC_SIM := -Ixensim/include
-XENLIBS := -lxendevicemodel -lxenforeignmemory -lxengnttab -lxenevtchn
+XENLIBS := -lxendevicemodel -lxenforeignmemory -lxengnttab -lxenevtchn -lxenstore
+# The simulator has no xenstored: the sim build links the real libxenstore and
+# its --xenstore/watch modes fail cleanly at xs_open.
+SIM_XENLIBS := -lxenstore
 
 BE_SRCS  := backend/common/log.c backend/config/config.c backend/gmem/gmem.c \
             backend/virtq/virtq.c backend/devices/blk.c backend/transport/mmio.c \
             backend/xen/ioreq.c
+# The toolstack side (xenstore); only the daemons link it.
+XS_SRCS  := backend/xen/xsdev.c backend/xen/xswatch.c backend/main.c
 SIM_SRCS := xensim/lib/sim_common.c xensim/lib/sim_devicemodel.c xensim/lib/sim_evtchn.c \
             xensim/lib/sim_gnttab.c xensim/lib/sim_foreignmemory.c
 GUEST_SRCS := xensim/guest/simdom.c xensim/guest/vdrv.c xensim/guest/harness.c
@@ -48,7 +54,7 @@ INTEG_TESTS := $(BUILD)/tests/test_sim_blk
 # keep objects built through pattern rules
 .SECONDARY:
 
-.PHONY: all deps deps-test demo check test test-unit test-integration test-matrix clean
+.PHONY: all deps deps-test demo check test test-unit test-integration test-matrix e2e clean
 
 all: deps $(BINS)
 
@@ -60,7 +66,7 @@ deps-test:
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(INC_BE) $(INC_SIM) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) $(XEN_CFLAGS) $(INC_BE) $(INC_SIM) -MMD -MP -c $< -o $@
 
 $(BUILD)/libxensim.a: $(SIM_OBJS)
 	ar rcs $@ $^
@@ -69,11 +75,11 @@ $(BUILD)/libsimguest.a: $(GUEST_OBJS) $(call obj,xensim/lib/sim_common.c)
 	ar rcs $@ $^
 
 # The same backend objects, linked against real Xen or against the simulator.
-$(BUILD)/virtio-grant: $(BE_OBJS) $(call obj,backend/main.c)
-	$(CC) $(LDFLAGS) -o $@ $^ $(XENLIBS)
+$(BUILD)/virtio-grant: $(BE_OBJS) $(call obj,$(XS_SRCS))
+	$(CC) $(LDFLAGS) $(XEN_LDFLAGS) -o $@ $^ $(XENLIBS)
 
-$(BUILD)/virtio-grant-sim: $(BE_OBJS) $(call obj,backend/main.c) $(BUILD)/libxensim.a
-	$(CC) $(LDFLAGS) -o $@ $^
+$(BUILD)/virtio-grant-sim: $(BE_OBJS) $(call obj,$(XS_SRCS)) $(BUILD)/libxensim.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(SIM_XENLIBS)
 
 $(BUILD)/xensim-demo: $(call obj,xensim/tools/demo.c) $(BUILD)/libsimguest.a
 	$(CC) $(LDFLAGS) -o $@ $^ -lm
@@ -114,3 +120,9 @@ clean:
 	rm -rf build
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# Real Xen 4.17 on Arm under qemu-system-aarch64 (TCG): dom0, libxl-created
+# domUs, this backend.  Artifacts are cached in /var/cache/virtio-grant-e2e
+# (VG_E2E_CACHE); see tests/e2e/README.md.
+e2e:
+	./tests/e2e/run.sh

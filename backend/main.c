@@ -24,6 +24,7 @@
 #include "transport/mmio.h"
 #include "virtq/virtq.h"
 #include "xen/ioreq.h"
+#include "xen/xsdev.h"
 
 /* Enough grants for the rings, one indirect table and one maximal chain. */
 #define GRANTS_NEEDED (GMEM_MAX_CHAIN_PAGES + 16)
@@ -40,6 +41,7 @@ struct backend {
     struct mmio_dev mmio;
     bool mmio_open;
     int sigfd;
+    struct xsdev xs; /* only with --xenstore */
 };
 
 static void on_mmio(void *opaque, uint64_t off, uint32_t size, bool is_write, uint64_t *val)
@@ -120,12 +122,13 @@ static int setup(struct backend *b)
 
 static int serve(struct backend *b)
 {
-    struct pollfd pfd[2] = {
+    struct pollfd pfd[3] = {
         { .fd = xen_ioreq_fd(&b->srv), .events = POLLIN },
         { .fd = b->sigfd, .events = POLLIN },
+        { .fd = b->xs.xs ? xsdev_fd(&b->xs) : -1, .events = POLLIN },
     };
     for (;;) {
-        if (poll(pfd, 2, -1) < 0) {
+        if (poll(pfd, 3, -1) < 0) {
             if (errno == EINTR)
                 continue;
             vg_err("poll: %s", strerror(errno));
@@ -137,6 +140,8 @@ static int serve(struct backend *b)
                 vg_info("signal %u: shutting down", si.ssi_signo);
             return 0;
         }
+        if ((pfd[2].revents & POLLIN) && xsdev_should_close(&b->xs))
+            return 0;
         if (pfd[0].revents & (POLLERR | POLLHUP)) {
             vg_err("event channel closed");
             return -EPIPE;
@@ -169,25 +174,61 @@ static void report(const struct backend *b)
             (unsigned long long)b->srv.ctr.handled, (unsigned long long)b->srv.ctr.rejected);
 }
 
+/* With --xenstore, the toolstack's directory supplies what the command line did not. */
+static int xenstore_config(struct backend *b)
+{
+    int rc = xsdev_open(&b->xs, &b->cfg);
+    if (rc < 0) {
+        xsdev_fail(&b->xs, "virtio-grant: cannot read the device directory");
+        return rc;
+    }
+    rc = vg_config_check(&b->cfg);
+    if (rc < 0)
+        xsdev_fail(&b->xs, "virtio-grant: invalid device configuration");
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     static struct backend b = { .sigfd = -1 };
+    if (argc >= 2 && !strcmp(argv[1], "watch")) {
+        vg_log_init(VG_LOG_INFO, "virtio-grant[watch]");
+        return xswatch_run(argc - 2, argv + 2);
+    }
     int rc = vg_config_parse(&b.cfg, argc, argv);
     if (rc != 0)
         return rc > 0 ? 0 : 2;
     char who[96];
-    snprintf(who, sizeof(who), "virtio-grant[dom%u blk@0x%llx]", b.cfg.domid,
-             (unsigned long long)b.cfg.base);
+    snprintf(who, sizeof(who), "virtio-grant[dom%u blk%s%s]", b.cfg.domid,
+             b.cfg.xenstore_id ? " " : "", b.cfg.xenstore_id ? b.cfg.xenstore_id : "");
     vg_log_init(b.cfg.log_level, who);
+    if (b.cfg.xenstore_id && (rc = xenstore_config(&b)) < 0) {
+        xsdev_close(&b.xs);
+        return 1;
+    }
 
     rc = setup(&b);
+    if (rc == 0 && b.xs.xs) {
+        /* libxl unpauses the guest once we are in InitWait: the ioreq server is live. */
+        rc = xsdev_watch(&b.xs);
+        if (rc == 0)
+            rc = xsdev_set_state(&b.xs, XSDEV_INITWAIT);
+    }
     if (rc == 0) {
-        vg_info("serving %s (%llu sectors%s) in %s mode, irq %u", b.cfg.image,
+        vg_info("serving %s (%llu sectors%s) at 0x%llx in %s mode, irq %u", b.cfg.image,
                 (unsigned long long)b.blk.capacity, b.cfg.read_only ? ", read-only" : "",
-                gmem_mode_name(b.cfg.mode), b.cfg.irq);
+                (unsigned long long)b.cfg.base, gmem_mode_name(b.cfg.mode), b.cfg.irq);
         rc = serve(&b);
         report(&b);
     }
     teardown(&b);
+    /* Closed only after the ioreq server is gone and every grant is unmapped. */
+    if (b.xs.xs) {
+        if (rc < 0)
+            xsdev_fail(&b.xs, "virtio-grant: device failed, see the backend log");
+        else
+            xsdev_set_state(&b.xs, XSDEV_CLOSED);
+        xsdev_close(&b.xs);
+    }
     return rc < 0 ? 1 : 0;
 }

@@ -16,11 +16,19 @@ void vg_config_usage(FILE *f)
 {
     fprintf(f,
             "usage: virtio-grant blk --domid N --image PATH [options]\n"
+            "       virtio-grant blk --xenstore DOMID/DEVID [options]\n"
+            "       virtio-grant watch [options]\n"
             "\n"
             "Serve one virtio-mmio block device to Xen guest N through an ioreq server.\n"
+            "'watch' serves every disk the toolstack creates with backendtype=standalone,\n"
+            "specification=virtio: one 'blk --xenstore' process per device, given the\n"
+            "options that follow.\n"
             "\n"
-            "  --domid N          guest domain id (required)\n"
-            "  --image PATH       raw image file or block device (required)\n"
+            "  --domid N          guest domain id (required without --xenstore)\n"
+            "  --image PATH       raw image file or block device (required without --xenstore)\n"
+            "  --xenstore D/N     read domid, image, base, irq and mode from the toolstack's\n"
+            "                     backend/virtio_disk/D/N directory and do the XenbusState\n"
+            "                     handshake there\n"
             "  --base ADDR        MMIO window base (default 0x2000000)\n"
             "  --size BYTES       MMIO window size (default 0x200)\n"
             "  --irq N            guest SPI for the device (default 33)\n"
@@ -67,6 +75,22 @@ bad:
     return -EINVAL;
 }
 
+int vg_parse_dev_id(const char *s, uint16_t *domid, unsigned *devid)
+{
+    char *end;
+    errno = 0;
+    unsigned long d = strtoul(s, &end, 10);
+    if (errno || end == s || *end != '/' || *s == '-' || d == 0 || d >= 0x7ff0)
+        return -EINVAL;
+    const char *n = end + 1;
+    unsigned long v = strtoul(n, &end, 10);
+    if (errno || end == n || *end || *n == '-' || v > 0xfffffff)
+        return -EINVAL;
+    *domid = (uint16_t)d;
+    *devid = (unsigned)v;
+    return 0;
+}
+
 static int bad(const char *msg)
 {
     fprintf(stderr, "virtio-grant: %s (see --help)\n", msg);
@@ -76,7 +100,7 @@ static int bad(const char *msg)
 int vg_config_parse(struct vg_config *c, int argc, char **argv)
 {
     enum { O_DOMID = 256, O_BASE, O_SIZE, O_IRQ, O_IMAGE, O_RO, O_MODE, O_PREMAP, O_RAMBASE,
-           O_RAMSIZE, O_SERIAL };
+           O_RAMSIZE, O_SERIAL, O_XENSTORE };
     static const struct option opts[] = {
         { "domid", required_argument, 0, O_DOMID },
         { "base", required_argument, 0, O_BASE },
@@ -89,6 +113,7 @@ int vg_config_parse(struct vg_config *c, int argc, char **argv)
         { "ram-base", required_argument, 0, O_RAMBASE },
         { "ram-size", required_argument, 0, O_RAMSIZE },
         { "serial", required_argument, 0, O_SERIAL },
+        { "xenstore", required_argument, 0, O_XENSTORE },
         { "verbose", no_argument, 0, 'v' },
         { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' },
@@ -102,7 +127,6 @@ int vg_config_parse(struct vg_config *c, int argc, char **argv)
     c->mode = GMEM_GRANT;
     c->ram_base = 0x40000000;
     c->log_level = VG_LOG_INFO;
-    bool premap = false;
     uint64_t v;
 
     if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
@@ -160,7 +184,7 @@ int vg_config_parse(struct vg_config *c, int argc, char **argv)
                 return bad("--mode is 'grant' or 'foreign'");
             break;
         case O_PREMAP:
-            premap = true;
+            c->premap = true;
             break;
         case O_RAMBASE:
             if (parse_u64("--ram-base", optarg, &c->ram_base) < 0)
@@ -169,6 +193,11 @@ int vg_config_parse(struct vg_config *c, int argc, char **argv)
         case O_RAMSIZE:
             if (parse_u64("--ram-size", optarg, &c->ram_size) < 0)
                 return -EINVAL;
+            break;
+        case O_XENSTORE:
+            if (vg_parse_dev_id(optarg, &c->domid, &c->devid) < 0)
+                return bad("--xenstore wants DOMID/DEVID, a guest domid and a device number");
+            c->xenstore_id = optarg;
             break;
         case O_SERIAL:
             if (strlen(optarg) > 20)
@@ -194,6 +223,16 @@ int vg_config_parse(struct vg_config *c, int argc, char **argv)
     }
     if (optind < argc)
         return bad("unexpected argument");
+    if (c->xenstore_id) {
+        if (c->have_domid || c->image)
+            return bad("--xenstore takes the domid and image from xenstore");
+        return 0; /* vg_config_check() runs once xenstore filled in the rest */
+    }
+    return vg_config_check(c);
+}
+
+int vg_config_check(struct vg_config *c)
+{
     if (!c->have_domid)
         return bad("--domid is required");
     if (!c->image)
@@ -201,10 +240,10 @@ int vg_config_parse(struct vg_config *c, int argc, char **argv)
     /* The register file plus a config space must fit; 4 KiB is one trap page. */
     if (c->size < 0x200 || c->size > 0x1000 || c->base % 0x200 || c->base + c->size < c->base)
         return bad("--base must be 512-byte aligned and --size within 0x200..0x1000");
-    if (premap && c->mode != GMEM_FOREIGN)
+    if (c->premap && c->mode != GMEM_FOREIGN && c->mode != GMEM_FOREIGN_PREMAP)
         return bad("--premap needs --mode foreign");
-    if (c->mode == GMEM_FOREIGN) {
-        if (premap)
+    if (c->mode != GMEM_GRANT) {
+        if (c->premap)
             c->mode = GMEM_FOREIGN_PREMAP;
         if (c->ram_size == 0 || c->ram_size % VG_PAGE_SIZE || c->ram_base % VG_PAGE_SIZE ||
             c->ram_base + c->ram_size < c->ram_base)

@@ -2,7 +2,8 @@ build/obj/backend/main.o: backend/main.c backend/common/checked.h \
  backend/common/log.h backend/config/config.h backend/common/log.h \
  backend/gmem/gmem.h backend/devices/blk.h backend/devices/device.h \
  backend/gmem/gmem.h backend/transport/mmio.h backend/virtq/virtq.h \
- backend/virtq/virtq.h backend/xen/ioreq.h
+ backend/virtq/virtq.h backend/xen/ioreq.h backend/xen/xsdev.h \
+ backend/config/config.h
 backend/common/checked.h:
 backend/common/log.h:
 backend/config/config.h:
@@ -15,3 +16,5 @@ backend/transport/mmio.h:
 backend/virtq/virtq.h:
 backend/virtq/virtq.h:
 backend/xen/ioreq.h:
+backend/xen/xsdev.h:
+backend/config/config.h:

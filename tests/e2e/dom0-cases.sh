@@ -1,0 +1,158 @@
+# The e2e cases, sourced by dom0's /init.  Each case: fresh images on loop
+# devices, `virtio-grant watch` in the given mode, `xl create` of a domU with
+# libxl's own virtio disks, the guest's VGTEST lines, then dom0's own check of
+# the image contents and the backend's exit.
+
+MIB=64
+SEED=$(( $(date +%s) % 100000 + 1 ))
+
+# wait_gone NAME SECONDS: until the domain no longer exists; 1 on timeout.
+wait_gone() {
+    i=0
+    while xl domid "$1" >/dev/null 2>&1; do
+        i=$((i + 1))
+        [ $i -gt "$2" ] && return 1
+        sleep 1
+    done
+    return 0
+}
+
+# start_images: vda empty (sparse), vdb holding a known pattern, read-only.
+start_images() {
+    rm -f /run/vda.img /run/vdb.img
+    dd if=/dev/zero of=/run/vda.img bs=1M count=0 seek=$((MIB + 8)) 2>/dev/null
+    vg-e2e-blk fill /run/vdb.img $((SEED + 1)) 4 || return 1
+    losetup /dev/loop0 /run/vda.img && losetup -r /dev/loop1 /run/vdb.img
+}
+
+stop_images() {
+    losetup -d /dev/loop0 2>/dev/null
+    losetup -d /dev/loop1 2>/dev/null
+}
+
+# start_backend CASE MODE: the launcher, logging to /run/be-CASE.log.
+start_backend() {
+    virtio-grant watch --mode "$2" > "/run/be-$1.log" 2>&1 &
+    BE_PID=$!
+    sleep 1
+    kill -0 $BE_PID 2>/dev/null
+}
+
+# stop_backend CASE: SIGTERM the launcher; its device processes must all have
+# exited 0 after their close handshake, and none may have died of a signal.
+stop_backend() {
+    kill -TERM $BE_PID 2>/dev/null
+    wait $BE_PID
+    rc=$?
+    sed "s/^/[backend $1] /" "/run/be-$1.log"
+    if grep -q "killed by signal" "/run/be-$1.log"; then
+        fail "$1/backend-alive: a device process died of a signal"
+    elif grep "exited" "/run/be-$1.log" | grep -vq "exited 0$"; then
+        fail "$1/backend-exit: a device process failed"
+    elif [ $rc -ne 0 ]; then
+        fail "$1/backend-exit: launcher exited $rc"
+    else
+        pass "$1/backend-exit clean"
+    fi
+}
+
+# guest_cfg CASE KERNEL EXTRA DISKS...
+guest_cfg() {
+    c=$1 k=$2 x=$3
+    shift 3
+    d=""
+    for s in "$@"; do d="$d${d:+, }'backendtype=standalone,specification=virtio,$s'"; done
+    cat > "/run/$c.cfg" <<CFG
+name = "$c"
+kernel = "/vg/$k"
+ramdisk = "/vg/guest.cpio.gz"
+memory = 128
+vcpus = 1
+extra = "console=hvc0 $x vgseed=$SEED vgmib=$MIB"
+disk = [ $d ]
+on_poweroff = "destroy"
+on_crash = "destroy"
+CFG
+}
+
+# guest_lines CASE: the guest's VGTEST lines as E2E lines.
+guest_lines() {
+    log=/var/log/xen/guest-$1.log
+    [ -f "$log" ] || log=/var/log/xen/console/guest-$1.log
+    sed "s/^/[domU $1] /" "$log" 2>/dev/null | tail -n 60
+    grep -o 'VGTEST PASS .*' "$log" | sed "s|VGTEST PASS \\([^ ]*\\)|E2E PASS $1/\\1|"
+    grep -o 'VGTEST FAIL .*' "$log" | while read -r _ _ rest; do echo "E2E FAIL $1/$rest"; done
+    n=$(grep -c 'VGTEST FAIL' "$log")
+    FAILS=$((FAILS + n))
+    grep -q 'VGTEST DONE' "$log" || fail "$1/guest-done: the guest test did not finish"
+    grep -o 'VGTEST PASS write .*MB/s' "$log" | sed 's/.*: //' > "/run/$1.wr"
+    grep -o 'VGTEST PASS read .*MB/s' "$log" | sed 's/.*: //' > "/run/$1.rd"
+}
+
+# rw_case CASE KERNEL MODE EXTRA: the data test through vda and vdb.
+rw_case() {
+    c=$1
+    echo "=== case $c: domU kernel $2, backend --mode $3"
+    start_images || { fail "$c/images"; return; }
+    start_backend "$c" "$3" || { fail "$c/backend-start"; stop_images; return; }
+    guest_cfg "$c" "$2" "$4 vgtest=rw" "vdev=xvda,target=/dev/loop0" \
+        "vdev=xvdb,target=/dev/loop1,access=ro"
+    t0=$(cut -d' ' -f1 /proc/uptime)
+    if xl create "/run/$c.cfg"; then
+        pass "$c/xl-create"
+        wait_gone "$c" 600 || { fail "$c/guest-timeout"; xl destroy "$c"; }
+    else
+        fail "$c/xl-create"
+    fi
+    t1=$(cut -d' ' -f1 /proc/uptime)
+    echo "case $c: domU ran $t0 .. $t1 s"
+    guest_lines "$c"
+    if vg-e2e-blk verify /dev/loop0 "$SEED" "$MIB"; then
+        pass "$c/image holds the guest's $MIB MiB"
+    else
+        fail "$c/image: dom0 does not see the guest's data"
+    fi
+    stop_backend "$c"
+    stop_images
+}
+
+# gpa_case: a stock 6.1 guest puts guest-physical addresses on the ring; a
+# grant-mode backend must refuse (DEVICE_NEEDS_RESET), serve nothing, survive.
+gpa_case() {
+    c=gpa-refused
+    echo "=== case $c: stock domU kernel, backend --mode grant"
+    start_images || { fail "$c/images"; return; }
+    start_backend "$c" grant || { fail "$c/backend-start"; stop_images; return; }
+    guest_cfg "$c" Image-stock "vgtest=rw" "vdev=xvda,target=/dev/loop0"
+    if ! xl create "/run/$c.cfg"; then
+        fail "$c/xl-create"
+    else
+        i=0
+        until grep -q "device needs reset" "/run/be-$c.log"; do
+            i=$((i + 1))
+            [ $i -gt 120 ] && break
+            sleep 1
+        done
+        if grep -q "device needs reset" "/run/be-$c.log"; then
+            pass "$c/needs-reset: $(grep -m1 -o 'device needs reset.*' "/run/be-$c.log")"
+        else
+            fail "$c/needs-reset: the backend did not refuse the guest in 120 s"
+        fi
+        grep -q 'VGTEST PASS write' /var/log/xen/guest-$c.log 2>/dev/null &&
+            fail "$c/not-served: the guest wrote data"
+        kill -0 $BE_PID 2>/dev/null && pgrep -f "blk --xenstore" >/dev/null &&
+            pass "$c/backend-alive after refusing" || fail "$c/backend-alive"
+        xl destroy "$c" && pass "$c/xl-destroy" || fail "$c/xl-destroy"
+    fi
+    sed "s/^/[domU $c] /" /var/log/xen/guest-$c.log 2>/dev/null | tail -n 15
+    vg-e2e-blk zero /dev/loop0 "$MIB" && pass "$c/image untouched" || fail "$c/image changed"
+    stop_backend "$c"
+    stop_images
+}
+
+rw_case grant Image-grant grant "xen.grant_dma_backend_domid=0"
+rw_case foreign Image-stock foreign ""
+gpa_case
+
+printf 'E2E RESULT %-8s write %s  read %s\n' grant "$(cat /run/grant.wr)" "$(cat /run/grant.rd)"
+printf 'E2E RESULT %-8s write %s  read %s\n' foreign "$(cat /run/foreign.wr)" "$(cat /run/foreign.rd)"

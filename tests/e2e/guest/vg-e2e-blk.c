@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The e2e block test, one static arm64 binary with two roles:
+ *   as the domU's /init: mount /dev, run the test named by vgtest= on the
+ *     kernel command line, print "VGTEST PASS|FAIL <step> ..." lines on the
+ *     console, power off;
+ *   in dom0: `vg-e2e-blk verify FILE SEED MIB` checks that the image holds the
+ *     pattern the guest wrote, i.e. the data really went through the backend;
+ *     `vg-e2e-blk zero FILE MIB` checks an image was left untouched.
+ * The pattern is a hash of (seed, byte offset / 8) so every block differs.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <linux/reboot.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHUNK (1u << 20)
+
+static int failures;
+
+static uint64_t pattern_word(uint64_t seed, uint64_t index)
+{
+    uint64_t z = seed + (index + 1) * 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static void fill(uint64_t *buf, uint64_t seed, uint64_t off)
+{
+    for (size_t i = 0; i < CHUNK / 8; i++)
+        buf[i] = pattern_word(seed, off / 8 + i);
+}
+
+/* Index of the first wrong word, or -1. */
+static long check(const uint64_t *buf, uint64_t seed, uint64_t off)
+{
+    for (size_t i = 0; i < CHUNK / 8; i++)
+        if (buf[i] != pattern_word(seed, off / 8 + i))
+            return (long)i;
+    return -1;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void pass(const char *step, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void pass(const char *step, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    printf("VGTEST PASS %s %s\n", step, msg);
+    fflush(stdout);
+}
+
+static void fail(const char *step, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(const char *step, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    printf("VGTEST FAIL %s: %s\n", step, msg);
+    fflush(stdout);
+    failures++;
+}
+
+static uint64_t *alloc_chunk(void)
+{
+    void *p = NULL;
+    if (posix_memalign(&p, 4096, CHUNK))
+        return NULL;
+    return p;
+}
+
+/* Write MIB MiB of pattern with O_DIRECT, flush, read back and verify. */
+static void test_rw(const char *dev, uint64_t seed, unsigned mib)
+{
+    uint64_t *buf = alloc_chunk();
+    int fd = open(dev, O_RDWR | O_DIRECT);
+    if (!buf || fd < 0) {
+        fail("rw-open", "%s: %s", dev, strerror(errno));
+        free(buf);
+        return;
+    }
+    uint64_t size = 0;
+    if (ioctl(fd, BLKGETSIZE64, &size) < 0 || size < (uint64_t)mib * CHUNK) {
+        fail("rw-size", "%s: %llu bytes, need %u MiB", dev, (unsigned long long)size, mib);
+        goto out;
+    }
+    double t0 = now();
+    for (unsigned i = 0; i < mib; i++) {
+        uint64_t off = (uint64_t)i * CHUNK;
+        fill(buf, seed, off);
+        if (pwrite(fd, buf, CHUNK, (off_t)off) != (ssize_t)CHUNK) {
+            fail("write", "%s at %llu: %s", dev, (unsigned long long)off, strerror(errno));
+            goto out;
+        }
+    }
+    double t1 = now();
+    if (fsync(fd) < 0) { /* virtio-blk FLUSH */
+        fail("flush", "%s: %s", dev, strerror(errno));
+        goto out;
+    }
+    double t2 = now();
+    pass("write", "%u MiB in %.2f s: %.2f MB/s", mib, t1 - t0, mib * 1.048576 / (t1 - t0));
+    pass("flush", "in %.3f s", t2 - t1);
+    double rt = 0;
+    for (unsigned i = 0; i < mib; i++) {
+        uint64_t off = (uint64_t)i * CHUNK;
+        memset(buf, 0, CHUNK);
+        double r0 = now();
+        if (pread(fd, buf, CHUNK, (off_t)off) != (ssize_t)CHUNK) {
+            fail("read", "%s at %llu: %s", dev, (unsigned long long)off, strerror(errno));
+            goto out;
+        }
+        rt += now() - r0;
+        long bad = check(buf, seed, off);
+        if (bad >= 0) {
+            fail("verify", "%s: wrong data at byte %llu", dev,
+                 (unsigned long long)(off + (uint64_t)bad * 8));
+            goto out;
+        }
+    }
+    pass("read", "%u MiB in %.2f s: %.2f MB/s", mib, rt, mib * 1.048576 / rt);
+    pass("verify", "%u MiB match", mib);
+out:
+    close(fd);
+    free(buf);
+}
+
+/*
+ * A read-only device: the guest refuses to open it for writing (it saw
+ * VIRTIO_BLK_F_RO), and with the guest's own flag cleared the device itself
+ * fails the write and keeps its data.
+ */
+static void test_ro(const char *dev, uint64_t seed)
+{
+    uint64_t *buf = alloc_chunk();
+    int fd = open(dev, O_WRONLY | O_DIRECT);
+    if (fd >= 0) {
+        fail("ro-open", "%s opened for writing", dev);
+        close(fd);
+    } else {
+        pass("ro-open", "%s: %s", dev, strerror(errno));
+    }
+    fd = open(dev, O_RDONLY | O_DIRECT);
+    if (!buf || fd < 0) {
+        fail("ro-read", "%s: %s", dev, strerror(errno));
+        goto out;
+    }
+    if (pread(fd, buf, CHUNK, 0) != (ssize_t)CHUNK || check(buf, seed, 0) >= 0) {
+        fail("ro-read", "%s: first MiB not the expected pattern", dev);
+        goto out;
+    }
+    pass("ro-read", "first MiB matches");
+    int zero = 0;
+    if (ioctl(fd, BLKROSET, &zero) < 0) {
+        fail("ro-write", "BLKROSET: %s", strerror(errno));
+        goto out;
+    }
+    close(fd);
+    fd = open(dev, O_RDWR | O_DIRECT);
+    if (fd < 0) {
+        fail("ro-write", "reopen: %s", strerror(errno));
+        goto out;
+    }
+    memset(buf, 0xa5, 4096);
+    if (pwrite(fd, buf, 4096, 0) >= 0)
+        fail("ro-write", "the device accepted a write");
+    else
+        pass("ro-write", "device refused: %s", strerror(errno));
+    if (pread(fd, buf, CHUNK, 0) != (ssize_t)CHUNK || check(buf, seed, 0) >= 0)
+        fail("ro-intact", "data changed");
+    else
+        pass("ro-intact", "first MiB unchanged");
+out:
+    if (fd >= 0)
+        close(fd);
+    free(buf);
+}
+
+static const char *cmdline_arg(const char *cmdline, const char *key, char *val, size_t n)
+{
+    const char *p = strstr(cmdline, key);
+    if (!p)
+        return NULL;
+    p += strlen(key);
+    size_t i = 0;
+    while (p[i] && p[i] != ' ' && p[i] != '\n' && i + 1 < n) {
+        val[i] = p[i];
+        i++;
+    }
+    val[i] = 0;
+    return val;
+}
+
+static int guest_main(void)
+{
+    mkdir("/dev", 0755);
+    mkdir("/proc", 0755);
+    mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
+    mount("proc", "/proc", "proc", 0, NULL);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    char cmdline[1024] = "", test[32] = "rw", mib[16] = "64", seed[24] = "1";
+    int fd = open("/proc/cmdline", O_RDONLY);
+    if (fd >= 0) {
+        ssize_t n = read(fd, cmdline, sizeof(cmdline) - 1);
+        cmdline[n > 0 ? n : 0] = 0;
+        close(fd);
+    }
+    cmdline_arg(cmdline, "vgtest=", test, sizeof(test));
+    cmdline_arg(cmdline, "vgmib=", mib, sizeof(mib));
+    cmdline_arg(cmdline, "vgseed=", seed, sizeof(seed));
+    printf("VGTEST START %s mib=%s seed=%s\n", test, mib, seed);
+    uint64_t s = strtoull(seed, NULL, 0);
+    if (!strcmp(test, "rw")) {
+        test_rw("/dev/vda", s, (unsigned)atoi(mib));
+        test_ro("/dev/vdb", s + 1);
+    } else {
+        fail("args", "unknown vgtest=%s", test);
+    }
+    printf("VGTEST DONE failures=%d\n", failures);
+    sync();
+    reboot(RB_POWER_OFF);
+    return 0;
+}
+
+/* dom0 side: does FILE hold the pattern (or zeroes) for its first MIB MiB? */
+static int verify_file(const char *path, uint64_t seed, unsigned mib, int zero)
+{
+    uint64_t *buf = alloc_chunk();
+    int fd = open(path, O_RDONLY);
+    if (!buf || fd < 0) {
+        fprintf(stderr, "%s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    for (unsigned i = 0; i < mib; i++) {
+        uint64_t off = (uint64_t)i * CHUNK;
+        if (pread(fd, buf, CHUNK, (off_t)off) != (ssize_t)CHUNK) {
+            fprintf(stderr, "%s: short read at %llu\n", path, (unsigned long long)off);
+            return 1;
+        }
+        for (size_t w = 0; w < CHUNK / 8; w++) {
+            uint64_t want = zero ? 0 : pattern_word(seed, off / 8 + w);
+            if (buf[w] != want) {
+                fprintf(stderr, "%s: unexpected data at byte %llu\n", path,
+                        (unsigned long long)(off + w * 8));
+                return 1;
+            }
+        }
+    }
+    close(fd);
+    free(buf);
+    return 0;
+}
+
+/* dom0 side: write the pattern (the read-only disk's known contents). */
+static int fill_file(const char *path, uint64_t seed, unsigned mib)
+{
+    uint64_t *buf = alloc_chunk();
+    int fd = open(path, O_WRONLY | O_CREAT, 0644);
+    if (!buf || fd < 0)
+        return 1;
+    for (unsigned i = 0; i < mib; i++) {
+        fill(buf, seed, (uint64_t)i * CHUNK);
+        if (pwrite(fd, buf, CHUNK, (off_t)i * CHUNK) != (ssize_t)CHUNK)
+            return 1;
+    }
+    return close(fd) < 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (getpid() == 1)
+        return guest_main();
+    if (argc == 5 && !strcmp(argv[1], "verify"))
+        return verify_file(argv[2], strtoull(argv[3], NULL, 0), (unsigned)atoi(argv[4]), 0);
+    if (argc == 5 && !strcmp(argv[1], "fill"))
+        return fill_file(argv[2], strtoull(argv[3], NULL, 0), (unsigned)atoi(argv[4]));
+    if (argc == 4 && !strcmp(argv[1], "zero"))
+        return verify_file(argv[2], 0, (unsigned)atoi(argv[3]), 1);
+    fprintf(stderr, "usage: vg-e2e-blk verify FILE SEED MIB | fill FILE SEED MIB | zero FILE MIB\n"
+                    "       (as PID 1 in a domU: the guest test, see vgtest= on the cmdline)\n");
+    return 2;
+}

@@ -1,0 +1,25 @@
+# Shared helpers for the real-Xen e2e scripts (sourced, POSIX sh).
+# Built artifacts live outside the clone, keyed on their inputs, so a second
+# run on the same machine skips every build.
+E2E_CACHE=${VG_E2E_CACHE:-/var/cache/virtio-grant-e2e}
+E2E_DIR=$(cd "$(dirname "$0")" && pwd)
+REPO_DIR=$(cd "$E2E_DIR/../.." && pwd)
+XEN_SRC_VERSION=4.17.5+72-g01140da4e8-1
+LINUX_SRC_PKG=linux-source-6.1
+CROSS=aarch64-linux-gnu-
+mkdir -p "$E2E_CACHE"
+
+say() { echo "e2e: $*" >&2; }
+die() { echo "e2e: FAIL: $*" >&2; exit 1; }
+
+# key FILE-OR-STRING...: a short hash over the contents of files and literal strings.
+key() {
+    for k in "$@"; do
+        if [ -f "$k" ]; then sha256sum "$k"; else echo "$k"; fi
+    done | sha256sum | cut -c1-16
+}
+
+# installed_version PKG: the installed Debian version, or empty.
+installed_version() {
+    dpkg-query -W -f='${Version}' "$1" 2>/dev/null || true
+}

@@ -1,0 +1,80 @@
+#!/bin/sh
+# make e2e: build (or reuse) every artifact, assemble dom0's initramfs, boot
+# Xen + dom0 under qemu-system-aarch64 (TCG) with a hard timeout, and turn the
+# E2E PASS/FAIL lines of the serial log into the exit status.
+set -eu
+. "$(dirname "$0")/lib.sh"
+start=$(date +%s)
+"$E2E_DIR/host-deps.sh"
+xen=$(sh "$E2E_DIR/build-xen.sh")
+arm=$(sh "$E2E_DIR/fetch-arm64.sh")
+backend=$(sh "$E2E_DIR/build-backend.sh" "$arm")
+k_stock=$(sh "$E2E_DIR/build-domu-kernel.sh" stock)
+k_grant=$(sh "$E2E_DIR/build-domu-kernel.sh" grant)
+built=$(date +%s)
+say "artifacts ready after $((built - start)) s"
+
+work=${VG_E2E_WORK:-$E2E_CACHE/run}
+rm -rf "$work" && mkdir -p "$work/guest" "$work/dom0"
+log=${VG_E2E_LOG:-$REPO_DIR/build/e2e-serial.log}
+mkdir -p "$(dirname "$log")"
+
+# The domU's initramfs is the test binary alone, as /init.
+${CROSS}gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static \
+    -o "$work/vg-e2e-blk" "$E2E_DIR/guest/vg-e2e-blk.c"
+cp "$work/vg-e2e-blk" "$work/guest/init"
+(cd "$work/guest" && echo init | cpio -o -H newc --quiet | gzip -1) > "$work/guest.cpio.gz"
+
+# dom0: Debian's arm64 userspace without kernel modules we do not load.
+r="$work/dom0"
+(cd "$arm/root" && tar -cf - --exclude=./lib/modules --exclude=./boot --exclude=./usr/lib/debug .) |
+    (cd "$r" && tar -xf -)
+kver=$(ls "$arm/root/lib/modules")
+mods="$arm/root/lib/modules/$kver"
+order=""
+add_mod() { # add_mod NAME: its dependencies first
+    f=$(find "$mods" -name "$1.ko" | head -n1)
+    [ -n "$f" ] || die "dom0 kernel has no module $1"
+    case " $order " in *" $f "*) return ;; esac
+    for d in $(modinfo -F depends "$f" | tr ',' ' '); do add_mod "$d"; done
+    order="$order $f"
+}
+for m in xen-evtchn xen-privcmd xenfs xen-gntdev xen-gntalloc loop; do add_mod "$m"; done
+mkdir -p "$r/vg"
+for f in $order; do
+    dst="$r/lib/modules/$kver/${f#"$mods"/}"
+    mkdir -p "$(dirname "$dst")" && cp "$f" "$dst"
+    echo "/lib/modules/$kver/${f#"$mods"/}" >> "$r/vg/modules"
+done
+cp "$backend" "$work/vg-e2e-blk" "$r/vg/"
+cp "$k_grant" "$r/vg/Image-grant"
+cp "$k_stock" "$r/vg/Image-stock"
+cp "$work/guest.cpio.gz" "$r/vg/"
+cp "$E2E_DIR/dom0-cases.sh" "$r/vg/cases.sh"
+cp "$E2E_DIR/dom0-init.sh" "$r/init" && chmod +x "$r/init"
+(cd "$r" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/dom0.cpio.gz"
+say "dom0 initramfs $(du -h "$work/dom0.cpio.gz" | cut -f1)"
+
+# Xen at QEMU's default load address; dom0 kernel and initrd through the
+# guest-loader, the initrd clear of QEMU's DTB at 0x48000000.
+say "booting Xen under qemu-system-aarch64 (serial log: $log)"
+set +e
+timeout "${VG_E2E_TIMEOUT:-1500}" qemu-system-aarch64 \
+    -M virt,virtualization=on,gic-version=3 -cpu cortex-a57 -smp 2 -m 2048 \
+    -nographic -no-reboot -monitor none -serial stdio \
+    -kernel "$xen" -append "dom0_mem=768M,max:768M console=dtuart" \
+    -device guest-loader,addr=0x42000000,kernel="$arm/Image",bootargs="console=hvc0 earlycon=xen rdinit=/init" \
+    -device guest-loader,addr=0x4C000000,initrd="$work/dom0.cpio.gz" \
+    < /dev/null > "$log" 2>&1
+qrc=$?
+set -e
+end=$(date +%s)
+grep -E '^(E2E|=== case|\[backend)' "$log" | tr -d '\r' >&2 || true
+fails=$(grep -c '^E2E FAIL' "$log" || true)
+passes=$(grep -c '^E2E PASS' "$log" || true)
+say "build $((built - start)) s, boot+tests $((end - built)) s, total $((end - start)) s"
+[ $qrc -eq 124 ] && die "QEMU timed out (serial log: $log)"
+grep -q '^E2E DONE' "$log" || die "dom0 did not finish the cases (qemu rc $qrc, serial log: $log)"
+[ "$fails" -eq 0 ] || die "$fails step(s) failed: $(grep '^E2E FAIL' "$log" | head -n1 | tr -d '\r')"
+[ "$passes" -gt 0 ] || die "no step passed"
+say "PASS: $passes steps"
