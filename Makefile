@@ -23,16 +23,19 @@ CFLAGS  ?=
 CFLAGS  += $(CFLAGS_BASE)
 INC_BE  := -Ibackend
 INC_SIM := -Ixensim/include
-XENLIBS := -lxendevicemodel -lxenforeignmemory -lxengnttab -lxenevtchn -lxenstore
+XENLIBS := -lxendevicemodel -lxenforeignmemory -lxengnttab -lxenevtchn -lxenstore -lseccomp
 # The simulator has no xenstored: the sim build links the real libxenstore and
 # its --xenstore/watch modes fail cleanly at xs_open.
-SIM_XENLIBS := -lxenstore
+SIM_XENLIBS := -lxenstore -lseccomp
 
 BE_SRCS  := backend/common/log.c backend/config/config.c backend/gmem/gmem.c \
             backend/virtq/virtq.c backend/devices/blk.c backend/transport/mmio.c \
             backend/xen/ioreq.c
-# The toolstack side (xenstore); only the daemons link it.
-XS_SRCS  := backend/xen/xsdev.c backend/xen/xswatch.c backend/main.c
+# The daemon around the core: xenstore, sandbox, main.  The sandbox test
+# binary swaps probe_none.c for tests/sandbox/probe_forbidden.c.
+XS_SRCS  := backend/xen/xsdev.c backend/xen/xswatch.c backend/sandbox/sandbox.c backend/main.c \
+            backend/sandbox/probe_none.c
+PROBE_SRCS := $(filter-out backend/sandbox/probe_none.c,$(XS_SRCS)) tests/sandbox/probe_forbidden.c
 SIM_SRCS := xensim/lib/sim_common.c xensim/lib/sim_devicemodel.c xensim/lib/sim_evtchn.c \
             xensim/lib/sim_gnttab.c xensim/lib/sim_foreignmemory.c
 GUEST_SRCS := xensim/guest/simdom.c xensim/guest/vdrv.c xensim/guest/harness.c
@@ -49,7 +52,7 @@ BINS := $(BUILD)/virtio-grant $(BUILD)/virtio-grant-sim $(BUILD)/xensim-demo
 
 UNIT_TESTS := $(BUILD)/tests/test_mmio $(BUILD)/tests/test_virtq $(BUILD)/tests/test_blk \
               $(BUILD)/tests/test_config
-INTEG_TESTS := $(BUILD)/tests/test_sim_blk
+INTEG_TESTS := $(BUILD)/tests/test_sim_blk $(BUILD)/tests/test_sandbox
 
 # keep objects built through pattern rules
 .SECONDARY:
@@ -81,6 +84,15 @@ $(BUILD)/virtio-grant: $(BE_OBJS) $(call obj,$(XS_SRCS))
 $(BUILD)/virtio-grant-sim: $(BE_OBJS) $(call obj,$(XS_SRCS)) $(BUILD)/libxensim.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(SIM_XENLIBS)
 
+# Test-only: the sim backend that attempts a forbidden call once sandboxed.
+$(BUILD)/tests/virtio-grant-probe: $(BE_OBJS) $(call obj,$(PROBE_SRCS)) $(BUILD)/libxensim.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(SIM_XENLIBS)
+
+# The same, against the real libraries (for the real-Xen e2e).
+$(BUILD)/virtio-grant-probe: $(BE_OBJS) $(call obj,$(PROBE_SRCS))
+	$(CC) $(LDFLAGS) $(XEN_LDFLAGS) -o $@ $^ $(XENLIBS)
+
 $(BUILD)/xensim-demo: $(call obj,xensim/tools/demo.c) $(BUILD)/libsimguest.a
 	$(CC) $(LDFLAGS) -o $@ $^ -lm
 
@@ -90,8 +102,8 @@ $(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c) $(call obj,$(INPROC_SRCS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka
 
-$(BUILD)/tests/test_sim_blk: $(call obj,tests/integration/test_sim_blk.c $(RIG_SRCS)) \
-                             $(BUILD)/libsimguest.a
+$(BUILD)/tests/test_%: $(call obj,tests/integration/test_%.c $(RIG_SRCS)) \
+                       $(BUILD)/libsimguest.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka
 
@@ -101,9 +113,10 @@ demo: deps $(BINS)
 test-unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
 
-test-integration: $(INTEG_TESTS) $(BUILD)/virtio-grant-sim
+test-integration: $(INTEG_TESTS) $(BUILD)/virtio-grant-sim $(BUILD)/tests/virtio-grant-probe
 	@set -e; for t in $(INTEG_TESTS); do echo "== $$t"; \
-	  VG_BACKEND=./$(BUILD)/virtio-grant-sim $$t; done
+	  VG_BACKEND=./$(BUILD)/virtio-grant-sim \
+	  VG_PROBE_BACKEND=./$(BUILD)/tests/virtio-grant-probe $$t; done
 
 test: test-unit test-integration
 
@@ -111,8 +124,8 @@ test: test-unit test-integration
 test-matrix: deps-test
 	$(MAKE) BUILD=build/gcc CC=gcc all test
 	$(MAKE) BUILD=build/clang CC=clang all test
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  $(MAKE) BUILD=build/san CC=gcc SAN=1 all test
+	VG_TEST_SANDBOX=off ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1 $(MAKE) BUILD=build/san CC=gcc SAN=1 all test
 
 check: deps deps-test test-matrix
 

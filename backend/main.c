@@ -21,6 +21,8 @@
 #include "config/config.h"
 #include "devices/blk.h"
 #include "gmem/gmem.h"
+#include "sandbox/probe.h"
+#include "sandbox/sandbox.h"
 #include "transport/mmio.h"
 #include "virtq/virtq.h"
 #include "xen/ioreq.h"
@@ -198,6 +200,7 @@ int main(int argc, char **argv)
     int rc = vg_config_parse(&b.cfg, argc, argv);
     if (rc != 0)
         return rc > 0 ? 0 : 2;
+    vg_close_inherited_fds();
     char who[96];
     snprintf(who, sizeof(who), "virtio-grant[dom%u blk%s%s]", b.cfg.domid,
              b.cfg.xenstore_id ? " " : "", b.cfg.xenstore_id ? b.cfg.xenstore_id : "");
@@ -208,12 +211,14 @@ int main(int argc, char **argv)
     }
 
     rc = setup(&b);
-    if (rc == 0 && b.xs.xs) {
-        /* libxl unpauses the guest once we are in InitWait: the ioreq server is live. */
+    if (rc == 0 && b.xs.xs)
         rc = xsdev_watch(&b.xs);
-        if (rc == 0)
-            rc = xsdev_set_state(&b.xs, XSDEV_INITWAIT);
-    }
+    /* Narrowed before libxl learns we are ready, i.e. before the guest runs. */
+    if (rc == 0 && (rc = vg_sandbox_enter(&b.cfg.sandbox, &b.srv)) == 0)
+        vg_sandbox_probe(&b.srv);
+    /* libxl unpauses the guest once we are in InitWait: the ioreq server is live. */
+    if (rc == 0 && b.xs.xs)
+        rc = xsdev_set_state(&b.xs, XSDEV_INITWAIT);
     if (rc == 0) {
         vg_info("serving %s (%llu sectors%s) at 0x%llx in %s mode, irq %u", b.cfg.image,
                 (unsigned long long)b.blk.capacity, b.cfg.read_only ? ", read-only" : "",

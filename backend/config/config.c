@@ -41,6 +41,12 @@ void vg_config_usage(FILE *f)
             "  --premap           foreign mode: map all guest RAM once at start\n"
             "  --ram-base ADDR    foreign mode: guest RAM base (default 0x40000000)\n"
             "  --ram-size BYTES   foreign mode: guest RAM size (required there)\n"
+            "  --sandbox=kill|log|off\n"
+            "                     after set-up: handles pinned to the guest, empty root,\n"
+            "                     unprivileged ids, no new privileges, seccomp allowlist whose\n"
+            "                     default kills (kill, the default) or only logs (log); off is\n"
+            "                     for debugging\n"
+            "  --uid N, --gid N   ids the sandboxed backend runs as (default 65534)\n"
             "  -v, --verbose      more logging (repeat for debug)\n"
             "  -q, --quiet        errors only\n"
             "  -h, --help         this text\n"
@@ -100,7 +106,7 @@ static int bad(const char *msg)
 int vg_config_parse(struct vg_config *c, int argc, char **argv)
 {
     enum { O_DOMID = 256, O_BASE, O_SIZE, O_IRQ, O_IMAGE, O_RO, O_MODE, O_PREMAP, O_RAMBASE,
-           O_RAMSIZE, O_SERIAL, O_XENSTORE };
+           O_RAMSIZE, O_SERIAL, O_XENSTORE, O_SANDBOX, O_UID, O_GID };
     static const struct option opts[] = {
         { "domid", required_argument, 0, O_DOMID },
         { "base", required_argument, 0, O_BASE },
@@ -114,6 +120,9 @@ int vg_config_parse(struct vg_config *c, int argc, char **argv)
         { "ram-size", required_argument, 0, O_RAMSIZE },
         { "serial", required_argument, 0, O_SERIAL },
         { "xenstore", required_argument, 0, O_XENSTORE },
+        { "sandbox", required_argument, 0, O_SANDBOX },
+        { "uid", required_argument, 0, O_UID },
+        { "gid", required_argument, 0, O_GID },
         { "verbose", no_argument, 0, 'v' },
         { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' },
@@ -127,6 +136,9 @@ int vg_config_parse(struct vg_config *c, int argc, char **argv)
     c->mode = GMEM_GRANT;
     c->ram_base = 0x40000000;
     c->log_level = VG_LOG_INFO;
+    c->sandbox.mode = VG_SANDBOX_KILL;
+    c->sandbox.uid = VG_SANDBOX_DEFAULT_ID;
+    c->sandbox.gid = VG_SANDBOX_DEFAULT_ID;
     uint64_t v;
 
     if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
@@ -199,6 +211,27 @@ int vg_config_parse(struct vg_config *c, int argc, char **argv)
                 return bad("--xenstore wants DOMID/DEVID, a guest domid and a device number");
             c->xenstore_id = optarg;
             break;
+        case O_SANDBOX:
+            if (!strcmp(optarg, "kill"))
+                c->sandbox.mode = VG_SANDBOX_KILL;
+            else if (!strcmp(optarg, "log"))
+                c->sandbox.mode = VG_SANDBOX_LOG;
+            else if (!strcmp(optarg, "off"))
+                c->sandbox.mode = VG_SANDBOX_OFF;
+            else
+                return bad("--sandbox is 'kill', 'log' or 'off'");
+            break;
+        case O_UID:
+        case O_GID:
+            if (parse_u64(o == O_UID ? "--uid" : "--gid", optarg, &v) < 0)
+                return -EINVAL;
+            if (v == 0 || v >= 0xffffffffu)
+                return bad("--uid/--gid must name an unprivileged id (not 0)");
+            if (o == O_UID)
+                c->sandbox.uid = (uid_t)v;
+            else
+                c->sandbox.gid = (gid_t)v;
+            break;
         case O_SERIAL:
             if (strlen(optarg) > 20)
                 return bad("--serial is at most 20 bytes");
@@ -251,5 +284,6 @@ int vg_config_check(struct vg_config *c)
     } else if (c->ram_size) {
         return bad("--ram-size is for foreign mode: grant mode never maps guest RAM");
     }
+    c->sandbox.gmem_mode = c->mode;
     return 0;
 }

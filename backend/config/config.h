@@ -9,6 +9,7 @@
 
 #include "common/log.h"
 #include "gmem/gmem.h"
+#include "sandbox/sandbox.h"
 
 struct vg_config {
     const char *device; /* "blk" */
@@ -25,6 +26,7 @@ struct vg_config {
     /* "DOMID/DEVID": take domid, image, window and irq from xenstore. */
     const char *xenstore_id;
     unsigned devid;
+    struct vg_sandbox_cfg sandbox;
     enum vg_log_level log_level;
 };
 

@@ -48,6 +48,14 @@ int rig_up(struct rig *r, const char *const extra[], enum vdrv_dma dma, bool pro
         argv[n++] = "--ram-size";
         argv[n++] = ram;
     }
+    /* The sanitizer build runs the backend with --sandbox=off: LeakSanitizer's
+     * exit-time scan needs /proc, ptrace and clone, all of which the sandbox removes. */
+    static char sandbox_arg[32];
+    const char *sb = getenv("VG_TEST_SANDBOX");
+    if (sb && *sb) {
+        snprintf(sandbox_arg, sizeof(sandbox_arg), "--sandbox=%s", sb);
+        argv[n++] = sandbox_arg;
+    }
     for (int i = 0; extra && extra[i] && n < 30; i++)
         argv[n++] = extra[i];
     argv[n] = NULL;

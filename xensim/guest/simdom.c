@@ -105,15 +105,15 @@ struct simdom *simdom_create(const struct simdom_params *p)
     d->ref_hint = GNTTAB_NR_RESERVED_ENTRIES;
 
     d->sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
     char sock_path[sizeof(d->dir) + 16];
     snprintf(sock_path, sizeof(sock_path), "%s/guest.sock", d->dir);
-    if (d->sock < 0 || strlen(sock_path) >= sizeof(sa.sun_path))
+    if (d->sock < 0)
         goto fail;
-    memcpy(sa.sun_path, sock_path, strlen(sock_path) + 1);
-    unlink(sa.sun_path);
-    if (bind(d->sock, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+    int rc = xensim_bind_sock(d->sock, sock_path);
+    if (rc < 0) {
+        errno = -rc;
         goto fail;
+    }
     int big = 1 << 20;
     setsockopt(d->sock, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
     simdom_stats_reset(d);
@@ -142,8 +142,8 @@ void simdom_destroy(struct simdom *d)
         close(d->dom.state_fd);
     if (d->dom.ram_fd > 0)
         close(d->dom.ram_fd);
-    static const char *const files[] = { "guest.sock", "state", "ram" };
-    for (unsigned i = 0; i < 3; i++) {
+    static const char *const files[] = { "state", "ram" };
+    for (unsigned i = 0; i < 2; i++) {
         snprintf(path, sizeof(path), "%s/%s", d->dir, files[i]);
         unlink(path);
     }

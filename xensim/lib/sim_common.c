@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
@@ -91,13 +92,36 @@ void xensim_guest_sock_path(uint32_t domid, char *buf, size_t len)
     snprintf(buf, len, "%s/dom%u/guest.sock", xensim_dir(), domid);
 }
 
-int xensim_send_msg(int sock, const char *path, const struct xensim_msg *m)
+static int sim_sockaddr(const char *name, struct sockaddr_un *sa, socklen_t *len)
 {
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    if (strlen(path) >= sizeof(sa.sun_path))
+    size_t n = strlen(name);
+    if (n + 1 > sizeof(sa->sun_path))
         return -ENAMETOOLONG;
-    strcpy(sa.sun_path, path);
-    if (sendto(sock, m, sizeof(*m), MSG_DONTWAIT, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+    memset(sa, 0, sizeof(*sa));
+    sa->sun_family = AF_UNIX;
+    memcpy(sa->sun_path + 1, name, n);
+    *len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
+    return 0;
+}
+
+int xensim_bind_sock(int sock, const char *name)
+{
+    struct sockaddr_un sa;
+    socklen_t len;
+    int rc = sim_sockaddr(name, &sa, &len);
+    if (rc < 0)
+        return rc;
+    return bind(sock, (struct sockaddr *)&sa, len) < 0 ? -errno : 0;
+}
+
+int xensim_send_msg(int sock, const char *name, const struct xensim_msg *m)
+{
+    struct sockaddr_un sa;
+    socklen_t len;
+    int rc = sim_sockaddr(name, &sa, &len);
+    if (rc < 0)
+        return rc;
+    if (sendto(sock, m, sizeof(*m), MSG_DONTWAIT, (struct sockaddr *)&sa, len) < 0)
         return -errno;
     return 0;
 }

@@ -43,16 +43,15 @@ xenevtchn_handle *xenevtchn_open(struct xentoollog_logger *logger, unsigned int 
     h->restrict_domid = -1;
     h->mirror_fd = xensim_open_mirror_fd();
     h->sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
     int n = snprintf(h->path, sizeof(h->path), "%s/evtchn-%d-%u.sock", xensim_dir(), (int)getpid(),
                      seq++);
-    if (h->mirror_fd < 0 || h->sock < 0 || n < 0 || (size_t)n >= sizeof(h->path) ||
-        (size_t)n >= sizeof(sa.sun_path))
+    if (h->mirror_fd < 0 || h->sock < 0 || n < 0 || (size_t)n >= sizeof(h->path))
         goto fail;
-    strcpy(sa.sun_path, h->path);
-    unlink(h->path);
-    if (bind(h->sock, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+    int rc = xensim_bind_sock(h->sock, h->path);
+    if (rc < 0) {
+        errno = -rc;
         goto fail;
+    }
     return h;
 fail:;
     int e = errno ? errno : ENAMETOOLONG;
@@ -72,7 +71,6 @@ int xenevtchn_close(xenevtchn_handle *h)
     for (unsigned p = 1; p < MAX_LOCAL; p++)
         if (h->ports[p].used)
             xenevtchn_unbind(h, p);
-    unlink(h->path);
     close(h->sock);
     close(h->mirror_fd);
     free(h);

@@ -46,7 +46,13 @@ int xensim_open_mirror_fd(void);
 
 /* $XENSIM_DIR/dom<N>/guest.sock: where events and IRQ levels for a guest go. */
 void xensim_guest_sock_path(uint32_t domid, char *buf, size_t len);
-int xensim_send_msg(int sock, const char *path, const struct xensim_msg *m);
+/*
+ * Socket names look like paths but live in the abstract namespace: no file,
+ * so a backend in an empty root under another uid still reaches them, as it
+ * reaches a real event channel through an fd it already holds.
+ */
+int xensim_bind_sock(int sock, const char *name);
+int xensim_send_msg(int sock, const char *name, const struct xensim_msg *m);
 void xensim_spin_lock(_Atomic uint32_t *l);
 void xensim_spin_unlock(_Atomic uint32_t *l);
 

@@ -221,6 +221,15 @@ static int guest_main(void)
     mkdir("/proc", 0755);
     mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
     mount("proc", "/proc", "proc", 0, NULL);
+    /* The initramfs has no /dev/console, so the kernel gave us no stdio. */
+    int con = open("/dev/console", O_RDWR);
+    if (con >= 0) {
+        dup2(con, 0);
+        dup2(con, 1);
+        dup2(con, 2);
+        if (con > 2)
+            close(con);
+    }
     setvbuf(stdout, NULL, _IOLBF, 0);
     char cmdline[1024] = "", test[32] = "rw", mib[16] = "64", seed[24] = "1";
     int fd = open("/proc/cmdline", O_RDONLY);

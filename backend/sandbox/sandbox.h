@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Narrowing the backend after set-up, before the first guest request: the
+ * Xen handles pinned to the guest, an empty read-only root, an unprivileged
+ * uid, no new privileges, tight rlimits, and a seccomp allowlist whose
+ * default kills the process.  What stays allowed, and why, is in sandbox.c.
+ */
+#ifndef VG_SANDBOX_H
+#define VG_SANDBOX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "gmem/gmem.h"
+
+enum vg_sandbox_mode { VG_SANDBOX_KILL, VG_SANDBOX_LOG, VG_SANDBOX_OFF };
+
+#define VG_SANDBOX_DEFAULT_ID 65534 /* nobody / nogroup */
+#define VG_SANDBOX_EMPTY_ROOT "/run/virtio-grant/empty"
+
+struct vg_sandbox_cfg {
+    enum vg_sandbox_mode mode;
+    uid_t uid;
+    gid_t gid;
+    enum gmem_mode gmem_mode;
+};
+
+struct xen_ioreq_srv;
+
+/* Close every inherited fd above stderr: run first, before any set-up. */
+void vg_close_inherited_fds(void);
+
+/* Pin each Xen handle of @srv to its guest; then the steps above. */
+int vg_sandbox_enter(const struct vg_sandbox_cfg *c, struct xen_ioreq_srv *srv);
+
+const char *vg_sandbox_mode_name(enum vg_sandbox_mode m);
+
+#endif
