@@ -71,6 +71,16 @@ int xen_ioreq_open(struct xen_ioreq_srv *s, uint16_t domid, uint64_t base, uint6
         goto out;
     }
     s->range_mapped = true;
+    /*
+     * Xen writes each vCPU's vp_eport into the page only when the server is
+     * enabled (Xen 4.17 ioreq_server_enable), so enable first, then bind.
+     * The guest is still paused: libxl unpauses it after our InitWait.
+     */
+    if (xendevicemodel_set_ioreq_server_state(s->dm, domid, s->id, 1) < 0) {
+        rc = fail("enabling the ioreq server");
+        goto out;
+    }
+    s->enabled = true;
     for (unsigned v = 0; v < s->nr_vcpus; v++) {
         int p = xenevtchn_bind_interdomain(s->evt, domid, s->iopage->vcpu_ioreq[v].vp_eport);
         if (p < 0) {
@@ -79,11 +89,6 @@ int xen_ioreq_open(struct xen_ioreq_srv *s, uint16_t domid, uint64_t base, uint6
         }
         s->port[v] = (evtchn_port_t)p;
     }
-    if (xendevicemodel_set_ioreq_server_state(s->dm, domid, s->id, 1) < 0) {
-        rc = fail("enabling the ioreq server");
-        goto out;
-    }
-    s->enabled = true;
     return 0;
 out:
     xen_ioreq_close(s);

@@ -96,7 +96,7 @@ rw_case() {
     start_images || { fail "$c/images"; return; }
     start_backend "$c" "$3" || { fail "$c/backend-start"; stop_images; return; }
     guest_cfg "$c" "$2" "$4 vgtest=rw" "vdev=xvda,target=/dev/loop0" \
-        "vdev=xvdb,target=/dev/loop1,access=ro"
+        "vdev=xvdb,access=ro,target=/dev/loop1"
     t0=$(cut -d' ' -f1 /proc/uptime)
     if xl create "/run/$c.cfg"; then
         pass "$c/xl-create"

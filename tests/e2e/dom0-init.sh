@@ -5,6 +5,7 @@
 # exit status.  Ends with a power-off so QEMU exits.
 /bin/busybox --install -s /bin
 export PATH=/usr/lib/xen-4.17/bin:/vg:/usr/sbin:/usr/bin:/sbin:/bin
+mkdir -p /proc /sys /dev /run /tmp
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev

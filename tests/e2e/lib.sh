@@ -15,7 +15,7 @@ die() { echo "e2e: FAIL: $*" >&2; exit 1; }
 # key FILE-OR-STRING...: a short hash over the contents of files and literal strings.
 key() {
     for k in "$@"; do
-        if [ -f "$k" ]; then sha256sum "$k"; else echo "$k"; fi
+        if [ -f "$k" ]; then sha256sum < "$k"; else echo "$k"; fi
     done | sha256sum | cut -c1-16
 }
 

@@ -33,6 +33,7 @@ kver=$(ls "$arm/root/lib/modules")
 mods="$arm/root/lib/modules/$kver"
 order=""
 add_mod() { # add_mod NAME: its dependencies first
+    local f d
     f=$(find "$mods" -name "$1.ko" | head -n1)
     [ -n "$f" ] || die "dom0 kernel has no module $1"
     case " $order " in *" $f "*) return ;; esac
@@ -61,7 +62,7 @@ say "booting Xen under qemu-system-aarch64 (serial log: $log)"
 set +e
 timeout "${VG_E2E_TIMEOUT:-1500}" qemu-system-aarch64 \
     -M virt,virtualization=on,gic-version=3 -cpu cortex-a57 -smp 2 -m 2048 \
-    -nographic -no-reboot -monitor none -serial stdio \
+    -nographic -no-reboot -monitor none -serial stdio -nic none \
     -kernel "$xen" -append "dom0_mem=768M,max:768M console=dtuart" \
     -device guest-loader,addr=0x42000000,kernel="$arm/Image",bootargs="console=hvc0 earlycon=xen rdinit=/init" \
     -device guest-loader,addr=0x4C000000,initrd="$work/dom0.cpio.gz" \

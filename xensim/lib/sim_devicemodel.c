@@ -97,11 +97,9 @@ int xendevicemodel_create_ioreq_server(xendevicemodel_handle *h, domid_t domid,
         errno = EBUSY; /* the simulator supports one server per domain */
         return -1;
     }
-    /* Xen allocates one unbound port per vCPU and publishes it in the page. */
-    for (uint32_t v = 0; v < d->hdr->nr_vcpus; v++) {
+    /* Xen allocates one unbound port per vCPU; it publishes them on enable. */
+    for (uint32_t v = 0; v < d->hdr->nr_vcpus; v++)
         memset(&d->iopage->vcpu_ioreq[v], 0, sizeof(ioreq_t));
-        d->iopage->vcpu_ioreq[v].vp_eport = v + 1;
-    }
     *id = 0;
     return 0;
 }
@@ -168,6 +166,10 @@ int xendevicemodel_set_ioreq_server_state(xendevicemodel_handle *h, domid_t domi
         errno = ENOENT;
         return -1;
     }
+    /* As Xen 4.17's ioreq_server_enable: vp_eport is valid only from here on. */
+    if (enabled)
+        for (uint32_t v = 0; v < d->hdr->nr_vcpus; v++)
+            d->iopage->vcpu_ioreq[v].vp_eport = v + 1;
     atomic_store(&d->hdr->ioreq_enabled, enabled ? 1 : 0);
     return 0;
 }
