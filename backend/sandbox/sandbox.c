@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <sched.h>
+#include <signal.h>
 #include <seccomp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +151,19 @@ static int install_filter(const struct vg_sandbox_cfg *c)
     ALLOW(clock_gettime); ALLOW(clock_nanosleep); ALLOW(nanosleep); ALLOW(gettimeofday);
     ALLOW(getpid); ALLOW(gettid); ALLOW(sched_yield);
     ALLOW(rt_sigprocmask); ALLOW(rt_sigreturn); ALLOW(restart_syscall);
+    /*
+     * Seen on real Xen: libxenstore ignores SIGPIPE around every request, and
+     * xs_close cancels its reader thread, for which glibc installs its
+     * cancellation handler (SIGRTMIN) and signals the thread.  Those two
+     * signals only, and only to ourselves.
+     */
+    rc = rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(rt_sigaction), 1,
+                                    SCMP_A0(SCMP_CMP_EQ, SIGPIPE));
+    rc = rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(rt_sigaction), 1,
+                                    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)__SIGRTMIN));
+    rc = rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 2,
+                                    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()),
+                                    SCMP_A2(SCMP_CMP_EQ, (scmp_datum_t)__SIGRTMIN));
     ALLOW(exit); ALLOW(exit_group);
 
     /* ioreqs: ack and notify on the guest's vCPU ports; unbind at teardown. */

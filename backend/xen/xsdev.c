@@ -144,12 +144,18 @@ int xsdev_watch(struct xsdev *x)
         vg_err("xs_watch: %s", strerror(errno));
         return rc;
     }
+    /* libxenstore creates the watch pipe on first use: do it before the sandbox forbids pipe2. */
+    x->fd = xs_fileno(x->xs);
+    if (x->fd < 0) {
+        vg_err("xs_fileno: %s", strerror(errno));
+        return -EIO;
+    }
     return 0;
 }
 
 int xsdev_fd(const struct xsdev *x)
 {
-    return xs_fileno(x->xs);
+    return x->fd;
 }
 
 bool xsdev_should_close(struct xsdev *x)

@@ -28,6 +28,7 @@ struct xsdev {
     unsigned devid;
     char dir[64];
     char *params; /* owned: the image path libxl was given */
+    int fd;       /* watch fd, fixed by xsdev_watch before the sandbox */
 };
 
 /* Connect and read the directory of c->domid/c->devid into @c (image, base, irq, mode). */
@@ -35,7 +36,7 @@ int xsdev_open(struct xsdev *x, struct vg_config *c);
 int xsdev_set_state(struct xsdev *x, int state);
 /* Report a set-up failure where `xl` shows it, then move to Closed. */
 void xsdev_fail(struct xsdev *x, const char *why);
-/* Watch the device's state/online nodes and guest death. */
+/* Watch the device's state/online nodes and guest death; fixes the watch fd. */
 int xsdev_watch(struct xsdev *x);
 int xsdev_fd(const struct xsdev *x);
 /* Drain pending watch events; true once the toolstack or guest death asks us to close. */

@@ -111,6 +111,21 @@ static void scan(struct watcher *w)
     free(doms);
 }
 
+static void close_for(struct watcher *w, const struct child *k)
+{
+    char path[128], state[128];
+    unsigned len;
+    snprintf(state, sizeof(state), WATCH_DIR "/%u/%u/state", k->domid, k->devid);
+    char *st = xs_read(w->xs, XBT_NULL, state, &len);
+    if (st && atoi(st) < XSDEV_CLOSED) {
+        static const char why[] = "virtio-grant: the device process died";
+        snprintf(path, sizeof(path), WATCH_DIR "/%u/%u/error", k->domid, k->devid);
+        xs_write(w->xs, XBT_NULL, path, why, sizeof(why) - 1);
+        xs_write(w->xs, XBT_NULL, state, "6", 1);
+    }
+    free(st);
+}
+
 static void reap(struct watcher *w)
 {
     int status;
@@ -120,12 +135,17 @@ static void reap(struct watcher *w)
             struct child *k = &w->kids[i];
             if (k->pid != pid)
                 continue;
+            bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
             if (WIFSIGNALED(status))
                 vg_warn("dom%u device %u: pid %d killed by signal %d", k->domid, k->devid,
                         (int)pid, WTERMSIG(status));
             else
                 vg_info("dom%u device %u: pid %d exited %d", k->domid, k->devid, (int)pid,
                         WEXITSTATUS(status));
+            /* A dead device must not be restarted against the same directory:
+             * close it on its behalf so libxl fails now rather than at its timeout. */
+            if (!ok)
+                close_for(w, k);
             k->pid = 0;
         }
     }

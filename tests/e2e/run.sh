@@ -47,7 +47,7 @@ for f in $order; do
     mkdir -p "$(dirname "$dst")" && cp "$f" "$dst"
     echo "/lib/modules/$kver/${f#"$mods"/}" >> "$r/vg/modules"
 done
-cp "$backend" "$work/vg-e2e-blk" "$r/vg/"
+cp "$backend/virtio-grant" "$backend/virtio-grant-probe" "$work/vg-e2e-blk" "$r/vg/"
 cp "$k_grant" "$r/vg/Image-grant"
 cp "$k_stock" "$r/vg/Image-stock"
 cp "$work/guest.cpio.gz" "$r/vg/"

@@ -150,47 +150,41 @@ out:
 }
 
 /*
- * A read-only device: the guest refuses to open it for writing (it saw
- * VIRTIO_BLK_F_RO), and with the guest's own flag cleared the device itself
- * fails the write and keeps its data.
+ * A read-only device (libxl access=ro, so the backend offers VIRTIO_BLK_F_RO):
+ * its data reads back, and a write fails in the guest, which honours the
+ * feature (Linux 6.1 refuses the write itself, so it never reaches the
+ * device; the device-side refusal is tested on the simulator).  dom0 checks
+ * afterwards that the image did not change.
  */
 static void test_ro(const char *dev, uint64_t seed)
 {
     uint64_t *buf = alloc_chunk();
-    int fd = open(dev, O_WRONLY | O_DIRECT);
-    if (fd >= 0) {
-        fail("ro-open", "%s opened for writing", dev);
-        close(fd);
-    } else {
-        pass("ro-open", "%s: %s", dev, strerror(errno));
-    }
-    fd = open(dev, O_RDONLY | O_DIRECT);
+    int fd = open(dev, O_RDONLY | O_DIRECT);
     if (!buf || fd < 0) {
         fail("ro-read", "%s: %s", dev, strerror(errno));
         goto out;
     }
+    int ro = 0;
+    if (ioctl(fd, BLKROGET, &ro) < 0 || !ro)
+        fail("ro-flag", "%s: the guest does not see the device as read-only", dev);
+    else
+        pass("ro-flag", "%s is read-only in the guest", dev);
     if (pread(fd, buf, CHUNK, 0) != (ssize_t)CHUNK || check(buf, seed, 0) >= 0) {
         fail("ro-read", "%s: first MiB not the expected pattern", dev);
         goto out;
     }
     pass("ro-read", "first MiB matches");
-    int zero = 0;
-    if (ioctl(fd, BLKROSET, &zero) < 0) {
-        fail("ro-write", "BLKROSET: %s", strerror(errno));
-        goto out;
-    }
     close(fd);
     fd = open(dev, O_RDWR | O_DIRECT);
-    if (fd < 0) {
-        fail("ro-write", "reopen: %s", strerror(errno));
-        goto out;
-    }
     memset(buf, 0xa5, 4096);
-    if (pwrite(fd, buf, 4096, 0) >= 0)
-        fail("ro-write", "the device accepted a write");
+    if (fd >= 0 && pwrite(fd, buf, 4096, 0) >= 0)
+        fail("ro-write", "a write to %s succeeded", dev);
     else
-        pass("ro-write", "device refused: %s", strerror(errno));
-    if (pread(fd, buf, CHUNK, 0) != (ssize_t)CHUNK || check(buf, seed, 0) >= 0)
+        pass("ro-write", "refused: %s", strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    fd = open(dev, O_RDONLY | O_DIRECT);
+    if (fd < 0 || pread(fd, buf, CHUNK, 0) != (ssize_t)CHUNK || check(buf, seed, 0) >= 0)
         fail("ro-intact", "data changed");
     else
         pass("ro-intact", "first MiB unchanged");
