@@ -127,7 +127,7 @@ test-matrix: deps-test
 	VG_TEST_SANDBOX=off ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1 $(MAKE) BUILD=build/san CC=gcc SAN=1 all test
 
-check: deps deps-test test-matrix
+check: deps deps-test test-matrix e2e
 
 clean:
 	rm -rf build

@@ -3,6 +3,7 @@
 #include "sandbox/sandbox.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -198,6 +199,13 @@ int vg_sandbox_enter(const struct vg_sandbox_cfg *c, struct xen_ioreq_srv *srv)
     }
     if ((rc = restrict_handles(srv)) < 0)
         return rc;
+    /*
+     * Seen on real Xen: xs_close cancels libxenstore's reader thread, and
+     * glibc's pthread_cancel loads libgcc_s for unwinding on first use.
+     * Load it now, while there is a root to load it from and open is allowed.
+     */
+    if (!dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_NODELETE))
+        vg_warn("preloading libgcc_s: %s", dlerror());
     if ((rc = enter_empty_root()) < 0) {
         vg_err("empty root: %s (the sandbox needs root to set up; --sandbox=off to debug)",
                strerror(-rc));
