@@ -57,7 +57,8 @@ INTEG_TESTS := $(BUILD)/tests/test_sim_blk $(BUILD)/tests/test_sandbox
 # keep objects built through pattern rules
 .SECONDARY:
 
-.PHONY: all deps deps-test demo check test test-unit test-integration test-matrix e2e clean
+.PHONY: all deps deps-test demo check test test-unit test-integration test-matrix e2e spec \
+        spec-check clean
 
 all: deps $(BINS)
 
@@ -127,7 +128,7 @@ test-matrix: deps-test
 	VG_TEST_SANDBOX=off ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1 $(MAKE) BUILD=build/san CC=gcc SAN=1 all test
 
-check: deps deps-test test-matrix e2e
+check: deps deps-test test-matrix spec spec-check e2e
 
 clean:
 	rm -rf build
@@ -139,3 +140,11 @@ clean:
 # (VG_E2E_CACHE); see tests/e2e/README.md.
 e2e:
 	./tests/e2e/run.sh
+
+# The draft virtio extension (spec/): PDF in build/spec/, and the table of
+# requirements and the tests that cover them.
+spec:
+	./spec/build.sh
+
+spec-check:
+	./spec/check-trace.sh
