@@ -14,6 +14,9 @@ CFLAGS_BASE := -std=c11 -O2 -g -Wall -Wextra -Wshadow -Wstrict-prototypes \
 ifeq ($(WERROR),1)
 CFLAGS_BASE += -Werror
 endif
+ifeq ($(FUZZ),1)
+CFLAGS_BASE += -fsanitize=fuzzer-no-link
+endif
 ifeq ($(SAN),1)
 CFLAGS_BASE += -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
                -fno-omit-frame-pointer
@@ -58,7 +61,7 @@ INTEG_TESTS := $(BUILD)/tests/test_sim_blk $(BUILD)/tests/test_sandbox
 .SECONDARY:
 
 .PHONY: all deps deps-test demo check test test-unit test-integration test-matrix e2e spec \
-        spec-check clean
+        spec-check fuzz fuzz-bins clean
 
 all: deps $(BINS)
 
@@ -108,6 +111,22 @@ $(BUILD)/tests/test_%: $(call obj,tests/integration/test_%.c $(RIG_SRCS)) \
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka
 
+# libFuzzer harnesses (clang, ASan+UBSan): make fuzz [FUZZ_SECONDS=60].
+FUZZERS   := mmio virtq blk device
+FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZERS))
+FUZZ_SECONDS ?= 60
+
+$(BUILD)/fuzz/fuzz_%: $(call obj,tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.c $(INPROC_SRCS)) \
+                      $(BE_OBJS) $(BUILD)/libxensim.a $(BUILD)/libsimguest.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^
+
+fuzz-bins: $(FUZZ_BINS)
+
+fuzz: deps deps-test
+	$(MAKE) BUILD=build/fuzz CC=clang SAN=1 FUZZ=1 fuzz-bins
+	./tests/fuzz/run.sh build/fuzz/fuzz $(FUZZ_SECONDS) $(FUZZERS)
+
 demo: deps $(BINS)
 	./$(BUILD)/xensim-demo --backend ./$(BUILD)/virtio-grant-sim
 
@@ -128,7 +147,7 @@ test-matrix: deps-test
 	VG_TEST_SANDBOX=off ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1 $(MAKE) BUILD=build/san CC=gcc SAN=1 all test
 
-check: deps deps-test test-matrix spec spec-check e2e
+check: deps deps-test test-matrix fuzz spec spec-check e2e
 
 clean:
 	rm -rf build

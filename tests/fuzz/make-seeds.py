@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""Write the committed seed corpora: one seed per hostile-guest catalogue
+class (shared/reference/hostile-guest.md) in each harness's input format,
+plus a well-formed request.  Run from anywhere; rewrites tests/fuzz/corpus/."""
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# fin_addr kinds: 4 = inside the granted data pages, 1 = the read-only page,
+# 2 = an ungranted ref, 3 = the frame as a guest-physical address, 0 = raw.
+def addr(off, kind=4):
+    return bytes([kind]) + struct.pack('<H', off)
+
+def raw_addr(v):
+    return bytes([0, 0, 0]) + struct.pack('<Q', v)
+
+NEXT, WRITE, INDIRECT = 1, 2, 4
+
+def desc(a, length, flags, nxt):
+    """virtq/device descriptor: addr, lk byte, u16 len, flags in lk, u8 next."""
+    return a + bytes([flags & 7]) + struct.pack('<H', length) + bytes([nxt])
+
+def desc_wide(a, length, flags, nxt):
+    """u32 len (lk 0x80), u16 flags (0x40), u16 next (0x20)."""
+    return a + bytes([0xe0]) + struct.pack('<IHH', length, flags, nxt)
+
+def virtq(descs, avail_idx, heads, indirect=(), qs_code=3, cfg_extra=8):
+    qs = 1 << qs_code
+    body = bytes([qs_code | cfg_extra])
+    d = list(descs) + [desc(addr(0), 0, 0, 0)] * (qs - len(descs))
+    body += b''.join(d[:qs]) + bytes([avail_idx])
+    h = list(heads) + [0] * (qs - len(heads))
+    body += bytes(h[:qs]) + b''.join(indirect)
+    return body
+
+HDR = 0x1000  # a request header inside the data pages (page 1)
+seeds = {
+    'virtq': {
+        'valid-chain': virtq([desc(addr(0x1000), 16, NEXT, 1), desc(addr(0x2000), 4096, NEXT | WRITE, 2),
+                              desc(addr(0x3000), 1, WRITE, 0)], 1, [0]),
+        'avail-idx-jump': virtq([desc(addr(0x1000), 16, 0, 0)], 200, [0]),
+        'head-out-of-range': virtq([desc(addr(0x1000), 16, 0, 0)], 1, [9]),
+        'next-out-of-range': virtq([desc(addr(0x1000), 16, NEXT, 9)], 1, [0]),
+        'descriptor-loop': virtq([desc(addr(0x1000), 16, NEXT, 1), desc(addr(0x2000), 16, NEXT, 0)], 1, [0]),
+        'indirect-zero-length': virtq([desc(addr(0), 0, INDIRECT, 0)], 1, [0]),
+        'indirect-bad-length': virtq([desc(addr(0), 24, INDIRECT, 0)], 1, [0]),
+        'indirect-nested': virtq([desc(addr(0), 32, INDIRECT, 0)], 1, [0],
+                                 [desc(addr(0), 16, INDIRECT, 0), desc(addr(0x2000), 16, 0, 0)]),
+        'indirect-with-next': virtq([desc(addr(0), 16, INDIRECT | NEXT, 1), desc(addr(0x2000), 16, 0, 0)], 1, [0],
+                                    [desc(addr(0x1000), 16, 0, 0)]),
+        'readable-after-writable': virtq([desc(addr(0x1000), 16, WRITE | NEXT, 1), desc(addr(0x2000), 16, 0, 0)],
+                                         1, [0]),
+        'total-length-overflow': virtq([desc_wide(addr(0x1000), 0xffffff00, NEXT, 1),
+                                        desc_wide(addr(0x2000), 0x1000, 0, 0)], 1, [0]),
+        'bit63-clear-address': virtq([desc(addr(0x1000, 3), 16, 0, 0)], 1, [0]),
+        'ungranted-ref': virtq([desc(addr(0x10, 2), 16, 0, 0)], 1, [0]),
+        'readonly-grant-for-writable-buffer': virtq([desc(addr(0x10, 1), 16, WRITE, 0)], 1, [0]),
+        'raw-address': virtq([desc(raw_addr(0xdeadbeef000), 16, 0, 0)], 1, [0]),
+    },
+}
+
+def blk(type_idx=0, sector=0, ro=False, nbufs=3, status_len=1, data_len=512, hdr_len=None):
+    cfg = (1 if ro else 0) | 2 | (16 if hdr_len is not None else 0)
+    b = bytes([cfg, type_idx]) + struct.pack('<H', sector)
+    if hdr_len is not None:
+        b += bytes([hdr_len])
+    b += bytes([nbufs - 1])
+    for i in range(1, nbufs):
+        last = i == nbufs - 1
+        length = status_len if last else data_len
+        writable = 1 if (last or type_idx == 0) else 0
+        if length == 0:  # raw length (0x40): a zero-length status buffer
+            b += bytes([writable | 0x40]) + struct.pack('<HH', (i - 1) * 4096, 0)
+        else:
+            b += bytes([writable]) + struct.pack('<HH', (i - 1) * 4096, length - 1)
+    return b + bytes(64)
+
+seeds['blk'] = {
+    'read': blk(0, 8),
+    'write': blk(1, 8),
+    'flush': blk(2, 0, nbufs=2),
+    'get-id': blk(3, 0, data_len=20),
+    'discard': blk(4, 0, data_len=16),
+    'write-zeroes': blk(5, 0, data_len=16),
+    'sector-past-capacity': blk(1, 2100),
+    'short-header': blk(0, 0, hdr_len=7),
+    'no-status-byte': blk(0, 0, nbufs=2, status_len=0),
+    'write-on-read-only': blk(1, 8, ro=True),
+}
+
+def mmio_rec(off, val, write=True, size_code=0, ring=False):
+    op = (1 if write else 0) | (size_code << 1) | (0x20 if ring else 0)
+    return bytes([op]) + struct.pack('<HI', off, val)
+
+bring_up = (mmio_rec(0x70, 0) + mmio_rec(0x70, 3) + mmio_rec(0x24, 1) + mmio_rec(0x20, 3) +
+            mmio_rec(0x70, 11) + mmio_rec(0x30, 0) + mmio_rec(0x38, 8) +
+            mmio_rec(0x80, 0, ring=True) + mmio_rec(0x84, 0, ring=True) +
+            mmio_rec(0x90, 0x800, ring=True) + mmio_rec(0x94, 0, ring=True) +
+            mmio_rec(0xa0, 0xa00, ring=True) + mmio_rec(0xa4, 0, ring=True) +
+            mmio_rec(0x44, 1) + mmio_rec(0x70, 15))
+seeds['mmio'] = {
+    'bring-up-and-notify': bring_up + mmio_rec(0x50, 0),
+    'queue-sel-out-of-range': mmio_rec(0x70, 3) + mmio_rec(0x30, 7) + mmio_rec(0x38, 8) + mmio_rec(0x44, 1),
+    'queue-num-not-power-of-two': bring_up[:6 * 7] + mmio_rec(0x38, 7) + mmio_rec(0x44, 1),
+    'queue-regs-before-features-ok': mmio_rec(0x70, 3) + mmio_rec(0x38, 8) + mmio_rec(0x44, 1),
+    'bad-access-size': mmio_rec(0x70, 3, size_code=5) + mmio_rec(0x10, 0, write=False, size_code=2),
+    'config-read-past-end': mmio_rec(0x1f8, 0, write=False) + mmio_rec(0x1fe, 0, write=False, size_code=3),
+    'status-bits-cleared-without-reset': bring_up + mmio_rec(0x70, 1),
+    'ring-not-granted': mmio_rec(0x70, 3) + mmio_rec(0x24, 1) + mmio_rec(0x20, 3) + mmio_rec(0x70, 11) +
+                        mmio_rec(0x38, 8) + mmio_rec(0x80, 0x1000) + mmio_rec(0x44, 1),
+}
+
+def dev(*ops, qs_code=3, ro=False):
+    return bytes([qs_code | (8 if ro else 0)]) + struct.pack('<II', 0xffffffff, 0xffffffff) + b''.join(ops)
+
+def d_desc(idx, a, length, flags, nxt, indirect_table=False):
+    return bytes([0 | (8 if indirect_table else 0)]) + bytes([idx]) + a + struct.pack('<H', length) + bytes([flags, nxt])
+
+def d_hdr(at, type_, sector):
+    return bytes([2]) + struct.pack('<H', at) + bytes([type_]) + struct.pack('<H', sector)
+
+def d_publish(head):
+    return bytes([1, head])
+
+NOTIFY, ACK, RESET = bytes([3]), bytes([5]), bytes([7])
+seeds['device'] = {
+    'read-request': dev(d_hdr(0, 0, 4), d_desc(0, addr(0), 16, NEXT, 1), d_desc(1, addr(0x1000), 512, NEXT | WRITE, 2),
+                        d_desc(2, addr(0x1200), 1, WRITE, 0), d_publish(0), NOTIFY, ACK),
+    'write-then-reset': dev(d_hdr(0, 1, 4), d_desc(0, addr(0), 16, NEXT, 1), d_desc(1, addr(0x1000), 512, NEXT, 2),
+                            d_desc(2, addr(0x1200), 1, WRITE, 0), d_publish(0), NOTIFY, RESET, NOTIFY),
+    'indirect-request': dev(d_hdr(0x100, 0, 0), d_desc(0, addr(0), 48, INDIRECT, 0),
+                            d_desc(0, addr(0x100), 16, NEXT, 1, True), d_desc(1, addr(0x1000), 512, NEXT | WRITE, 2, True),
+                            d_desc(2, addr(0x1300), 1, WRITE, 0, True), d_publish(0), NOTIFY),
+    'loop-then-notify': dev(d_desc(0, addr(0), 16, NEXT, 1), d_desc(1, addr(0x10), 16, NEXT, 0), d_publish(0), NOTIFY),
+    'ungranted-ref': dev(d_desc(0, addr(0x10, 2), 16, 0, 0), d_publish(0), NOTIFY),
+    'bit63-clear-address': dev(d_desc(0, addr(0x10, 3), 16, 0, 0), d_publish(0), NOTIFY),
+    'read-only-device-write': dev(d_hdr(0, 1, 4), d_desc(0, addr(0), 16, NEXT, 1), d_desc(1, addr(0x1000), 512, NEXT, 2),
+                                  d_desc(2, addr(0x1200), 1, WRITE, 0), d_publish(0), NOTIFY, ro=True),
+}
+
+for harness, cases in seeds.items():
+    d = os.path.join(HERE, 'corpus', harness)
+    os.makedirs(d, exist_ok=True)
+    for f in os.listdir(d):
+        os.unlink(os.path.join(d, f))
+    for name, data in cases.items():
+        with open(os.path.join(d, name), 'wb') as fh:
+            fh.write(data)
+print('seeds:', ', '.join(f'{h} {len(c)}' for h, c in seeds.items()))
