@@ -116,12 +116,25 @@ static int tighten_rlimits(void)
     return 0;
 }
 
+/*
+ * libseccomp's SCMP_An() macros leave datum_b implicit, which clang's
+ * -Wmissing-field-initializers rejects: spell every field out.
+ */
+static struct scmp_arg_cmp arg_cmp(unsigned int arg, enum scmp_compare op, scmp_datum_t a,
+                                   scmp_datum_t b)
+{
+    struct scmp_arg_cmp c = { .arg = arg, .op = op, .datum_a = a, .datum_b = b };
+    return c;
+}
+#define ARG_EQ(n, v) arg_cmp((n), SCMP_CMP_EQ, (scmp_datum_t)(v), 0)
+#define ARG_MASKED_EQ(n, mask, v) arg_cmp((n), SCMP_CMP_MASKED_EQ, (mask), (scmp_datum_t)(v))
+
 #define ALLOW(sc) rc = rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sc), 0)
 /* The kernel reads the request as unsigned int: compare the low 32 bits. */
 #define ALLOW_IOCTL(req)                                                                      \
     rc = rc ? rc                                                                              \
             : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,                       \
-                               SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, (uint32_t)(req)))
+                               ARG_MASKED_EQ(1, 0xffffffffu, (uint32_t)(req)))
 
 static int install_filter(const struct vg_sandbox_cfg *c)
 {
@@ -144,9 +157,9 @@ static int install_filter(const struct vg_sandbox_cfg *c)
     /* Grant and foreign mappings and the allocator; never executable (see below). */
     ALLOW(munmap); ALLOW(madvise); ALLOW(brk); ALLOW(mremap);
     rc = rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-                                    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+                                    ARG_MASKED_EQ(2, PROT_EXEC, 0));
     rc = rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
-                                    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+                                    ARG_MASKED_EQ(2, PROT_EXEC, 0));
     /* Teardown closes handles; libxenstore's thread waits on futexes. */
     ALLOW(close); ALLOW(futex); ALLOW(set_robust_list); ALLOW(rseq);
     ALLOW(clock_gettime); ALLOW(clock_nanosleep); ALLOW(nanosleep); ALLOW(gettimeofday);
@@ -159,12 +172,12 @@ static int install_filter(const struct vg_sandbox_cfg *c)
      * signals only, and only to ourselves.
      */
     rc = rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(rt_sigaction), 1,
-                                    SCMP_A0(SCMP_CMP_EQ, SIGPIPE));
+                                    ARG_EQ(0, SIGPIPE));
     rc = rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(rt_sigaction), 1,
-                                    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)__SIGRTMIN));
+                                    ARG_EQ(0, __SIGRTMIN));
     rc = rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 2,
-                                    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()),
-                                    SCMP_A2(SCMP_CMP_EQ, (scmp_datum_t)__SIGRTMIN));
+                                    ARG_EQ(0, getpid()),
+                                    ARG_EQ(2, __SIGRTMIN));
     ALLOW(exit); ALLOW(exit_group);
 
     /* ioreqs: ack and notify on the guest's vCPU ports; unbind at teardown. */
