@@ -55,7 +55,8 @@ BINS := $(BUILD)/virtio-grant $(BUILD)/virtio-grant-sim $(BUILD)/xensim-demo
 
 UNIT_TESTS := $(BUILD)/tests/test_mmio $(BUILD)/tests/test_virtq $(BUILD)/tests/test_blk \
               $(BUILD)/tests/test_config
-INTEG_TESTS := $(BUILD)/tests/test_sim_blk $(BUILD)/tests/test_sandbox $(BUILD)/tests/test_double_fetch
+INTEG_TESTS := $(BUILD)/tests/test_sim_blk $(BUILD)/tests/test_hostile $(BUILD)/tests/test_sandbox \
+               $(BUILD)/tests/test_double_fetch
 
 # keep objects built through pattern rules
 .SECONDARY:

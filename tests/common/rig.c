@@ -21,18 +21,25 @@ int rig_default_probe(struct rig *r, enum vdrv_dma dma)
 
 int rig_up(struct rig *r, const char *const extra[], enum vdrv_dma dma, bool probe)
 {
+    return rig_up_dom(r, RIG_DOMID, extra, dma, probe);
+}
+
+int rig_up_dom(struct rig *r, uint16_t domid, const char *const extra[], enum vdrv_dma dma,
+               bool probe)
+{
     memset(r, 0, sizeof(*r));
     const char *be = getenv("VG_BACKEND");
     const char *dir = getenv("XENSIM_DIR");
     if (!be || !dir)
         return -EINVAL;
-    struct simdom_params p = { .domid = RIG_DOMID, .nr_vcpus = 2,
+    struct simdom_params p = { .domid = domid, .nr_vcpus = 2,
                                .ram_size = (uint64_t)RIG_RAM_MB << 20, .nr_grants = 8192 };
     r->d = simdom_create(&p);
     if (!r->d)
         return -errno;
-    snprintf(r->img, sizeof(r->img), "%s/disk.img", dir);
-    snprintf(r->log, sizeof(r->log), "%s/backend.log", dir);
+    /* Per domain, so two rigs can run side by side. */
+    snprintf(r->img, sizeof(r->img), "%s/disk%u.img", dir, (unsigned)domid);
+    snprintf(r->log, sizeof(r->log), "%s/backend%u.log", dir, (unsigned)domid);
     int fd = open(r->img, O_RDWR | O_CREAT | O_TRUNC, 0600);
     if (fd < 0 || ftruncate(fd, (off_t)RIG_IMG_MB << 20) < 0)
         return -errno;
@@ -40,7 +47,9 @@ int rig_up(struct rig *r, const char *const extra[], enum vdrv_dma dma, bool pro
     unlink(r->log);
     char ram[16];
     snprintf(ram, sizeof(ram), "%uM", RIG_RAM_MB);
-    const char *argv[32] = { be, "blk", "--domid", "1", "--image", r->img, "-v" };
+    char domid_arg[8];
+    snprintf(domid_arg, sizeof(domid_arg), "%u", (unsigned)domid);
+    const char *argv[32] = { be, "blk", "--domid", domid_arg, "--image", r->img, "-v" };
     int n = 7;
     if (dma == VDRV_DMA_PHYS) {
         argv[n++] = "--mode";

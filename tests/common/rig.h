@@ -27,6 +27,9 @@ struct rig {
 
 /* Start a domain and a backend with extra args (NULL-terminated); probe if asked. */
 int rig_up(struct rig *r, const char *const extra[], enum vdrv_dma dma, bool probe);
+/* The same for another domain (its own image and log): devices side by side. */
+int rig_up_dom(struct rig *r, uint16_t domid, const char *const extra[], enum vdrv_dma dma,
+               bool probe);
 /* Stop the backend and check it exits cleanly (0) after everything the test did. */
 int rig_down(struct rig *r);
 int rig_default_probe(struct rig *r, enum vdrv_dma dma);

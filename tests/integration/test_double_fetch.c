@@ -166,13 +166,13 @@ static void run(bool avail_too, unsigned seed)
     assert_int_equal(rig_down(&r), 0);
 }
 
-static void test_double_fetch_descriptors(void **state)
+static void test_c07_double_fetch_descriptors(void **state)
 {
     (void)state;
     run(false, 1);
 }
 
-static void test_double_fetch_descriptors_and_avail(void **state)
+static void test_c07_double_fetch_descriptors_and_avail(void **state)
 {
     (void)state;
     run(true, 2);
@@ -181,8 +181,8 @@ static void test_double_fetch_descriptors_and_avail(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_double_fetch_descriptors),
-        cmocka_unit_test(test_double_fetch_descriptors_and_avail),
+        cmocka_unit_test(test_c07_double_fetch_descriptors),
+        cmocka_unit_test(test_c07_double_fetch_descriptors_and_avail),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

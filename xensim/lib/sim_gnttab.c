@@ -3,7 +3,10 @@
  * libxengnttab on the simulator, with Xen's v1 grant semantics: the entry
  * must permit access to this domain, GTF_readonly forbids writable maps,
  * GTF_reading/GTF_writing are set while mapped (so the guest's revoke
- * fails), and a batch maps all or nothing.
+ * fails), and a batch maps all or nothing.  Every mapping sits between two
+ * inaccessible guard pages (real gntdev gives no such promise), so a backend
+ * that strays one byte outside what it was granted faults in the tests
+ * instead of silently reading a neighbouring mapping.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -141,15 +144,16 @@ void *xengnttab_map_domain_grant_refs(xengnttab_handle *h, uint32_t count, uint3
         if (st != GNTST_okay)
             break;
     }
-    void *base = MAP_FAILED;
+    void *guarded = MAP_FAILED, *base = NULL;
+    size_t guarded_len = ((size_t)count + 2) * XENSIM_PAGE_SIZE;
     struct gmap *m = NULL;
     if (st == GNTST_okay) {
-        base = mmap(NULL, (size_t)count * XENSIM_PAGE_SIZE, PROT_NONE,
-                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        guarded = mmap(NULL, guarded_len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         m = malloc(sizeof(*m) + count * sizeof(uint32_t));
     }
-    if (base == MAP_FAILED || !m)
+    if (guarded == MAP_FAILED || !m)
         goto undo;
+    base = (char *)guarded + XENSIM_PAGE_SIZE;
     for (uint32_t i = 0; i < count; i++) {
         off_t off = (off_t)(d->gnttab[refs[i]].frame - XENSIM_RAM_BASE_GFN) * XENSIM_PAGE_SIZE;
         void *p = mmap((char *)base + (size_t)i * XENSIM_PAGE_SIZE, XENSIM_PAGE_SIZE,
@@ -173,8 +177,8 @@ void *xengnttab_map_domain_grant_refs(xengnttab_handle *h, uint32_t count, uint3
 undo:
     for (uint32_t i = 0; i < done; i++)
         unpin(d, refs[i], writable);
-    if (base != MAP_FAILED)
-        munmap(base, (size_t)count * XENSIM_PAGE_SIZE);
+    if (guarded != MAP_FAILED)
+        munmap(guarded, guarded_len);
     free(m);
     /* gntdev reports a failed grant map as EINVAL on the mmap() */
     errno = (st == GNTST_okay) ? ENOMEM : EINVAL;
@@ -209,7 +213,7 @@ int xengnttab_unmap(xengnttab_handle *h, void *start, uint32_t count)
         return -1;
     }
     *pp = m->next;
-    munmap(m->addr, (size_t)count * XENSIM_PAGE_SIZE);
+    munmap((char *)m->addr - XENSIM_PAGE_SIZE, ((size_t)count + 2) * XENSIM_PAGE_SIZE);
     for (uint32_t i = 0; i < count; i++)
         unpin(m->dom, m->refs[i], m->writable);
     h->in_use -= count;
