@@ -31,7 +31,7 @@ XENLIBS := -lxendevicemodel -lxenforeignmemory -lxengnttab -lxenevtchn -lxenstor
 # its --xenstore/watch modes fail cleanly at xs_open.
 SIM_XENLIBS := -lxenstore -lseccomp
 
-BE_SRCS  := backend/common/log.c backend/config/config.c backend/gmem/gmem.c \
+BE_SRCS  := backend/common/log.c backend/config/config.c backend/gmem/gmem.c backend/gmem/persist.c \
             backend/virtq/virtq.c backend/devices/blk.c backend/transport/mmio.c \
             backend/xen/ioreq.c
 # The daemon around the core: xenstore, sandbox, main.  The sandbox test

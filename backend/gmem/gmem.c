@@ -9,6 +9,7 @@
 
 #include "common/checked.h"
 #include "common/log.h"
+#include "gmem/persist.h"
 
 const char *gmem_mode_name(enum gmem_mode m)
 {
@@ -79,6 +80,8 @@ int gmem_init(struct gmem *g, enum gmem_mode mode, uint16_t domid, xengnttab_han
 
 void gmem_fini(struct gmem *g)
 {
+    if (g->mode == GMEM_GRANT)
+        gmem_persist_flush(g);
     if (g->premap)
         xenforeignmemory_unmap(g->fmem, g->premap, g->ram_size / VG_PAGE_SIZE);
     g->premap = NULL;
@@ -162,9 +165,10 @@ static int map_direction(struct gmem *g, const struct gmem_buf *bufs, unsigned n
     return 0;
 }
 
-int gmem_map_bufs(struct gmem *g, const struct gmem_buf *bufs, unsigned n, struct gmem_sg *sg)
+/* Check every address and lay out the spans; nothing is mapped yet. */
+static int describe_bufs(const struct gmem *g, const struct gmem_buf *bufs, unsigned n,
+                         struct buf_frames *f, struct gmem_sg *sg)
 {
-    struct buf_frames f[GMEM_MAX_BUFS];
     sg->n = 0;
     sg->nmaps = 0;
     if (n > GMEM_MAX_BUFS)
@@ -178,10 +182,46 @@ int gmem_map_bufs(struct gmem *g, const struct gmem_buf *bufs, unsigned n, struc
         if (g->mode == GMEM_FOREIGN_PREMAP && bufs[i].len)
             sg->span[i].host = g->premap + (bufs[i].addr - g->ram_base);
     }
+    return 0;
+}
+
+int gmem_map_data(struct gmem *g, const struct gmem_buf *bufs, unsigned n, struct gmem_sg *sg)
+{
+    if (!g->persist.enabled)
+        return gmem_map_bufs(g, bufs, n, sg);
+    struct buf_frames f[GMEM_MAX_BUFS];
+    int rc = describe_bufs(g, bufs, n, f, sg);
+    if (rc < 0)
+        return rc;
+    gmem_persist_begin(g);
+    uint32_t total = 0;
+    for (unsigned i = 0; i < n; i++) {
+        if (!f[i].npages)
+            continue;
+        if (f[i].npages > GMEM_MAX_CHAIN_PAGES - total)
+            return -E2BIG;
+        total += f[i].npages;
+        /* What a failed call left mapped stays valid: the device breaks and flushes it. */
+        uint8_t *base = gmem_persist_get(g, (uint32_t)f[i].first, f[i].npages,
+                                         bufs[i].writable, &rc);
+        if (!base)
+            return rc;
+        sg->span[i].host = base + f[i].off;
+    }
+    sg->n = n;
+    return 0;
+}
+
+int gmem_map_bufs(struct gmem *g, const struct gmem_buf *bufs, unsigned n, struct gmem_sg *sg)
+{
+    struct buf_frames f[GMEM_MAX_BUFS];
+    int rc = describe_bufs(g, bufs, n, f, sg);
+    if (rc < 0)
+        return rc;
     sg->n = n;
     if (g->mode == GMEM_FOREIGN_PREMAP)
         return 0;
-    int rc = map_direction(g, bufs, n, f, false, sg);
+    rc = map_direction(g, bufs, n, f, false, sg);
     if (rc == 0)
         rc = map_direction(g, bufs, n, f, true, sg);
     if (rc < 0)

@@ -26,6 +26,34 @@ enum gmem_mode { GMEM_GRANT, GMEM_FOREIGN, GMEM_FOREIGN_PREMAP };
 
 struct gmem_stats {
     uint64_t map_calls, unmap_calls, pages_mapped;
+    uint64_t persist_hits, persist_misses, persist_evictions;
+};
+
+/*
+ * Persistent grant mappings, for a driver that negotiated VIRTIO_F_GRANT_POOL:
+ * it bounces every buffer through a pool it keeps granted while the device is
+ * live, so a mapping of a buffer's pages stays valid after the request and can
+ * serve the next request that names the same pages.  Keyed by exactly what the
+ * ring named (first ref, page count, direction), bounded, evicted least
+ * recently used, and dropped whole on reset.  Entries outnumber the buffers of
+ * one chain and the page budget holds one maximal chain, so a chain never
+ * evicts its own mappings and the grant budget is that of per-request maps.
+ */
+#define GMEM_PERSIST_ENTRIES (2 * GMEM_MAX_BUFS)
+#define GMEM_PERSIST_PAGES GMEM_MAX_CHAIN_PAGES
+
+struct gmem_persist_entry {
+    uint8_t *addr; /* NULL: free */
+    uint32_t first_ref, npages;
+    bool writable;
+    uint64_t last_use;
+};
+
+struct gmem_persist {
+    bool enabled;
+    uint64_t tick;
+    uint32_t pages;
+    struct gmem_persist_entry e[GMEM_PERSIST_ENTRIES];
 };
 
 struct gmem {
@@ -35,6 +63,7 @@ struct gmem {
     xenforeignmemory_handle *fmem;  /* foreign modes (and the ioreq page, elsewhere) */
     uint64_t ram_base, ram_size;    /* foreign modes: guest RAM window */
     uint8_t *premap;                /* foreign premap: all of guest RAM */
+    struct gmem_persist persist;    /* grant mode with a pool driver */
     struct gmem_stats stats;
 };
 
@@ -75,7 +104,18 @@ void gmem_fini(struct gmem *g);
  * granted/mapped, -E2BIG too many pages.
  */
 int gmem_map_bufs(struct gmem *g, const struct gmem_buf *bufs, unsigned n, struct gmem_sg *sg);
+/*
+ * The same for the data buffers of a request: once persistent mappings are
+ * enabled, each buffer comes from (or is added to) them and gmem_unmap leaves
+ * it mapped.  Never used for rings, whose mappings must outlive any eviction.
+ */
+int gmem_map_data(struct gmem *g, const struct gmem_buf *bufs, unsigned n, struct gmem_sg *sg);
 void gmem_unmap(struct gmem *g, struct gmem_sg *sg);
+
+/* Grant mode only: keep data mappings (the driver keeps its grants), or not. */
+void gmem_persist_enable(struct gmem *g, bool on);
+/* Unmap every persistent mapping: on reset, on a broken device, at teardown. */
+void gmem_persist_flush(struct gmem *g);
 
 int gmem_span_read(const struct gmem_span *s, uint64_t off, void *dst, size_t len);
 int gmem_span_write(const struct gmem_span *s, uint64_t off, const void *src, size_t len);

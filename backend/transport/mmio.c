@@ -25,7 +25,11 @@ void mmio_init(struct mmio_dev *m, const struct vdev_ops *ops, void *dev, struct
 
 uint64_t mmio_device_features(const struct mmio_dev *m)
 {
-    return m->ops->features(m->dev) | TRANSPORT_FEATURES;
+    uint64_t f = m->ops->features(m->dev) | TRANSPORT_FEATURES;
+    /* A pool lets us keep grant mappings; foreign mode never keeps guest frames. */
+    if (m->gmem->mode == GMEM_GRANT)
+        f |= 1ull << VIRTIO_F_GRANT_POOL;
+    return f;
 }
 
 static void update_irq(struct mmio_dev *m)
@@ -42,11 +46,14 @@ static void stop_queues(struct mmio_dev *m)
 {
     for (unsigned q = 0; q < VIRTIO_MMIO_MAX_QUEUES; q++)
         vq_stop(&m->vq[q], m->gmem);
+    /* A reset driver may revoke its pool: let go of every page of it. */
+    gmem_persist_flush(m->gmem);
 }
 
 static void device_reset(struct mmio_dev *m)
 {
     stop_queues(m);
+    gmem_persist_enable(m->gmem, false);
     memset(m->vq, 0, sizeof(m->vq));
     m->status = 0;
     m->isr = 0;
@@ -100,7 +107,7 @@ static void process_queue(struct mmio_dev *m, unsigned q)
                 mmio_fail_device(m, "malformed ring or descriptor chain");
                 return;
             }
-            rc = gmem_map_bufs(m->gmem, chain.buf, chain.n, &sg);
+            rc = gmem_map_data(m->gmem, chain.buf, chain.n, &sg);
             if (rc < 0) {
                 mmio_fail_device(m, rc == -EINVAL ? "buffer address is not a grant address"
                                                   : "buffer not granted or out of range");
@@ -108,7 +115,8 @@ static void process_queue(struct mmio_dev *m, unsigned q)
             }
             uint32_t written = 0;
             rc = m->ops->handle_chain(m->dev, q, &sg, &written);
-            /* Unmap before the used entry: the driver revokes on completion. */
+            /* Unmap before the used entry: the driver revokes on completion.
+             * (A pool driver does not; gmem keeps those mappings.) */
             gmem_unmap(m->gmem, &sg);
             if (rc < 0) {
                 mmio_fail_device(m, "request violates the device protocol");
@@ -156,6 +164,7 @@ static void write_status(struct mmio_dev *m, uint32_t val)
             nv &= ~VIRTIO_STATUS_FEATURES_OK;
         } else {
             m->ops->set_features(m->dev, m->drv_features);
+            gmem_persist_enable(m->gmem, m->drv_features & (1ull << VIRTIO_F_GRANT_POOL));
         }
     }
     if ((added & VIRTIO_STATUS_DRIVER_OK) && !(nv & VIRTIO_STATUS_FEATURES_OK)) {

@@ -18,6 +18,14 @@
 #define VIRTIO_MMIO_VERSION 0x004
 #define VIRTIO_MMIO_DEVICE_ID 0x008
 #define VIRTIO_MMIO_VENDOR_ID 0x00c
+/*
+ * The draft grant extension (spec/): the driver bounces every buffer through
+ * a pool it keeps granted while the device is live.  Bit 45 is the draft's
+ * placeholder until the virtio TC allocates one; the frontend series uses the
+ * same number.
+ */
+#define VIRTIO_F_GRANT_POOL 45
+
 #define VIRTIO_MMIO_DEVICE_FEATURES 0x010
 #define VIRTIO_MMIO_DEVICE_FEATURES_SEL 0x014
 #define VIRTIO_MMIO_DRIVER_FEATURES 0x020

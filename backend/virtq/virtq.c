@@ -110,7 +110,8 @@ static int walk(struct virtq *vq, struct gmem *g, const struct gmem_span *table,
             }
             struct gmem_buf tb = { .addr = d.addr, .len = d.len, .writable = false };
             struct gmem_sg ind;
-            rc = gmem_map_bufs(g, &tb, 1, &ind);
+            /* A pool driver bounces its tables too: they may stay mapped. */
+            rc = gmem_map_data(g, &tb, 1, &ind);
             if (rc < 0) {
                 vg_log_guest("queue: cannot map indirect table: %s", strerror(-rc));
                 return rc;

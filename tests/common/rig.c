@@ -24,10 +24,15 @@ int rig_up(struct rig *r, const char *const extra[], enum vdrv_dma dma, bool pro
     return rig_up_dom(r, RIG_DOMID, extra, dma, probe);
 }
 
+/* The backend of a test that failed before rig_down, per domain: stopped by the next rig_up. */
+static pid_t stale[8];
+
 int rig_up_dom(struct rig *r, uint16_t domid, const char *const extra[], enum vdrv_dma dma,
                bool probe)
 {
     memset(r, 0, sizeof(*r));
+    if (stale[domid % 8] > 0 && sim_alive(stale[domid % 8]))
+        sim_stop(stale[domid % 8]);
     const char *be = getenv("VG_BACKEND");
     const char *dir = getenv("XENSIM_DIR");
     if (!be || !dir)
@@ -69,6 +74,7 @@ int rig_up_dom(struct rig *r, uint16_t domid, const char *const extra[], enum vd
         argv[n++] = extra[i];
     argv[n] = NULL;
     r->pid = sim_spawn((char *const *)argv, r->log);
+    stale[domid % 8] = r->pid;
     int rc = simdom_wait_backend(r->d, RIG_BASE, 5000);
     if (rc == 0 && probe)
         rc = rig_default_probe(r, dma);

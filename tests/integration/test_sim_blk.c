@@ -100,6 +100,51 @@ static void test_grant_roundtrip(void **state)
     assert_int_equal(rig_down(&r), 0);
 }
 
+/*
+ * A driver with a bounce pool (VIRTIO_F_GRANT_POOL): the backend keeps the
+ * pool pages it has seen mapped, so a steady workload stops mapping at all;
+ * a reset releases every one of them, and the driver can revoke its pool.
+ */
+static void test_grant_pool_persistent_mappings(void **state)
+{
+    (void)state;
+    struct rig r;
+    assert_int_equal(rig_up(&r, NULL, VDRV_DMA_GRANT, false), 0);
+    struct vdrv_opts o = { .base = RIG_BASE, .irq = RIG_IRQ, .dma = VDRV_DMA_GRANT,
+                           .queue_size = 64, .indirect = true, .event_idx = true,
+                           .pool_pages = 256 };
+    assert_int_equal(vdrv_probe(&r.v, r.d, &o), 0);
+    r.probed = true;
+    assert_true(r.v.features & (1ull << 45));
+    static uint8_t w[65536], rd[65536];
+    struct xensim_stats s0, s1;
+    for (unsigned round = 0; round < 50; round++) {
+        uint32_t n = 4096u * (1 + round % 16);
+        pattern(w, n, round);
+        assert_int_equal(vdrv_blk_sync(&r.v, T_OUT, 8u * round, w, n), S_OK);
+        memset(rd, 0, n);
+        assert_int_equal(vdrv_blk_sync(&r.v, T_IN, 8u * round, rd, n), S_OK);
+        assert_memory_equal(w, rd, n);
+        if (round == 15)
+            simdom_stats(r.d, &s0); /* every size has been seen once */
+    }
+    simdom_stats(r.d, &s1);
+    print_message("pool: %llu grant map calls in the last 34 rounds (68 requests)\n",
+                  (unsigned long long)(s1.gnt_map_calls - s0.gnt_map_calls));
+    assert_int_equal(s1.gnt_map_calls - s0.gnt_map_calls, 0);
+    uint32_t mapped = simdom_grants_mapped_now(r.d);
+    assert_true(mapped > r.v.ring_map.npages && mapped <= r.v.ring_map.npages + 256);
+    /* the driver revokes the pool after a reset: nothing may still be mapped */
+    vdrv_remove(&r.v);
+    r.probed = false;
+    assert_int_equal(simdom_grants_mapped_now(r.d), 0);
+    assert_int_equal(r.v.grant_busy, 0);
+    /* the next driver may be a dynamic-grant one: per-request unmapping again */
+    assert_int_equal(rig_default_probe(&r, VDRV_DMA_GRANT), 0);
+    roundtrip(&r, VDRV_DMA_GRANT);
+    assert_int_equal(rig_down(&r), 0);
+}
+
 static void test_grant_roundtrip_direct_no_event_idx(void **state)
 {
     (void)state;
@@ -240,6 +285,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_grant_roundtrip),
+        cmocka_unit_test(test_grant_pool_persistent_mappings),
         cmocka_unit_test(test_grant_roundtrip_direct_no_event_idx),
         cmocka_unit_test(test_foreign_roundtrip),
         cmocka_unit_test(test_foreign_premap_roundtrip),

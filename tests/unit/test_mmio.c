@@ -89,7 +89,8 @@ static void test_identity(void **state)
     assert_int_equal(rd(VIRTIO_MMIO_VERSION), 2);
     assert_int_equal(rd(VIRTIO_MMIO_DEVICE_ID), 2);
     wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-    assert_int_equal(rd(VIRTIO_MMIO_DEVICE_FEATURES), 3); /* VERSION_1 | ACCESS_PLATFORM */
+    /* VERSION_1, ACCESS_PLATFORM and, in grant mode, GRANT_POOL (bit 45) */
+    assert_int_equal(rd(VIRTIO_MMIO_DEVICE_FEATURES), 3u | (1u << (VIRTIO_F_GRANT_POOL - 32)));
     wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
     assert_true(rd(VIRTIO_MMIO_DEVICE_FEATURES) & (1u << VIRTIO_F_INDIRECT_DESC));
     wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 7);

@@ -26,6 +26,7 @@ enum {
 #define F_EVENT_IDX (1ull << 29)
 #define F_VERSION_1 (1ull << 32)
 #define F_ACCESS_PLATFORM (1ull << 33)
+#define F_GRANT_POOL (1ull << 45) /* the draft's placeholder bit, as the Linux series */
 #define BLK_FEATURES ((1ull << 1) | (1ull << 2) | (1ull << 5) | (1ull << 6) | (1ull << 9) | \
                       (1ull << 13) | (1ull << 14))
 #define D_NEXT 1
@@ -58,13 +59,51 @@ static uint32_t pages_for(uint64_t gpa, uint32_t len)
     return (uint32_t)(((gpa % PAGE) + len + PAGE - 1) / PAGE);
 }
 
-uint64_t vdrv_dma_map(struct vdrv *v, uint64_t gpa, uint32_t len, bool to_device,
-                      struct vdrv_map *m)
+/* Like Linux's bounce pool: first fit, the whole slot filled whatever the direction. */
+static uint64_t pool_map(struct vdrv *v, uint64_t gpa, uint32_t len, bool to_device,
+                         struct vdrv_map *m)
+{
+    uint32_t n = len ? (len + PAGE - 1) / PAGE : 1, run = 0;
+    for (uint32_t i = 0; i < v->pool_pages; i++) {
+        run = v->pool_used[i] ? 0 : run + 1;
+        if (run < n)
+            continue;
+        uint32_t slot = i + 1 - n;
+        for (uint32_t k = 0; k < n; k++)
+            v->pool_used[slot + k] = true;
+        memcpy(simdom_gpa(v->d, v->pool_gpa + (uint64_t)slot * PAGE, len),
+               simdom_gpa(v->d, gpa, len), len);
+        v->bounced_bytes += len;
+        m->bounced = true;
+        m->to_device = to_device;
+        m->slot = slot;
+        m->len = len;
+        m->orig = gpa;
+        return GRANT_FLAG | ((uint64_t)(v->pool_ref + slot) << 12);
+    }
+    return 0; /* pool full */
+}
+
+static void pool_unmap(struct vdrv *v, struct vdrv_map *m)
+{
+    uint32_t n = m->len ? (m->len + PAGE - 1) / PAGE : 1;
+    if (!m->to_device)
+        memcpy(simdom_gpa(v->d, m->orig, m->len),
+               simdom_gpa(v->d, v->pool_gpa + (uint64_t)m->slot * PAGE, m->len), m->len);
+    for (uint32_t k = 0; k < n; k++)
+        v->pool_used[m->slot + k] = false;
+    m->bounced = false;
+}
+
+/* Coherent memory (the ring) is granted in place even with a pool, as in Linux. */
+static uint64_t grant_in_place(struct vdrv *v, uint64_t gpa, uint32_t len, bool to_device,
+                               struct vdrv_map *m)
 {
     m->gpa = gpa & ~(uint64_t)(PAGE - 1);
     m->npages = pages_for(gpa, len ? len : 1);
     m->ref = -1;
     m->free_pages = false;
+    m->bounced = false;
     if (v->o.dma == VDRV_DMA_PHYS)
         return gpa;
     /* grant-dma-ops: consecutive refs, read-only for DMA_TO_DEVICE */
@@ -74,8 +113,22 @@ uint64_t vdrv_dma_map(struct vdrv *v, uint64_t gpa, uint32_t len, bool to_device
     return GRANT_FLAG | ((uint64_t)m->ref << 12) | (gpa % PAGE);
 }
 
+uint64_t vdrv_dma_map(struct vdrv *v, uint64_t gpa, uint32_t len, bool to_device,
+                      struct vdrv_map *m)
+{
+    if (!v->pool_pages)
+        return grant_in_place(v, gpa, len, to_device, m);
+    m->gpa = gpa & ~(uint64_t)(PAGE - 1);
+    m->npages = pages_for(gpa, len ? len : 1);
+    m->ref = -1;
+    m->free_pages = false;
+    return pool_map(v, gpa, len, to_device, m);
+}
+
 void vdrv_dma_unmap(struct vdrv *v, struct vdrv_map *m)
 {
+    if (m->bounced)
+        pool_unmap(v, m);
     if (m->ref >= 0) {
         bool busy = false;
         for (uint32_t i = 0; i < m->npages; i++)
@@ -116,6 +169,18 @@ int vdrv_probe(struct vdrv *v, struct simdom *d, const struct vdrv_opts *o)
     vdrv_write32(v, R_DEV_FEAT_SEL, 1);
     v->dev_features |= (uint64_t)vdrv_read32(v, R_DEV_FEAT) << 32;
     uint64_t want = F_VERSION_1 | F_ACCESS_PLATFORM | BLK_FEATURES;
+    if (o->pool_pages && o->dma == VDRV_DMA_GRANT) {
+        if (o->pool_pages > VDRV_MAX_POOL)
+            return -EINVAL;
+        v->pool_gpa = simdom_alloc_pages(d, o->pool_pages);
+        if (!v->pool_gpa)
+            return -ENOMEM;
+        v->pool_ref = simdom_grant_range(d, v->pool_gpa, o->pool_pages, false);
+        if (v->pool_ref < 0)
+            return -ENOSPC;
+        v->pool_pages = o->pool_pages;
+        want |= F_GRANT_POOL;
+    }
     if (o->indirect)
         want |= F_INDIRECT;
     if (o->event_idx)
@@ -142,7 +207,7 @@ int vdrv_probe(struct vdrv *v, struct simdom *d, const struct vdrv_opts *o)
         return -ENOMEM;
     uint8_t *host = simdom_gpa(d, gpa, (size_t)npages * PAGE);
     memset(host, 0, (size_t)npages * PAGE);
-    uint64_t dma = vdrv_dma_map(v, gpa, npages * PAGE, false, &v->ring_map);
+    uint64_t dma = grant_in_place(v, gpa, npages * PAGE, false, &v->ring_map);
     v->ring_map.free_pages = true;
     if (!dma)
         return -ENOSPC;
@@ -189,6 +254,13 @@ void vdrv_remove(struct vdrv *v)
             v->inflight[i] = NULL;
         }
     vdrv_dma_unmap(v, &v->ring_map);
+    if (v->pool_pages) {
+        /* after the reset the device must have let go of every pool page */
+        struct vdrv_map pool = { .gpa = v->pool_gpa, .npages = v->pool_pages,
+                                 .ref = v->pool_ref, .free_pages = true };
+        vdrv_dma_unmap(v, &pool);
+        v->pool_pages = 0;
+    }
     v->d = NULL;
 }
 
@@ -372,11 +444,12 @@ static void complete(struct vdrv *v, uint16_t id, uint32_t len)
     }
     v->inflight[id] = NULL;
     r->used_len = len;
+    /* unmap first: a bounced buffer is copied back then */
+    for (unsigned k = 0; k < r->nmaps; k++)
+        vdrv_dma_unmap(v, &r->maps[k]);
     r->status = *(uint8_t *)simdom_gpa(v->d, r->hdr_gpa + 64, 1);
     if (!is_to_device(r->type) && r->len && r->status == 0)
         memcpy(r->data, simdom_gpa(v->d, r->data_gpa, r->len), r->len);
-    for (unsigned k = 0; k < r->nmaps; k++)
-        vdrv_dma_unmap(v, &r->maps[k]);
     simdom_free_pages(v->d, r->hdr_gpa, 1);
     if (r->len)
         simdom_free_pages(v->d, r->data_gpa, (r->len + PAGE - 1) / PAGE);

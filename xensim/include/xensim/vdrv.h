@@ -25,6 +25,10 @@ struct vdrv_opts {
     uint16_t queue_size; /* 0: device maximum */
     bool indirect, event_idx;
     uint32_t vcpu;
+    /* grant mode: bounce every buffer through a pool of this many pages,
+     * granted once (Linux's xen.grant_dma_pool_pages=), and accept
+     * VIRTIO_F_GRANT_POOL if the device offers it */
+    uint32_t pool_pages;
 };
 
 /* One DMA mapping: what to revoke and free at completion. */
@@ -33,7 +37,13 @@ struct vdrv_map {
     uint32_t npages;
     int64_t ref; /* first grant ref, -1 in phys mode */
     bool free_pages;
+    /* bounced through the pool: slot, what to copy back where */
+    bool bounced, to_device;
+    uint32_t slot, len;
+    uint64_t orig;
 };
+
+#define VDRV_MAX_POOL 1024
 
 #define VDRV_MAX_MAPS 80
 
@@ -68,6 +78,12 @@ struct vdrv {
     uint16_t free_head, nfree;
     uint16_t next_free[1024];
     struct vdrv_blk_req *inflight[1024];
+    /* bounce pool (o.pool_pages), granted read-write for the device's lifetime */
+    uint64_t pool_gpa;
+    int64_t pool_ref;
+    uint32_t pool_pages;
+    bool pool_used[VDRV_MAX_POOL];
+    uint64_t bounced_bytes;
     /* loud failures and observations */
     uint64_t grant_busy;  /* revokes that found the grant still mapped */
     uint64_t interrupts, kicks, completions;

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Persistent grant mappings (see struct gmem_persist in gmem.h): internal to
+ * gmem, which consults them for data buffers once the driver has negotiated
+ * VIRTIO_F_GRANT_POOL.
+ */
+#ifndef VG_GMEM_PERSIST_H
+#define VG_GMEM_PERSIST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "gmem/gmem.h"
+
+/*
+ * The host address of refs [first, first + npages) mapped for the given
+ * direction, mapping them on a miss (evicting the least recently used
+ * entries that the current map call does not use).  NULL and *rc = -EFAULT
+ * when the grants cannot be mapped.
+ */
+uint8_t *gmem_persist_get(struct gmem *g, uint32_t first, uint32_t npages, bool writable,
+                          int *rc);
+/* Start a map call: entries the previous call used may be evicted again. */
+void gmem_persist_begin(struct gmem *g);
+
+#endif
