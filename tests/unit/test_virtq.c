@@ -296,6 +296,49 @@ static void test_gmem_refusals(void **state)
     assert_int_equal(simdom_grants_mapped_now(ip.d), 1);
 }
 
+/* Kept mappings (a VIRTIO_F_GRANT_POOL driver): bounded, per direction, validated. */
+static void test_persist_bounded(void **state)
+{
+    (void)state;
+    enum { N = GMEM_PERSIST_ENTRIES + 40 };
+    uint8_t *pool;
+    uint64_t pool_dma = inproc_grant(&ip, N, false, &pool);
+    assert_true(pool_dma != 0);
+    uint32_t before = simdom_grants_mapped_now(ip.d);
+    gmem_persist_enable(&ip.g, true);
+    struct gmem_sg sg;
+    struct gmem_buf b = { pool_dma, 4096, false };
+    assert_int_equal(gmem_map_data(&ip.g, &b, 1, &sg), 0);
+    gmem_unmap(&ip.g, &sg);
+    assert_int_equal(gmem_map_data(&ip.g, &b, 1, &sg), 0); /* kept: no new map */
+    assert_int_equal(ip.g.stats.persist_hits, 1);
+    assert_int_equal(gmem_span_write(&sg.span[0], 0, "x", 1), -EFAULT); /* readable only */
+    b.writable = true; /* the same page as a device-writable buffer: its own mapping */
+    assert_int_equal(gmem_map_data(&ip.g, &b, 1, &sg), 0);
+    assert_int_equal(gmem_span_write(&sg.span[0], 0, "y", 1), 0);
+    assert_int_equal(pool[0], 'y');
+    assert_int_equal(ip.g.stats.persist_misses, 2);
+    /* every page once: the oldest mappings are evicted, the count stays bounded */
+    for (uint32_t i = 0; i < N; i++) {
+        b = (struct gmem_buf){ inproc_dma(pool_dma, 4096ull * i), 512, false };
+        assert_int_equal(gmem_map_data(&ip.g, &b, 1, &sg), 0);
+        gmem_unmap(&ip.g, &sg);
+    }
+    assert_true(ip.g.stats.persist_evictions > 0);
+    assert_int_equal(simdom_grants_mapped_now(ip.d), before + GMEM_PERSIST_ENTRIES);
+    /* a kept mapping does not excuse an address that is not a grant */
+    b = (struct gmem_buf){ 0x40000000, 16, false };
+    assert_int_equal(gmem_map_data(&ip.g, &b, 1, &sg), -EINVAL);
+    /* reset: everything is released, and mapping goes back to per request */
+    gmem_persist_enable(&ip.g, false);
+    assert_int_equal(simdom_grants_mapped_now(ip.d), before);
+    b = (struct gmem_buf){ pool_dma, 16, false };
+    assert_int_equal(gmem_map_data(&ip.g, &b, 1, &sg), 0);
+    assert_int_equal(sg.nmaps, 1);
+    gmem_unmap(&ip.g, &sg);
+    assert_int_equal(simdom_grants_mapped_now(ip.d), before);
+}
+
 static void test_gmem_mapped_grant_cannot_be_revoked(void **state)
 {
     (void)state;
@@ -358,6 +401,7 @@ int main(void)
         T(test_start_refusals),
         T(test_gmem_refusals),
         T(test_gmem_mapped_grant_cannot_be_revoked),
+        T(test_persist_bounded),
         T(test_foreign_mode_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
