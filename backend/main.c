@@ -164,7 +164,8 @@ static void report(const struct backend *b)
     const struct blk_counters *k = &b->blk.ctr;
     vg_info("served %llu chains (%llu notifies, %llu interrupts, %llu resets, %llu guest errors); "
             "blk reads %llu writes %llu flushes %llu ioerr %llu unsupp %llu; "
-            "maps %llu unmaps %llu pages %llu; ioreqs %llu rejected %llu",
+            "maps %llu unmaps %llu pages %llu (kept: hits %llu misses %llu evictions %llu); "
+            "ioreqs %llu rejected %llu",
             (unsigned long long)m->chains, (unsigned long long)m->notifies,
             (unsigned long long)m->interrupts, (unsigned long long)m->resets,
             (unsigned long long)m->guest_errors, (unsigned long long)k->reads,
@@ -173,6 +174,9 @@ static void report(const struct backend *b)
             (unsigned long long)b->gmem.stats.map_calls,
             (unsigned long long)b->gmem.stats.unmap_calls,
             (unsigned long long)b->gmem.stats.pages_mapped,
+            (unsigned long long)b->gmem.stats.persist_hits,
+            (unsigned long long)b->gmem.stats.persist_misses,
+            (unsigned long long)b->gmem.stats.persist_evictions,
             (unsigned long long)b->srv.ctr.handled, (unsigned long long)b->srv.ctr.rejected);
 }
 

@@ -81,6 +81,7 @@ guest_lines() {
     [ -f "$log" ] || log=/var/log/xen/console/guest-$1.log
     sed "s/^/[domU $1] /" "$log" 2>/dev/null | tail -n 60
     grep -o 'VGTEST PASS .*' "$log" | sed "s|VGTEST PASS \\([^ ]*\\)|E2E PASS $1/\\1|"
+    grep -o 'VGTEST INFO .*' "$log" | sed "s|VGTEST INFO|E2E INFO $1|"
     grep -o 'VGTEST FAIL .*' "$log" | while read -r _ _ rest; do echo "E2E FAIL $1/$rest"; done
     n=$(grep -c 'VGTEST FAIL' "$log")
     FAILS=$((FAILS + n))
@@ -189,9 +190,13 @@ probe_case() {
 }
 
 rw_case grant Image-grant grant "xen.grant_dma_backend_domid=0"
+# The same patched kernel bouncing through a 4 MiB pool per device, which the
+# backend may keep mapped (VIRTIO_F_GRANT_POOL).
+rw_case pool Image-grant grant "xen.grant_dma_backend_domid=0 xen.grant_dma_pool_pages=1024"
 rw_case foreign Image-stock foreign ""
 gpa_case
 probe_case
 
 printf 'E2E RESULT %-8s write %s  read %s\n' grant "$(cat /run/grant.wr)" "$(cat /run/grant.rd)"
+printf 'E2E RESULT %-8s write %s  read %s\n' pool "$(cat /run/pool.wr)" "$(cat /run/pool.rd)"
 printf 'E2E RESULT %-8s write %s  read %s\n' foreign "$(cat /run/foreign.wr)" "$(cat /run/foreign.rd)"

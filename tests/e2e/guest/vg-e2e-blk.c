@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <linux/reboot.h>
@@ -209,6 +210,66 @@ static const char *cmdline_arg(const char *cmdline, const char *key, char *val, 
     return val;
 }
 
+/*
+ * What each grant-DMA device exposed to its backend (the frontend series'
+ * debugfs counters), as INFO lines; with a pool (xen.grant_dma_pool_pages=
+ * on the command line) also check the pool is in use and that the device
+ * negotiated VIRTIO_F_GRANT_POOL (bit 45).
+ */
+static void report_exposure(int pool_expected)
+{
+    const char *dir = "/sys/kernel/debug/xen-grant-dma";
+    mkdir("/sys", 0755);
+    mount("sysfs", "/sys", "sysfs", 0, NULL);
+    mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+    DIR *d = opendir(dir);
+    if (!d) {
+        fail("exposure", "no %s (frontend series not applied?)", dir);
+        return;
+    }
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char path[320], text[1024], line[1024] = "";
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        int fd = open(path, O_RDONLY);
+        ssize_t n = fd >= 0 ? read(fd, text, sizeof(text) - 1) : -1;
+        if (fd >= 0)
+            close(fd);
+        text[n > 0 ? n : 0] = 0;
+        long pool = 0;
+        for (char *tok = strtok(text, "\n"); tok; tok = strtok(NULL, "\n")) {
+            char key[64];
+            long val;
+            if (sscanf(tok, "%63[^:]: %ld", key, &val) == 2) {
+                snprintf(line + strlen(line), sizeof(line) - strlen(line), " %s=%ld", key, val);
+                if (!strcmp(key, "pool_pages"))
+                    pool = val;
+            }
+        }
+        printf("VGTEST INFO exposure %s%s\n", de->d_name, line);
+        if (pool_expected && pool <= 0)
+            fail("pool-active", "%s has no bounce pool", de->d_name);
+        else if (pool_expected)
+            pass("pool-active", "%s bounces through %ld granted pages", de->d_name, pool);
+    }
+    closedir(d);
+    if (!pool_expected)
+        return;
+    /* virtio0 is vda: its feature string has one character per bit */
+    char feat[80] = "";
+    int fd = open("/sys/bus/virtio/devices/virtio0/features", O_RDONLY);
+    ssize_t n = fd >= 0 ? read(fd, feat, sizeof(feat) - 1) : -1;
+    if (fd >= 0)
+        close(fd);
+    feat[n > 0 ? n : 0] = 0;
+    if (strlen(feat) > 45 && feat[45] == '1')
+        pass("pool-feature", "virtio0 negotiated VIRTIO_F_GRANT_POOL");
+    else
+        fail("pool-feature", "virtio0 did not negotiate VIRTIO_F_GRANT_POOL (features %s)", feat);
+}
+
 static int guest_main(void)
 {
     mkdir("/dev", 0755);
@@ -240,6 +301,8 @@ static int guest_main(void)
     if (!strcmp(test, "rw")) {
         test_rw("/dev/vda", s, (unsigned)atoi(mib));
         test_ro("/dev/vdb", s + 1);
+        if (strstr(cmdline, "xen.grant_dma_backend_domid="))
+            report_exposure(strstr(cmdline, "xen.grant_dma_pool_pages=") != NULL);
     } else {
         fail("args", "unknown vgtest=%s", test);
     }
