@@ -62,7 +62,7 @@ INTEG_TESTS := $(BUILD)/tests/test_sim_blk $(BUILD)/tests/test_hostile $(BUILD)/
 .SECONDARY:
 
 .PHONY: all deps deps-test demo check test test-unit test-integration test-matrix e2e spec \
-        spec-check fuzz fuzz-bins clean
+        spec-check fuzz fuzz-bins frontend-check clean
 
 all: deps $(BINS)
 
@@ -148,7 +148,7 @@ test-matrix: deps-test
 	VG_TEST_SANDBOX=off ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1 $(MAKE) BUILD=build/san CC=gcc SAN=1 all test
 
-check: deps deps-test test-matrix fuzz spec spec-check e2e
+check: deps deps-test test-matrix fuzz spec spec-check frontend-check e2e
 
 clean:
 	rm -rf build
@@ -160,6 +160,11 @@ clean:
 # (VG_E2E_CACHE); see tests/e2e/README.md.
 e2e:
 	./tests/e2e/run.sh
+
+# The Linux series (frontend-linux/patches): applies to the pinned
+# linux-source-6.1, checkpatch --strict clean, builds for x86_64 too.
+frontend-check:
+	./frontend-linux/check.sh
 
 # The draft virtio extension (spec/): PDF in build/spec/, and the table of
 # requirements and the tests that cover them.

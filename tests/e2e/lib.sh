@@ -2,7 +2,8 @@
 # Built artifacts live outside the clone, keyed on their inputs, so a second
 # run on the same machine skips every build.
 E2E_CACHE=${VG_E2E_CACHE:-/var/cache/virtio-grant-e2e}
-E2E_DIR=$(cd "$(dirname "$0")" && pwd)
+# Scripts outside tests/e2e set E2E_DIR before sourcing this file.
+E2E_DIR=${E2E_DIR:-$(cd "$(dirname "$0")" && pwd)}
 REPO_DIR=$(cd "$E2E_DIR/../.." && pwd)
 XEN_SRC_VERSION=4.17.5+72-g01140da4e8-1
 LINUX_SRC_PKG=linux-source-6.1
