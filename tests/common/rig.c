@@ -10,6 +10,27 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+static struct sim_env group_env;
+
+int rig_group_setup(void **state)
+{
+    (void)state;
+    return sim_env_init(&group_env);
+}
+
+int rig_group_teardown(void **state)
+{
+    (void)state;
+    sim_env_fini(&group_env);
+    return 0;
+}
+
+void rig_pattern(uint8_t *p, size_t n, uint32_t seed)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)((i * 31u + seed * 7u + (i >> 9)) ^ seed);
+}
+
 int rig_default_probe(struct rig *r, enum vdrv_dma dma)
 {
     struct vdrv_opts o = { .base = RIG_BASE, .irq = RIG_IRQ, .dma = dma, .queue_size = 64,

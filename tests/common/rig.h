@@ -4,12 +4,28 @@
 #define VG_TEST_RIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "xensim/guest.h"
 #include "xensim/harness.h"
 #include "xensim/vdrv.h"
+
+/* virtio-blk request types and status, descriptor flags, status bits */
+#define T_IN 0
+#define T_OUT 1
+#define T_FLUSH 4
+#define T_GET_ID 8
+#define T_DISCARD 11
+#define T_WZ 13
+#define S_OK 0
+#define S_IOERR 1
+#define S_UNSUPP 2
+#define D_NEXT 1
+#define D_WRITE 2
+#define D_INDIRECT 4
+#define NEEDS_RESET 64u
 
 #define RIG_DOMID 1
 #define RIG_BASE 0x2000000ull
@@ -33,5 +49,11 @@ int rig_up_dom(struct rig *r, uint16_t domid, const char *const extra[], enum vd
 /* Stop the backend and check it exits cleanly (0) after everything the test did. */
 int rig_down(struct rig *r);
 int rig_default_probe(struct rig *r, enum vdrv_dma dma);
+
+/* cmocka group fixtures: one fresh XENSIM_DIR shared by the group's tests. */
+int rig_group_setup(void **state);
+int rig_group_teardown(void **state);
+/* The data pattern the tests write and compare. */
+void rig_pattern(uint8_t *p, size_t n, uint32_t seed);
 
 #endif

@@ -23,25 +23,8 @@
 
 #include "../common/rig.h"
 
-#define T_IN 0
-#define T_OUT 1
-
-static struct sim_env env;
 static atomic_bool stop, paused;
 static atomic_ulong mutations;
-
-static int group_setup(void **state)
-{
-    (void)state;
-    return sim_env_init(&env);
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    sim_env_fini(&env);
-    return 0;
-}
 
 struct mutator {
     struct vdrv *v;
@@ -184,5 +167,5 @@ int main(void)
         cmocka_unit_test(test_c07_double_fetch_descriptors),
         cmocka_unit_test(test_c07_double_fetch_descriptors_and_avail),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, rig_group_setup, rig_group_teardown);
 }

@@ -24,17 +24,6 @@
 
 #include "../common/rig.h"
 
-#define T_IN 0
-#define T_OUT 1
-#define T_GET_ID 8
-#define S_OK 0
-#define S_IOERR 1
-#define S_UNSUPP 2
-#define NEEDS_RESET 64u
-#define D_NEXT 1
-#define D_WRITE 2
-#define D_INDIRECT 4
-
 /* virtio-mmio register offsets used here */
 #define R_MAGIC 0x000
 #define R_QUEUE_SEL 0x030
@@ -48,26 +37,6 @@
 #define R_DESC_LOW 0x080
 #define R_CONFIG 0x100
 
-static struct sim_env env;
-
-static int group_setup(void **state)
-{
-    (void)state;
-    return sim_env_init(&env);
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    sim_env_fini(&env);
-    return 0;
-}
-
-static void pattern(uint8_t *p, size_t n, uint32_t seed)
-{
-    for (size_t i = 0; i < n; i++)
-        p[i] = (uint8_t)((i * 31u + seed * 7u + (i >> 9)) ^ seed);
-}
 
 /* ---- hostile guests: the device must break, the process must not ---- */
 
@@ -86,7 +55,7 @@ static void expect_needs_reset(struct rig *r)
     r->probed = false;
     assert_int_equal(rig_default_probe(r, VDRV_DMA_GRANT), 0);
     uint8_t buf[4096], rd[4096];
-    pattern(buf, sizeof(buf), 11);
+    rig_pattern(buf, sizeof(buf), 11);
     assert_int_equal(vdrv_blk_sync(&r->v, T_OUT, 8, buf, 4096), S_OK);
     assert_int_equal(vdrv_blk_sync(&r->v, T_IN, 8, rd, 4096), S_OK);
     assert_memory_equal(buf, rd, 4096);
@@ -496,7 +465,7 @@ static void reset_serve_down(struct rig *r)
     r->probed = false;
     assert_int_equal(rig_default_probe(r, VDRV_DMA_GRANT), 0);
     uint8_t buf[4096], rd[4096];
-    pattern(buf, sizeof(buf), 23);
+    rig_pattern(buf, sizeof(buf), 23);
     if (r->v.features & (1ull << 5)) { /* VIRTIO_BLK_F_RO: reads only */
         assert_int_equal(vdrv_blk_sync(&r->v, T_OUT, 16, buf, 4096), S_IOERR);
         memset(buf, 0, sizeof(buf));
@@ -561,11 +530,11 @@ static void test_c08_no_write_into_readable_buffer(void **state)
     struct raw_req q;
     hostile_up(&r);
     uint8_t img[512];
-    pattern(img, sizeof(img), 5);
+    rig_pattern(img, sizeof(img), 5);
     assert_int_equal(vdrv_blk_sync(&r.v, T_OUT, 0, img, 512), S_OK);
     raw_blk(&r, &q, T_IN, 0, 16, 512, 0); /* read-only grant: a write would fault */
     uint8_t before[512];
-    pattern(q.payload, 512, 9);
+    rig_pattern(q.payload, 512, 9);
     memcpy(before, q.payload, 512);
     complete_raw(&r);
     assert_memory_equal(q.payload, before, 512);
@@ -825,7 +794,7 @@ static void test_c13_other_device_unaffected(void **state)
     assert_true(vdrv_status(&a.v) & NEEDS_RESET);
     uint8_t w[8192], rd[8192];
     for (unsigned i = 0; i < 20; i++) {
-        pattern(w, sizeof(w), i);
+        rig_pattern(w, sizeof(w), i);
         assert_int_equal(vdrv_blk_sync(&b.v, T_OUT, 8u * i, w, sizeof(w)), S_OK);
         assert_int_equal(vdrv_blk_sync(&b.v, T_IN, 8u * i, rd, sizeof(rd)), S_OK);
         assert_memory_equal(w, rd, sizeof(w));
@@ -880,5 +849,5 @@ int main(void)
         cmocka_unit_test(test_c13_1000_episodes_do_not_leak),
         cmocka_unit_test(test_c13_other_device_unaffected),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, rig_group_setup, rig_group_teardown);
 }

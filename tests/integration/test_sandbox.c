@@ -22,10 +22,6 @@
 
 #include "../common/rig.h"
 
-#define T_IN 0
-#define T_OUT 1
-#define T_FLUSH 4
-#define S_OK 0
 
 static struct sim_env env;
 

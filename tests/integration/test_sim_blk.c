@@ -19,40 +19,6 @@
 
 #include "../common/rig.h"
 
-#define T_IN 0
-#define T_OUT 1
-#define T_FLUSH 4
-#define T_GET_ID 8
-#define T_DISCARD 11
-#define T_WZ 13
-#define S_OK 0
-#define S_IOERR 1
-#define S_UNSUPP 2
-#define NEEDS_RESET 64u
-#define D_NEXT 1
-#define D_WRITE 2
-#define D_INDIRECT 4
-
-static struct sim_env env;
-
-static int group_setup(void **state)
-{
-    (void)state;
-    return sim_env_init(&env);
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    sim_env_fini(&env);
-    return 0;
-}
-
-static void pattern(uint8_t *p, size_t n, uint32_t seed)
-{
-    for (size_t i = 0; i < n; i++)
-        p[i] = (uint8_t)((i * 31u + seed * 7u + (i >> 9)) ^ seed);
-}
 
 static void image_read(struct rig *r, uint64_t off, void *buf, size_t n)
 {
@@ -71,7 +37,7 @@ static void roundtrip(struct rig *r, enum vdrv_dma dma)
     for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
         uint32_t n = sizes[i];
         uint8_t *w = malloc(n), *rd = malloc(n), *img = malloc(n);
-        pattern(w, n, i + 1);
+        rig_pattern(w, n, i + 1);
         assert_int_equal(vdrv_blk_sync(&r->v, T_OUT, sector, w, n), S_OK);
         /* grant mode: the data grants are unmapped before completion */
         if (dma == VDRV_DMA_GRANT)
@@ -120,7 +86,7 @@ static void test_grant_pool_persistent_mappings(void **state)
     struct xensim_stats s0, s1;
     for (unsigned round = 0; round < 50; round++) {
         uint32_t n = 4096u * (1 + round % 16);
-        pattern(w, n, round);
+        rig_pattern(w, n, round);
         assert_int_equal(vdrv_blk_sync(&r.v, T_OUT, 8u * round, w, n), S_OK);
         memset(rd, 0, n);
         assert_int_equal(vdrv_blk_sync(&r.v, T_IN, 8u * round, rd, n), S_OK);
@@ -184,7 +150,7 @@ static void test_grant_mode_maps_no_foreign_memory(void **state)
     assert_int_equal(rig_up(&r, NULL, VDRV_DMA_GRANT, true), 0);
     simdom_stats_reset(r.d);
     uint8_t buf[8192];
-    pattern(buf, sizeof(buf), 9);
+    rig_pattern(buf, sizeof(buf), 9);
     assert_int_equal(vdrv_blk_sync(&r.v, T_OUT, 0, buf, sizeof(buf)), S_OK);
     assert_int_equal(vdrv_blk_sync(&r.v, T_IN, 0, buf, sizeof(buf)), S_OK);
     struct xensim_stats s;
@@ -215,7 +181,7 @@ static void test_discard_write_zeroes(void **state)
     struct rig r;
     assert_int_equal(rig_up(&r, NULL, VDRV_DMA_GRANT, true), 0);
     uint8_t buf[16384], rd[16384], zero[16384] = { 0 };
-    pattern(buf, sizeof(buf), 3);
+    rig_pattern(buf, sizeof(buf), 3);
     assert_int_equal(vdrv_blk_sync(&r.v, T_OUT, 64, buf, sizeof(buf)), S_OK);
     uint8_t seg[16] = { 0 };
     uint64_t sector = 64;
@@ -247,7 +213,7 @@ static void test_out_of_range_never_touches_image(void **state)
     uint64_t cap = r.v.capacity;
     assert_int_equal(cap, (uint64_t)RIG_IMG_MB << 11);
     uint8_t buf[4096];
-    pattern(buf, sizeof(buf), 5);
+    rig_pattern(buf, sizeof(buf), 5);
     assert_int_equal(vdrv_blk_sync(&r.v, T_OUT, cap, buf, 4096), S_IOERR);
     assert_int_equal(vdrv_blk_sync(&r.v, T_OUT, cap - 4, buf, 4096), S_IOERR);
     assert_int_equal(vdrv_blk_sync(&r.v, T_OUT, UINT64_MAX - 3, buf, 4096), S_IOERR);
@@ -270,7 +236,7 @@ static void test_read_only(void **state)
     assert_true(r.v.features & (1ull << 5));
     assert_false(r.v.features & (1ull << 14)); /* no write-zeroes on a RO disk */
     uint8_t buf[4096];
-    pattern(buf, sizeof(buf), 6);
+    rig_pattern(buf, sizeof(buf), 6);
     assert_int_equal(vdrv_blk_sync(&r.v, T_OUT, 0, buf, 4096), S_IOERR);
     assert_int_equal(vdrv_blk_sync(&r.v, T_IN, 0, buf, 4096), S_OK);
     uint8_t zero[4096] = { 0 };
@@ -295,5 +261,5 @@ int main(void)
         cmocka_unit_test(test_out_of_range_never_touches_image),
         cmocka_unit_test(test_read_only),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, rig_group_setup, rig_group_teardown);
 }
