@@ -30,17 +30,10 @@ if [ -f "$out/done" ]; then
     exit 0
 fi
 
-pristine="$E2E_CACHE/src/linux-$ver"
-if [ ! -f "$pristine/Makefile" ]; then
-    rm -rf "$pristine" "$pristine.tmp" && mkdir -p "$pristine.tmp"
-    tar -xf "/usr/src/$LINUX_SRC_PKG.tar.xz" -C "$pristine.tmp" --strip-components=1
-    mv "$pristine.tmp" "$pristine"
-fi
 tree="$E2E_CACHE/linux-x86-tree"
 obj="$E2E_CACHE/linux-x86-obj"
-mkdir -p "$tree" "$obj"
-rsync -a --delete --itemize-changes "$pristine/" "$tree/" |
-    awk '$1 ~ /^>f/ { print $2 }' | (cd "$tree" && xargs -r touch)
+mkdir -p "$obj"
+reset_linux_tree "$ver" "$tree"
 n=0
 for p in $patches; do
     n=$((n + 1))

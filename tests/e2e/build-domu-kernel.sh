@@ -21,20 +21,10 @@ esac
 out="$E2E_CACHE/domu-$variant-$(key "$ver" "$E2E_DIR/domu.config" "$0" $patches)"
 if [ -f "$out/Image" ]; then echo "$out/Image"; exit 0; fi
 
-pristine="$E2E_CACHE/src/linux-$ver"
-if [ ! -f "$pristine/Makefile" ]; then
-    say "unpacking $LINUX_SRC_PKG $ver"
-    rm -rf "$pristine" "$pristine.tmp" && mkdir -p "$pristine.tmp"
-    tar -xf "/usr/src/$LINUX_SRC_PKG.tar.xz" -C "$pristine.tmp" --strip-components=1
-    mv "$pristine.tmp" "$pristine"
-fi
 tree="$E2E_CACHE/linux-tree"
 obj="$E2E_CACHE/linux-obj"
-mkdir -p "$tree" "$obj"
-# Reset the tree to pristine; files rsync rewrites get a fresh mtime so make
-# rebuilds what a previously applied patch had changed.
-rsync -a --delete --itemize-changes "$pristine/" "$tree/" |
-    awk '$1 ~ /^>f/ { print $2 }' | (cd "$tree" && xargs -r touch)
+mkdir -p "$obj"
+reset_linux_tree "$ver" "$tree"
 for p in $patches; do
     patch -d "$tree" -p1 --quiet --forward < "$p" || die "patch $(basename "$p") does not apply to $ver"
 done

@@ -24,3 +24,19 @@ key() {
 installed_version() {
     dpkg-query -W -f='${Version}' "$1" 2>/dev/null || true
 }
+
+# reset_linux_tree VER TREE: TREE becomes Debian's pristine linux-source VER
+# (unpacked once into the cache); files rsync rewrites get a fresh mtime so
+# make rebuilds what a previously applied patch had changed.
+reset_linux_tree() {
+    pristine="$E2E_CACHE/src/linux-$1"
+    if [ ! -f "$pristine/Makefile" ]; then
+        say "unpacking $LINUX_SRC_PKG $1"
+        rm -rf "$pristine" "$pristine.tmp" && mkdir -p "$pristine.tmp"
+        tar -xf "/usr/src/$LINUX_SRC_PKG.tar.xz" -C "$pristine.tmp" --strip-components=1
+        mv "$pristine.tmp" "$pristine"
+    fi
+    mkdir -p "$2"
+    rsync -a --delete --itemize-changes "$pristine/" "$2/" |
+        awk '$1 ~ /^>f/ { print $2 }' | (cd "$2" && xargs -r touch)
+}
