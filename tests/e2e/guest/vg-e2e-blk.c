@@ -212,7 +212,8 @@ static const char *cmdline_arg(const char *cmdline, const char *key, char *val, 
 
 /*
  * What each grant-DMA device exposed to its backend (the frontend series'
- * debugfs counters), as INFO lines; with a pool (xen.grant_dma_pool_pages=
+ * debugfs counters), as INFO lines, and that its ring's device-read pages are
+ * granted read-only; with a pool (xen.grant_dma_pool_pages=
  * on the command line) also check the pool is in use and that the device
  * negotiated VIRTIO_F_GRANT_POOL (bit 45).
  */
@@ -238,7 +239,7 @@ static void report_exposure(int pool_expected)
         if (fd >= 0)
             close(fd);
         text[n > 0 ? n : 0] = 0;
-        long pool = 0;
+        long pool = 0, ring_ro = 0;
         for (char *tok = strtok(text, "\n"); tok; tok = strtok(NULL, "\n")) {
             char key[64];
             long val;
@@ -246,9 +247,16 @@ static void report_exposure(int pool_expected)
                 snprintf(line + strlen(line), sizeof(line) - strlen(line), " %s=%ld", key, val);
                 if (!strcmp(key, "pool_pages"))
                     pool = val;
+                if (!strcmp(key, "ring_pages_readonly"))
+                    ring_ro = val;
             }
         }
         printf("VGTEST INFO exposure %s%s\n", de->d_name, line);
+        /* the descriptor table and available ring fill whole pages the device only reads */
+        if (ring_ro > 0)
+            pass("ring-ro", "%s: %ld ring pages granted read-only", de->d_name, ring_ro);
+        else
+            fail("ring-ro", "%s: the whole ring is granted read-write", de->d_name);
         if (pool_expected && pool <= 0)
             fail("pool-active", "%s has no bounce pool", de->d_name);
         else if (pool_expected)
