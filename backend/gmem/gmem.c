@@ -80,8 +80,7 @@ int gmem_init(struct gmem *g, enum gmem_mode mode, uint16_t domid, xengnttab_han
 
 void gmem_fini(struct gmem *g)
 {
-    if (g->mode == GMEM_GRANT)
-        gmem_persist_flush(g);
+    gmem_persist_flush(g);
     if (g->premap)
         xenforeignmemory_unmap(g->fmem, g->premap, g->ram_size / VG_PAGE_SIZE);
     g->premap = NULL;

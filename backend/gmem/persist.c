@@ -5,8 +5,6 @@
 #include <errno.h>
 #include <sys/mman.h>
 
-#include "common/log.h"
-
 void gmem_persist_enable(struct gmem *g, bool on)
 {
     if (!on)

@@ -15,8 +15,8 @@
 /*
  * The host address of refs [first, first + npages) mapped for the given
  * direction, mapping them on a miss (evicting the least recently used
- * entries that the current map call does not use).  NULL and *rc = -EFAULT
- * when the grants cannot be mapped.
+ * entries that the current map call does not use).  NULL with *rc set:
+ * -EFAULT when the grants cannot be mapped, -E2BIG when they cannot fit.
  */
 uint8_t *gmem_persist_get(struct gmem *g, uint32_t first, uint32_t npages, bool writable,
                           int *rc);
