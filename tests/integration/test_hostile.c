@@ -225,6 +225,30 @@ static void test_c12_bad_ref(void **state)
     publish_expect_reset(&r, 0);
 }
 
+/*
+ * A driver that negotiated VIRTIO_F_GRANT_POOL and then names an ungranted ref:
+ * kept mappings do not excuse it, and breaking the device releases every kept
+ * mapping before the driver revokes its pool.
+ */
+static void test_c12_bad_ref_with_pool(void **state)
+{
+    (void)state;
+    struct rig r;
+    assert_int_equal(rig_up(&r, NULL, VDRV_DMA_GRANT, false), 0);
+    struct vdrv_opts o = { .base = RIG_BASE, .irq = RIG_IRQ, .dma = VDRV_DMA_GRANT,
+                           .queue_size = 64, .indirect = true, .event_idx = true,
+                           .pool_pages = 64 };
+    assert_int_equal(vdrv_probe(&r.v, r.d, &o), 0);
+    r.probed = true;
+    assert_true(r.v.features & (1ull << 45));
+    uint8_t buf[8192];
+    assert_int_equal(vdrv_blk_sync(&r.v, T_IN, 0, buf, sizeof(buf)), S_OK);
+    assert_true(simdom_grants_mapped_now(r.d) > r.v.ring_map.npages); /* kept */
+    vdrv_put_desc(&r.v, 0, (1ull << 63) | (7000ull << 12), 16, D_NEXT, 1);
+    vdrv_put_desc(&r.v, 1, (1ull << 63) | (7001ull << 12), 1, D_WRITE, 0);
+    publish_expect_reset(&r, 0); /* which checks nothing is left mapped */
+}
+
 static void test_c12_wrong_domid(void **state)
 {
     (void)state;
@@ -839,6 +863,7 @@ int main(void)
         cmocka_unit_test(test_c11_no_status_byte),
         cmocka_unit_test(test_c12_bit63_clear_address),
         cmocka_unit_test(test_c12_bad_ref),
+        cmocka_unit_test(test_c12_bad_ref_with_pool),
         cmocka_unit_test(test_c12_wrong_domid),
         cmocka_unit_test(test_c12_readonly_grant_for_writable_buffer),
         cmocka_unit_test(test_c12_revoked_between_notify_and_map),
