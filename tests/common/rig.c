@@ -31,13 +31,23 @@ void rig_pattern(uint8_t *p, size_t n, uint32_t seed)
         p[i] = (uint8_t)((i * 31u + seed * 7u + (i >> 9)) ^ seed);
 }
 
-int rig_default_probe(struct rig *r, enum vdrv_dma dma)
+static int probe(struct rig *r, enum vdrv_dma dma, uint32_t pool_pages)
 {
     struct vdrv_opts o = { .base = RIG_BASE, .irq = RIG_IRQ, .dma = dma, .queue_size = 64,
-                           .indirect = true, .event_idx = true };
+                           .indirect = true, .event_idx = true, .pool_pages = pool_pages };
     int rc = vdrv_probe(&r->v, r->d, &o);
     r->probed = rc == 0;
     return rc;
+}
+
+int rig_default_probe(struct rig *r, enum vdrv_dma dma)
+{
+    return probe(r, dma, 0);
+}
+
+int rig_pool_probe(struct rig *r, uint32_t pool_pages)
+{
+    return probe(r, VDRV_DMA_GRANT, pool_pages);
 }
 
 int rig_up(struct rig *r, const char *const extra[], enum vdrv_dma dma, bool probe)

@@ -49,6 +49,8 @@ int rig_up_dom(struct rig *r, uint16_t domid, const char *const extra[], enum vd
 /* Stop the backend and check it exits cleanly (0) after everything the test did. */
 int rig_down(struct rig *r);
 int rig_default_probe(struct rig *r, enum vdrv_dma dma);
+/* The same, the driver bouncing through a pool of pool_pages (VIRTIO_F_GRANT_POOL). */
+int rig_pool_probe(struct rig *r, uint32_t pool_pages);
 
 /* cmocka group fixtures: one fresh XENSIM_DIR shared by the group's tests. */
 int rig_group_setup(void **state);

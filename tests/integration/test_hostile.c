@@ -235,11 +235,7 @@ static void test_c12_bad_ref_with_pool(void **state)
     (void)state;
     struct rig r;
     assert_int_equal(rig_up(&r, NULL, VDRV_DMA_GRANT, false), 0);
-    struct vdrv_opts o = { .base = RIG_BASE, .irq = RIG_IRQ, .dma = VDRV_DMA_GRANT,
-                           .queue_size = 64, .indirect = true, .event_idx = true,
-                           .pool_pages = 64 };
-    assert_int_equal(vdrv_probe(&r.v, r.d, &o), 0);
-    r.probed = true;
+    assert_int_equal(rig_pool_probe(&r, 64), 0);
     assert_true(r.v.features & (1ull << 45));
     uint8_t buf[8192];
     assert_int_equal(vdrv_blk_sync(&r.v, T_IN, 0, buf, sizeof(buf)), S_OK);

@@ -76,11 +76,7 @@ static void test_grant_pool_persistent_mappings(void **state)
     (void)state;
     struct rig r;
     assert_int_equal(rig_up(&r, NULL, VDRV_DMA_GRANT, false), 0);
-    struct vdrv_opts o = { .base = RIG_BASE, .irq = RIG_IRQ, .dma = VDRV_DMA_GRANT,
-                           .queue_size = 64, .indirect = true, .event_idx = true,
-                           .pool_pages = 256 };
-    assert_int_equal(vdrv_probe(&r.v, r.d, &o), 0);
-    r.probed = true;
+    assert_int_equal(rig_pool_probe(&r, 256), 0);
     assert_true(r.v.features & (1ull << 45));
     static uint8_t w[65536], rd[65536];
     struct xensim_stats s0, s1;
