@@ -59,11 +59,27 @@ static uint32_t pages_for(uint64_t gpa, uint32_t len)
     return (uint32_t)(((gpa % PAGE) + len + PAGE - 1) / PAGE);
 }
 
+/* Pool pages a bounced buffer takes: it starts at a slot, zero bytes take one. */
+static uint32_t slot_pages(uint32_t len)
+{
+    return len ? (len + PAGE - 1) / PAGE : 1;
+}
+
+/* What every mapping records, whichever way it is made. */
+static void map_init(struct vdrv_map *m, uint64_t gpa, uint32_t len)
+{
+    m->gpa = gpa & ~(uint64_t)(PAGE - 1);
+    m->npages = pages_for(gpa, len ? len : 1);
+    m->ref = -1;
+    m->free_pages = false;
+    m->bounced = false;
+}
+
 /* Like Linux's bounce pool: first fit, the whole slot filled whatever the direction. */
 static uint64_t pool_map(struct vdrv *v, uint64_t gpa, uint32_t len, bool to_device,
                          struct vdrv_map *m)
 {
-    uint32_t n = len ? (len + PAGE - 1) / PAGE : 1, run = 0;
+    uint32_t n = slot_pages(len), run = 0;
     for (uint32_t i = 0; i < v->pool_pages; i++) {
         run = v->pool_used[i] ? 0 : run + 1;
         if (run < n)
@@ -86,7 +102,7 @@ static uint64_t pool_map(struct vdrv *v, uint64_t gpa, uint32_t len, bool to_dev
 
 static void pool_unmap(struct vdrv *v, struct vdrv_map *m)
 {
-    uint32_t n = m->len ? (m->len + PAGE - 1) / PAGE : 1;
+    uint32_t n = slot_pages(m->len);
     if (!m->to_device)
         memcpy(simdom_gpa(v->d, m->orig, m->len),
                simdom_gpa(v->d, v->pool_gpa + (uint64_t)m->slot * PAGE, m->len), m->len);
@@ -99,11 +115,7 @@ static void pool_unmap(struct vdrv *v, struct vdrv_map *m)
 static uint64_t grant_in_place(struct vdrv *v, uint64_t gpa, uint32_t len, bool to_device,
                                struct vdrv_map *m)
 {
-    m->gpa = gpa & ~(uint64_t)(PAGE - 1);
-    m->npages = pages_for(gpa, len ? len : 1);
-    m->ref = -1;
-    m->free_pages = false;
-    m->bounced = false;
+    map_init(m, gpa, len);
     if (v->o.dma == VDRV_DMA_PHYS)
         return gpa;
     /* grant-dma-ops: consecutive refs, read-only for DMA_TO_DEVICE */
@@ -118,10 +130,7 @@ uint64_t vdrv_dma_map(struct vdrv *v, uint64_t gpa, uint32_t len, bool to_device
 {
     if (!v->pool_pages)
         return grant_in_place(v, gpa, len, to_device, m);
-    m->gpa = gpa & ~(uint64_t)(PAGE - 1);
-    m->npages = pages_for(gpa, len ? len : 1);
-    m->ref = -1;
-    m->free_pages = false;
+    map_init(m, gpa, len);
     return pool_map(v, gpa, len, to_device, m);
 }
 
