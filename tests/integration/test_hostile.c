@@ -92,9 +92,7 @@ static void test_c02_head_out_of_range(void **state)
     (void)state;
     struct rig r;
     hostile_up(&r);
-    vdrv_put_avail(&r.v, (uint16_t)(r.v.qsize + 3));
-    expect_needs_reset(&r);
-    assert_int_equal(rig_down(&r), 0);
+    publish_expect_reset(&r, (uint16_t)(r.v.qsize + 3));
 }
 
 static void test_c01_avail_idx_jump(void **state)
