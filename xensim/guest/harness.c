@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,11 +22,19 @@ int sim_env_init(struct sim_env *e)
     return 0;
 }
 
+/* Never follows a symlink: a test may leave one pointing anywhere (say, at /etc). */
 static void rm_tree(const char *path)
 {
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        return;
+    if (!S_ISDIR(st.st_mode)) {
+        unlink(path);
+        return;
+    }
     DIR *d = opendir(path);
     if (!d) {
-        unlink(path);
+        rmdir(path);
         return;
     }
     struct dirent *de;
