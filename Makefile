@@ -27,22 +27,28 @@ CFLAGS  += $(CFLAGS_BASE)
 INC_BE  := -Ibackend
 INC_SIM := -Ixensim/include
 XENLIBS := -lxendevicemodel -lxenforeignmemory -lxengnttab -lxenevtchn -lxenstore -lseccomp
-# The simulator has no xenstored: the sim build links the real libxenstore and
-# its --xenstore/watch modes fail cleanly at xs_open.
-SIM_XENLIBS := -lxenstore -lseccomp
+# The simulator implements xenstore too (xensim/lib/sim_xenstore.c): the sim
+# build links no real Xen library, only libseccomp.
+SIM_XENLIBS := -lseccomp
 
 BE_SRCS  := backend/common/log.c backend/config/config.c backend/gmem/gmem.c backend/gmem/persist.c \
             backend/virtq/virtq.c backend/devices/blk.c backend/transport/mmio.c \
             backend/xen/ioreq.c
-# The daemon around the core: xenstore, sandbox, main.  The sandbox test
-# binary swaps probe_none.c for tests/sandbox/probe_forbidden.c.
-XS_SRCS  := backend/xen/xsdev.c backend/xen/xswatch.c backend/sandbox/sandbox.c backend/main.c \
-            backend/sandbox/probe_none.c
-PROBE_SRCS := $(filter-out backend/sandbox/probe_none.c,$(XS_SRCS)) tests/sandbox/probe_forbidden.c
+# The daemon around the core: the launcher, the launcher/device messages, the
+# jail, main.  The sandbox test binary swaps probe_none.c for
+# tests/sandbox/probe_forbidden.c; the real binary adds the real Xen
+# libraries' seccomp rules (platform_xen.c), the simulated one xensim's.
+DAEMON_SRCS := backend/ipc/devmsg.c backend/launcher/launcher.c backend/launcher/tsinput.c \
+               backend/launcher/image.c backend/sandbox/sandbox.c backend/sandbox/rules.c \
+               backend/main.c
+XEN_PLATFORM_SRCS := backend/sandbox/platform_xen.c
+PROBE_SRCS := $(DAEMON_SRCS) tests/sandbox/probe_forbidden.c
 SIM_SRCS := xensim/lib/sim_common.c xensim/lib/sim_devicemodel.c xensim/lib/sim_evtchn.c \
-            xensim/lib/sim_gnttab.c xensim/lib/sim_foreignmemory.c
-GUEST_SRCS := xensim/guest/simdom.c xensim/guest/vdrv.c xensim/guest/harness.c
-RIG_SRCS   := tests/common/rig.c
+            xensim/lib/sim_gnttab.c xensim/lib/sim_foreignmemory.c xensim/lib/sim_xenstore.c \
+            xensim/lib/sim_sandbox.c
+GUEST_SRCS := xensim/guest/simdom.c xensim/guest/vdrv.c xensim/guest/harness.c xensim/guest/simxs.c \
+              xensim/guest/simxs_ops.c xensim/guest/simxs_tree.c
+RIG_SRCS   := tests/common/rig.c tests/common/toolstack.c
 INPROC_SRCS := tests/common/inproc.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -54,9 +60,9 @@ GUEST_OBJS := $(call obj,$(GUEST_SRCS))
 BINS := $(BUILD)/virtio-grant $(BUILD)/virtio-grant-sim $(BUILD)/xensim-demo
 
 UNIT_TESTS := $(BUILD)/tests/test_mmio $(BUILD)/tests/test_virtq $(BUILD)/tests/test_blk \
-              $(BUILD)/tests/test_config
+              $(BUILD)/tests/test_config $(BUILD)/tests/test_simxs
 INTEG_TESTS := $(BUILD)/tests/test_sim_blk $(BUILD)/tests/test_hostile $(BUILD)/tests/test_sandbox \
-               $(BUILD)/tests/test_double_fetch
+               $(BUILD)/tests/test_double_fetch $(BUILD)/tests/test_launcher
 
 # keep objects built through pattern rules
 .SECONDARY:
@@ -79,14 +85,17 @@ $(BUILD)/obj/%.o: %.c
 $(BUILD)/libxensim.a: $(SIM_OBJS)
 	ar rcs $@ $^
 
-$(BUILD)/libsimguest.a: $(GUEST_OBJS) $(call obj,xensim/lib/sim_common.c)
+# The guest side also plays the toolstack, through the simulated libxenstore.
+$(BUILD)/libsimguest.a: $(GUEST_OBJS) $(call obj,xensim/lib/sim_common.c xensim/lib/sim_xenstore.c)
 	ar rcs $@ $^
 
 # The same backend objects, linked against real Xen or against the simulator.
-$(BUILD)/virtio-grant: $(BE_OBJS) $(call obj,$(XS_SRCS))
+$(BUILD)/virtio-grant: $(BE_OBJS) $(call obj,$(DAEMON_SRCS) backend/sandbox/probe_none.c \
+                       $(XEN_PLATFORM_SRCS))
 	$(CC) $(LDFLAGS) $(XEN_LDFLAGS) -o $@ $^ $(XENLIBS)
 
-$(BUILD)/virtio-grant-sim: $(BE_OBJS) $(call obj,$(XS_SRCS)) $(BUILD)/libxensim.a
+$(BUILD)/virtio-grant-sim: $(BE_OBJS) $(call obj,$(DAEMON_SRCS) backend/sandbox/probe_none.c) \
+                           $(BUILD)/libxensim.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(SIM_XENLIBS)
 
 # Test-only: the sim backend that attempts a forbidden call once sandboxed.
@@ -95,7 +104,7 @@ $(BUILD)/tests/virtio-grant-probe: $(BE_OBJS) $(call obj,$(PROBE_SRCS)) $(BUILD)
 	$(CC) $(LDFLAGS) -o $@ $^ $(SIM_XENLIBS)
 
 # The same, against the real libraries (for the real-Xen e2e).
-$(BUILD)/virtio-grant-probe: $(BE_OBJS) $(call obj,$(PROBE_SRCS))
+$(BUILD)/virtio-grant-probe: $(BE_OBJS) $(call obj,$(PROBE_SRCS) $(XEN_PLATFORM_SRCS))
 	$(CC) $(LDFLAGS) $(XEN_LDFLAGS) -o $@ $^ $(XENLIBS)
 
 $(BUILD)/xensim-demo: $(call obj,xensim/tools/demo.c) $(BUILD)/libsimguest.a

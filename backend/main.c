@@ -1,9 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * virtio-grant: one virtio-mmio device for one Xen guest.
+ * virtio-grant: `watch` is the launcher (launcher/); `blk` is one virtio-mmio
+ * device for one Xen guest, in one process that jails itself before the
+ * guest's first request.
  *
- * Set-up is staged and torn down in mirror image.  The same sources link
- * against the real Xen libraries or against xensim.
+ * A device process started by the launcher gets its configuration and the
+ * image fd on --control-fd; started by hand it opens --image itself, before
+ * anything else.  Either way it never opens xenstore, and after set-up it
+ * holds only its guest's Xen handles, the image, the control socket and its
+ * signalfd.  Set-up is staged and torn down in mirror image.  The same
+ * sources link against the real Xen libraries or against xensim.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -16,23 +22,28 @@
 #include <unistd.h>
 #include <xengnttab.h>
 
-#include "common/checked.h"
 #include "common/log.h"
 #include "config/config.h"
 #include "devices/blk.h"
 #include "gmem/gmem.h"
+#include "ipc/devmsg.h"
+#include "launcher/image.h"
+#include "launcher/launcher.h"
 #include "sandbox/probe.h"
+#include "sandbox/rules.h"
 #include "sandbox/sandbox.h"
 #include "transport/mmio.h"
-#include "virtq/virtq.h"
 #include "xen/ioreq.h"
-#include "xen/xsdev.h"
 
 /* Enough grants for the rings, one indirect table and one maximal chain. */
 #define GRANTS_NEEDED (GMEM_MAX_CHAIN_PAGES + 16)
+/* How long a launched device waits for its CONFIG before giving up. */
+#define CONFIG_WAIT_MS 10000
 
 struct backend {
     struct vg_config cfg;
+    char serial[DEVMSG_SERIAL_BYTES + 1];
+    int image_fd;
     struct blk_dev blk;
     bool blk_open;
     xengnttab_handle *gnt;
@@ -43,7 +54,6 @@ struct backend {
     struct mmio_dev mmio;
     bool mmio_open;
     int sigfd;
-    struct xsdev xs; /* only with --xenstore */
 };
 
 static void on_mmio(void *opaque, uint64_t off, uint32_t size, bool is_write, uint64_t *val)
@@ -70,9 +80,11 @@ static void teardown(struct backend *b)
 static int setup(struct backend *b)
 {
     const struct vg_config *c = &b->cfg;
-    int rc = blk_open(&b->blk, c->image, c->read_only, c->serial, blk_ops.queue_size_max);
+    int rc = blk_open_fd(&b->blk, b->image_fd, c->read_only, b->serial,
+                         blk_ops.queue_size_max);
+    b->image_fd = -1; /* owned by blk now, closed on failure */
     if (rc < 0) {
-        vg_err("cannot open image %s: %s", c->image, strerror(-rc));
+        vg_err("the image is neither a regular file nor a block device: %s", strerror(-rc));
         return rc;
     }
     b->blk_open = true;
@@ -122,19 +134,45 @@ static int setup(struct backend *b)
     return 0;
 }
 
+/* A message from the launcher while serving: only CLOSE is expected. */
+static bool launcher_says_close(struct backend *b)
+{
+    struct devmsg m;
+    int rc = devmsg_recv(b->cfg.control_fd, &m, NULL);
+    if (rc == -EAGAIN)
+        return false;
+    if (rc == -EPIPE) {
+        vg_info("the launcher is gone: shutting down");
+        return true;
+    }
+    if (rc < 0 || m.type != DEVMSG_CLOSE) {
+        vg_err("unexpected message from the launcher: shutting down");
+        return true;
+    }
+    vg_info("closing: %s", devmsg_close_reason_name(m.arg));
+    return true;
+}
+
 static int serve(struct backend *b)
 {
     struct pollfd pfd[3] = {
         { .fd = xen_ioreq_fd(&b->srv), .events = POLLIN },
         { .fd = b->sigfd, .events = POLLIN },
-        { .fd = b->xs.xs ? xsdev_fd(&b->xs) : -1, .events = POLLIN },
+        { .fd = b->cfg.control_fd, .events = POLLIN },
     };
     for (;;) {
-        if (poll(pfd, 3, -1) < 0) {
+        /* Deferred chains are served only once nothing else is pending. */
+        int timeout = mmio_has_deferred(&b->mmio) ? 0 : -1;
+        int n = poll(pfd, 3, timeout);
+        if (n < 0) {
             if (errno == EINTR)
                 continue;
             vg_err("poll: %s", strerror(errno));
             return -errno;
+        }
+        if (n == 0) {
+            mmio_run_deferred(&b->mmio);
+            continue;
         }
         if (pfd[1].revents) {
             struct signalfd_siginfo si;
@@ -142,7 +180,7 @@ static int serve(struct backend *b)
                 vg_info("signal %u: shutting down", si.ssi_signo);
             return 0;
         }
-        if ((pfd[2].revents & POLLIN) && xsdev_should_close(&b->xs))
+        if (pfd[2].revents && launcher_says_close(b))
             return 0;
         if (pfd[0].revents & (POLLERR | POLLHUP)) {
             vg_err("event channel closed");
@@ -162,14 +200,15 @@ static void report(const struct backend *b)
 {
     const struct mmio_counters *m = &b->mmio.ctr;
     const struct blk_counters *k = &b->blk.ctr;
-    vg_info("served %llu chains (%llu notifies, %llu interrupts, %llu resets, %llu guest errors); "
-            "blk reads %llu writes %llu flushes %llu ioerr %llu unsupp %llu; "
-            "maps %llu unmaps %llu pages %llu (kept: hits %llu misses %llu evictions %llu); "
-            "ioreqs %llu rejected %llu",
+    vg_info("served %llu chains (%llu notifies, %llu deferrals, %llu interrupts, %llu resets, "
+            "%llu guest errors); blk reads %llu writes %llu flushes %llu write-through syncs "
+            "%llu ioerr %llu unsupp %llu; maps %llu unmaps %llu pages %llu (kept: hits %llu "
+            "misses %llu evictions %llu); ioreqs %llu rejected %llu",
             (unsigned long long)m->chains, (unsigned long long)m->notifies,
-            (unsigned long long)m->interrupts, (unsigned long long)m->resets,
-            (unsigned long long)m->guest_errors, (unsigned long long)k->reads,
-            (unsigned long long)k->writes, (unsigned long long)k->flushes,
+            (unsigned long long)m->deferrals, (unsigned long long)m->interrupts,
+            (unsigned long long)m->resets, (unsigned long long)m->guest_errors,
+            (unsigned long long)k->reads, (unsigned long long)k->writes,
+            (unsigned long long)k->flushes, (unsigned long long)k->write_through_syncs,
             (unsigned long long)k->ioerr, (unsigned long long)k->unsupp,
             (unsigned long long)b->gmem.stats.map_calls,
             (unsigned long long)b->gmem.stats.unmap_calls,
@@ -180,64 +219,112 @@ static void report(const struct backend *b)
             (unsigned long long)b->srv.ctr.handled, (unsigned long long)b->srv.ctr.rejected);
 }
 
-/* With --xenstore, the toolstack's directory supplies what the command line did not. */
-static int xenstore_config(struct backend *b)
+/* The launcher's CONFIG, checked again here: it fills what the command line did not. */
+static int receive_config(struct backend *b)
 {
-    int rc = xsdev_open(&b->xs, &b->cfg);
+    struct vg_config *c = &b->cfg;
+    struct pollfd p = { .fd = c->control_fd, .events = POLLIN };
+    if (poll(&p, 1, CONFIG_WAIT_MS) <= 0) {
+        vg_err("no configuration from the launcher");
+        return -ETIMEDOUT;
+    }
+    struct devmsg m;
+    int rc = devmsg_recv(c->control_fd, &m, &b->image_fd);
+    if (rc == 0 && (m.type != DEVMSG_CONFIG || !devmsg_is_valid_config(&m.cfg))) {
+        close(b->image_fd);
+        b->image_fd = -1;
+        rc = -EBADMSG;
+    }
     if (rc < 0) {
-        xsdev_fail(&b->xs, "virtio-grant: cannot read the device directory");
+        vg_err("bad configuration from the launcher: %s", strerror(-rc));
         return rc;
     }
-    rc = vg_config_check(&b->cfg);
+    c->domid = m.cfg.domid;
+    c->have_domid = true;
+    c->devid = m.cfg.devid;
+    c->base = m.cfg.base;
+    c->size = m.cfg.size;
+    c->irq = m.cfg.irq;
+    c->read_only = c->read_only || m.cfg.read_only;
+    if (m.cfg.ram_size)
+        c->ram_size = m.cfg.ram_size;
+    memcpy(b->serial, m.cfg.serial, sizeof(b->serial));
+    return vg_config_check(c);
+}
+
+/* By hand: the operator named the image; open it as the launcher would. */
+static int open_own_image(struct backend *b)
+{
+    struct vg_config *c = &b->cfg;
+    struct image_policy anywhere = { .dir_fd = -1 };
+    char why[160];
+    int rc = image_open(&anywhere, c->image, !c->read_only, &b->image_fd, why, sizeof(why));
     if (rc < 0)
-        xsdev_fail(&b->xs, "virtio-grant: invalid device configuration");
+        vg_err("--image %s: %s (%s)", c->image, why, strerror(-rc));
+    if (c->serial)
+        snprintf(b->serial, sizeof(b->serial), "%s", c->serial);
+    else
+        snprintf(b->serial, sizeof(b->serial), "vg-%u-0", c->domid);
     return rc;
+}
+
+static void tell_launcher(const struct backend *b, uint32_t type, uint32_t arg)
+{
+    struct devmsg m = { .type = type, .arg = arg };
+    if (b->cfg.control_fd >= 0)
+        devmsg_send(b->cfg.control_fd, &m, -1);
 }
 
 int main(int argc, char **argv)
 {
-    static struct backend b = { .sigfd = -1 };
-    if (argc >= 2 && !strcmp(argv[1], "watch")) {
-        vg_log_init(VG_LOG_INFO, "virtio-grant[watch]");
-        return xswatch_run(argc - 2, argv + 2);
+    static struct backend b = { .sigfd = -1, .image_fd = -1 };
+    if (argc >= 2 && !strcmp(argv[1], "watch"))
+        return launcher_run(argc - 2, argv + 2);
+    if (argc == 3 && !strcmp(argv[1], "sandbox-rules")) {
+        /* The device process's allowlist for a mode, as data, for review and tests. */
+        enum gmem_mode mode;
+        if (gmem_mode_parse(argv[2], &mode) < 0) {
+            fprintf(stderr, "virtio-grant: sandbox-rules grant|foreign|foreign-premap\n");
+            return 2;
+        }
+        vg_sandbox_print_rules(stdout, mode);
+        return 0;
     }
     int rc = vg_config_parse(&b.cfg, argc, argv);
     if (rc != 0)
         return rc > 0 ? 0 : 2;
-    vg_close_inherited_fds();
-    char who[96];
-    snprintf(who, sizeof(who), "virtio-grant[dom%u blk%s%s]", b.cfg.domid,
-             b.cfg.xenstore_id ? " " : "", b.cfg.xenstore_id ? b.cfg.xenstore_id : "");
-    vg_log_init(b.cfg.log_level, who);
-    if (b.cfg.xenstore_id && (rc = xenstore_config(&b)) < 0) {
-        xsdev_close(&b.xs);
-        return 1;
-    }
-
-    rc = setup(&b);
-    if (rc == 0 && b.xs.xs)
-        rc = xsdev_watch(&b.xs);
-    /* Narrowed before libxl learns we are ready, i.e. before the guest runs. */
-    if (rc == 0 && (rc = vg_sandbox_enter(&b.cfg.sandbox, &b.srv)) == 0)
-        vg_sandbox_probe(&b.srv);
-    /* libxl unpauses the guest once we are in InitWait: the ioreq server is live. */
-    if (rc == 0 && b.xs.xs)
-        rc = xsdev_set_state(&b.xs, XSDEV_INITWAIT);
+    vg_close_fds_except(b.cfg.control_fd);
+    bool launched = b.cfg.control_fd >= 0;
+    vg_log_init(b.cfg.log_level, "virtio-grant[blk]");
+    rc = launched ? receive_config(&b) : open_own_image(&b);
     if (rc == 0) {
-        vg_info("serving %s (%llu sectors%s) at 0x%llx in %s mode, irq %u", b.cfg.image,
+        char who[64];
+        snprintf(who, sizeof(who), "virtio-grant[dom%u blk%u]", b.cfg.domid, b.cfg.devid);
+        vg_log_set_who(who);
+        rc = setup(&b);
+    }
+    /* Narrowed before the launcher tells libxl we are ready, i.e. before the guest runs. */
+    struct vg_sandbox_fds fds = { .image = b.blk.fd, .control = b.cfg.control_fd,
+                                  .sigfd = b.sigfd };
+    if (rc == 0) {
+        fds.evtchn = xen_ioreq_fd(&b.srv);
+        if ((rc = vg_sandbox_enter(&b.cfg.sandbox, &b.srv, &fds)) == 0)
+            vg_sandbox_probe(&b.srv, &fds);
+    }
+    uint32_t down = DEVMSG_DOWN_SETUP;
+    if (rc == 0) {
+        tell_launcher(&b, DEVMSG_READY, 0);
+        vg_info("serving %llu sectors%s at 0x%llx in %s mode, irq %u",
                 (unsigned long long)b.blk.capacity, b.cfg.read_only ? ", read-only" : "",
                 (unsigned long long)b.cfg.base, gmem_mode_name(b.cfg.mode), b.cfg.irq);
         rc = serve(&b);
+        down = rc < 0 ? DEVMSG_DOWN_SERVE : DEVMSG_DOWN_CLOSED;
         report(&b);
     }
+    if (b.image_fd >= 0)
+        close(b.image_fd);
     teardown(&b);
-    /* Closed only after the ioreq server is gone and every grant is unmapped. */
-    if (b.xs.xs) {
-        if (rc < 0)
-            xsdev_fail(&b.xs, "virtio-grant: device failed, see the backend log");
-        else
-            xsdev_set_state(&b.xs, XSDEV_CLOSED);
-        xsdev_close(&b.xs);
-    }
+    /* Only now, with the ioreq server gone and every grant unmapped. */
+    tell_launcher(&b, DEVMSG_DOWN, down);
     return rc < 0 ? 1 : 0;
 }

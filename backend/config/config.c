@@ -16,24 +16,21 @@ void vg_config_usage(FILE *f)
 {
     fprintf(f,
             "usage: virtio-grant blk --domid N --image PATH [options]\n"
-            "       virtio-grant blk --xenstore DOMID/DEVID [options]\n"
-            "       virtio-grant watch [options]\n"
+            "       virtio-grant watch [--images DIR] [options]\n"
             "\n"
             "Serve one virtio-mmio block device to Xen guest N through an ioreq server.\n"
             "'watch' serves every disk the toolstack creates with backendtype=standalone,\n"
-            "specification=virtio: one 'blk --xenstore' process per device, given the\n"
-            "options that follow.\n"
+            "specification=virtio: it validates each device's xenstore directory, opens\n"
+            "the image and starts one jailed 'blk' process per device with the options\n"
+            "that follow ('virtio-grant watch --help').\n"
             "\n"
-            "  --domid N          guest domain id (required without --xenstore)\n"
-            "  --image PATH       raw image file or block device (required without --xenstore)\n"
-            "  --xenstore D/N     read domid, image, base, irq and mode from the toolstack's\n"
-            "                     backend/virtio_disk/D/N directory and do the XenbusState\n"
-            "                     handshake there\n"
+            "  --domid N          guest domain id (required)\n"
+            "  --image PATH       raw image file or block device (required)\n"
             "  --base ADDR        MMIO window base (default 0x2000000)\n"
             "  --size BYTES       MMIO window size (default 0x200)\n"
             "  --irq N            guest SPI for the device (default 33)\n"
             "  --read-only        offer VIRTIO_BLK_F_RO; writes fail with IOERR\n"
-            "  --serial ID        GET_ID string, at most 20 bytes (default: image name)\n"
+            "  --serial ID        GET_ID string, at most 20 bytes (default: vg-DOMID-0)\n"
             "  --mode grant|foreign\n"
             "                     grant (default): buffers are grant references and only\n"
             "                     granted pages are ever mapped; foreign: buffers are guest\n"
@@ -81,22 +78,6 @@ bad:
     return -EINVAL;
 }
 
-int vg_parse_dev_id(const char *s, uint16_t *domid, unsigned *devid)
-{
-    char *end;
-    errno = 0;
-    unsigned long d = strtoul(s, &end, 10);
-    if (errno || end == s || *end != '/' || *s == '-' || d == 0 || d >= 0x7ff0)
-        return -EINVAL;
-    const char *n = end + 1;
-    unsigned long v = strtoul(n, &end, 10);
-    if (errno || end == n || *end || *n == '-' || v > 0xfffffff)
-        return -EINVAL;
-    *domid = (uint16_t)d;
-    *devid = (unsigned)v;
-    return 0;
-}
-
 static int bad(const char *msg)
 {
     fprintf(stderr, "virtio-grant: %s (see --help)\n", msg);
@@ -106,7 +87,7 @@ static int bad(const char *msg)
 int vg_config_parse(struct vg_config *c, int argc, char **argv)
 {
     enum { O_DOMID = 256, O_BASE, O_SIZE, O_IRQ, O_IMAGE, O_RO, O_MODE, O_PREMAP, O_RAMBASE,
-           O_RAMSIZE, O_SERIAL, O_XENSTORE, O_SANDBOX, O_UID, O_GID };
+           O_RAMSIZE, O_SERIAL, O_CONTROL_FD, O_SANDBOX, O_UID, O_GID };
     static const struct option opts[] = {
         { "domid", required_argument, 0, O_DOMID },
         { "base", required_argument, 0, O_BASE },
@@ -119,7 +100,7 @@ int vg_config_parse(struct vg_config *c, int argc, char **argv)
         { "ram-base", required_argument, 0, O_RAMBASE },
         { "ram-size", required_argument, 0, O_RAMSIZE },
         { "serial", required_argument, 0, O_SERIAL },
-        { "xenstore", required_argument, 0, O_XENSTORE },
+        { "control-fd", required_argument, 0, O_CONTROL_FD },
         { "sandbox", required_argument, 0, O_SANDBOX },
         { "uid", required_argument, 0, O_UID },
         { "gid", required_argument, 0, O_GID },
@@ -136,6 +117,7 @@ int vg_config_parse(struct vg_config *c, int argc, char **argv)
     c->mode = GMEM_GRANT;
     c->ram_base = 0x40000000;
     c->log_level = VG_LOG_INFO;
+    c->control_fd = -1;
     c->sandbox.mode = VG_SANDBOX_KILL;
     c->sandbox.uid = VG_SANDBOX_DEFAULT_ID;
     c->sandbox.gid = VG_SANDBOX_DEFAULT_ID;
@@ -206,10 +188,12 @@ int vg_config_parse(struct vg_config *c, int argc, char **argv)
             if (parse_u64("--ram-size", optarg, &c->ram_size) < 0)
                 return -EINVAL;
             break;
-        case O_XENSTORE:
-            if (vg_parse_dev_id(optarg, &c->domid, &c->devid) < 0)
-                return bad("--xenstore wants DOMID/DEVID, a guest domid and a device number");
-            c->xenstore_id = optarg;
+        case O_CONTROL_FD:
+            if (parse_u64("--control-fd", optarg, &v) < 0)
+                return -EINVAL;
+            if (v < 3 || v > 1023)
+                return bad("--control-fd is for the launcher (an inherited fd, 3..1023)");
+            c->control_fd = (int)v;
             break;
         case O_SANDBOX:
             if (!strcmp(optarg, "kill"))
@@ -256,10 +240,10 @@ int vg_config_parse(struct vg_config *c, int argc, char **argv)
     }
     if (optind < argc)
         return bad("unexpected argument");
-    if (c->xenstore_id) {
+    if (c->control_fd >= 0) {
         if (c->have_domid || c->image)
-            return bad("--xenstore takes the domid and image from xenstore");
-        return 0; /* vg_config_check() runs once xenstore filled in the rest */
+            return bad("with --control-fd the launcher gives the domid and the image");
+        return 0; /* vg_config_check() runs once the launcher's CONFIG filled in the rest */
     }
     return vg_config_check(c);
 }
@@ -268,7 +252,7 @@ int vg_config_check(struct vg_config *c)
 {
     if (!c->have_domid)
         return bad("--domid is required");
-    if (!c->image)
+    if (!c->image && c->control_fd < 0)
         return bad("--image is required");
     /* The register file plus a config space must fit; 4 KiB is one trap page. */
     if (c->size < 0x200 || c->size > 0x1000 || c->base % 0x200 || c->base + c->size < c->base)

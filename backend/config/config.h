@@ -23,18 +23,16 @@ struct vg_config {
     uint64_t ram_base, ram_size;
     const char *serial;
     bool premap;
-    /* "DOMID/DEVID": take domid, image, window and irq from xenstore. */
-    const char *xenstore_id;
-    unsigned devid;
+    /* Started by the launcher: the configuration and the image fd arrive on this socket. */
+    int control_fd;
+    uint32_t devid;
     struct vg_sandbox_cfg sandbox;
     enum vg_log_level log_level;
 };
 
 /* 0 ok, 1 help/version printed (exit 0), -EINVAL with a message on stderr. */
 int vg_config_parse(struct vg_config *c, int argc, char **argv);
-/* "DOMID/DEVID" -> numbers; -EINVAL if malformed or not a guest. */
-int vg_parse_dev_id(const char *s, uint16_t *domid, unsigned *devid);
-/* The cross-option checks, again after xenstore filled in its part. */
+/* The cross-option checks, again after the launcher's configuration filled in its part. */
 int vg_config_check(struct vg_config *c);
 void vg_config_usage(FILE *f);
 

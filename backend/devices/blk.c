@@ -34,13 +34,11 @@
 #define CFG_WZ_MAY_UNMAP 56
 #define CFG_BYTES 60
 
-int blk_open(struct blk_dev *b, const char *path, bool read_only, const char *serial,
-             uint16_t queue_size)
+int blk_open_fd(struct blk_dev *b, int fd, bool read_only, const char *serial,
+                uint16_t queue_size)
 {
     memset(b, 0, sizeof(*b));
-    b->fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-    if (b->fd < 0)
-        return -errno;
+    b->fd = fd;
     struct stat st;
     uint64_t bytes = 0;
     if (fstat(b->fd, &st) < 0)
@@ -60,16 +58,24 @@ int blk_open(struct blk_dev *b, const char *path, bool read_only, const char *se
     b->read_only = read_only;
     /* Two descriptors go to the header and the status byte. */
     b->seg_max = queue_size > 66 ? 64 : (uint32_t)queue_size - 2;
-    const char *base = strrchr(path, '/');
-    const char *id = serial ? serial : base ? base + 1 : path;
     /* zero-padded and not terminated when 20 bytes long, per spec */
-    memcpy(b->id, id, strnlen(id, sizeof(b->id)));
+    if (serial)
+        memcpy(b->id, serial, strnlen(serial, sizeof(b->id)));
     return 0;
 fail:;
     int e = errno;
     close(b->fd);
     b->fd = -1;
     return -e;
+}
+
+int blk_open(struct blk_dev *b, const char *path, bool read_only, const char *serial,
+             uint16_t queue_size)
+{
+    int fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    return blk_open_fd(b, fd, read_only, serial, queue_size);
 }
 
 void blk_close(struct blk_dev *b)
@@ -162,6 +168,18 @@ static int rw_full(int fd, bool write, struct iovec *iov, int iovcnt, off_t off)
     return 0;
 }
 
+/*
+ * Without VIRTIO_BLK_F_FLUSH the driver believes the device has no volatile
+ * cache, so a completed write must already be on stable storage.
+ */
+static int write_through(struct blk_dev *b)
+{
+    if (b->features & (1ull << VIRTIO_BLK_F_FLUSH))
+        return 0;
+    b->ctr.write_through_syncs++;
+    return fdatasync(b->fd) == 0 ? 0 : -errno;
+}
+
 static uint8_t blk_rw(struct blk_dev *b, bool write, uint64_t sector, const struct gmem_sg *sg,
                       uint64_t data_off, uint64_t data_len)
 {
@@ -184,6 +202,8 @@ static uint8_t blk_rw(struct blk_dev *b, bool write, uint64_t sector, const stru
     if (n < 0)
         return VIRTIO_BLK_S_IOERR;
     int rc = rw_full(b->fd, write, iov, n, (off_t)(sector * VIRTIO_BLK_SECTOR));
+    if (rc == 0 && write)
+        rc = write_through(b);
     if (rc < 0) {
         vg_warn("blk: %s at sector %llu failed: %s", write ? "write" : "read",
                 (unsigned long long)sector, strerror(-rc));
@@ -260,6 +280,8 @@ static uint8_t blk_discard_or_zero(struct blk_dev *b, uint32_t type, const struc
         if (rc < 0)
             return VIRTIO_BLK_S_IOERR;
     }
+    if (write_through(b) < 0)
+        return VIRTIO_BLK_S_IOERR;
     if (zero)
         b->ctr.write_zeroes++;
     else

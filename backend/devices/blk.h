@@ -37,7 +37,7 @@
 
 struct blk_counters {
     uint64_t reads, writes, flushes, get_ids, discards, write_zeroes;
-    uint64_t ioerr, unsupp, bytes_read, bytes_written;
+    uint64_t ioerr, unsupp, bytes_read, bytes_written, write_through_syncs;
 };
 
 struct blk_dev {
@@ -53,7 +53,14 @@ struct blk_dev {
 
 extern const struct vdev_ops blk_ops;
 
-/* Open the image; queue_size bounds seg_max. */
+/*
+ * Serve the image open on fd (a regular file or a block device; the device
+ * process is handed it and never opens a path).  Takes fd, closed on
+ * failure.  queue_size bounds seg_max; serial NULL leaves the ID empty.
+ */
+int blk_open_fd(struct blk_dev *b, int fd, bool read_only, const char *serial,
+                uint16_t queue_size);
+/* The same from a path: for tests and fuzzers only. */
 int blk_open(struct blk_dev *b, const char *path, bool read_only, const char *serial,
              uint16_t queue_size);
 void blk_close(struct blk_dev *b);

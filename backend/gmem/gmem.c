@@ -11,6 +11,17 @@
 #include "common/log.h"
 #include "gmem/persist.h"
 
+int gmem_mode_parse(const char *s, enum gmem_mode *m)
+{
+    for (int i = GMEM_GRANT; i <= GMEM_FOREIGN_PREMAP; i++) {
+        if (!strcmp(s, gmem_mode_name((enum gmem_mode)i))) {
+            *m = (enum gmem_mode)i;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
 const char *gmem_mode_name(enum gmem_mode m)
 {
     switch (m) {

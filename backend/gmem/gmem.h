@@ -130,5 +130,7 @@ int gmem_sg_iov(const struct gmem_sg *sg, bool writable, uint64_t off, uint64_t 
 uint64_t gmem_sg_len(const struct gmem_sg *sg, bool writable);
 
 const char *gmem_mode_name(enum gmem_mode m);
+/* "grant", "foreign" or "foreign-premap"; -EINVAL otherwise. */
+int gmem_mode_parse(const char *s, enum gmem_mode *m);
 
 #endif

@@ -9,7 +9,8 @@
 #define VG_SANDBOX_PROBE_H
 
 struct xen_ioreq_srv;
+struct vg_sandbox_fds;
 
-void vg_sandbox_probe(struct xen_ioreq_srv *srv);
+void vg_sandbox_probe(struct xen_ioreq_srv *srv, const struct vg_sandbox_fds *fds);
 
 #endif

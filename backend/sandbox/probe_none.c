@@ -2,7 +2,8 @@
 #include "sandbox/probe.h"
 
 /* The daemon attempts nothing: see probe.h. */
-void vg_sandbox_probe(struct xen_ioreq_srv *srv)
+void vg_sandbox_probe(struct xen_ioreq_srv *srv, const struct vg_sandbox_fds *fds)
 {
     (void)srv;
+    (void)fds;
 }

@@ -3,7 +3,6 @@
 #include "sandbox/sandbox.h"
 
 #include <dirent.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -18,11 +17,9 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <xen/sys/evtchn.h>
-#include <xen/sys/gntdev.h>
-#include <xen/sys/privcmd.h>
 
 #include "common/log.h"
+#include "sandbox/rules.h"
 #include "xen/ioreq.h"
 
 const char *vg_sandbox_mode_name(enum vg_sandbox_mode m)
@@ -30,7 +27,7 @@ const char *vg_sandbox_mode_name(enum vg_sandbox_mode m)
     return m == VG_SANDBOX_KILL ? "kill" : m == VG_SANDBOX_LOG ? "log" : "off";
 }
 
-void vg_close_inherited_fds(void)
+void vg_close_fds_except(int keep)
 {
     DIR *d = opendir("/proc/self/fd");
     if (!d)
@@ -39,7 +36,7 @@ void vg_close_inherited_fds(void)
     struct dirent *de;
     while ((de = readdir(d))) {
         int fd = atoi(de->d_name);
-        if (fd > 2 && fd != self)
+        if (fd > 2 && fd != self && fd != keep)
             close(fd);
     }
     closedir(d);
@@ -129,81 +126,64 @@ static struct scmp_arg_cmp arg_cmp(unsigned int arg, enum scmp_compare op, scmp_
 #define ARG_EQ(n, v) arg_cmp((n), SCMP_CMP_EQ, (scmp_datum_t)(v), 0)
 #define ARG_MASKED_EQ(n, mask, v) arg_cmp((n), SCMP_CMP_MASKED_EQ, (mask), (scmp_datum_t)(v))
 
-#define ALLOW(sc) rc = rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sc), 0)
-/* The kernel reads the request as unsigned int: compare the low 32 bits. */
-#define ALLOW_IOCTL(req)                                                                      \
-    rc = rc ? rc                                                                              \
-            : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,                       \
-                               ARG_MASKED_EQ(1, 0xffffffffu, (uint32_t)(req)))
+static int add_rule(scmp_filter_ctx ctx, uint32_t action, const struct vg_rule *r,
+                    const struct vg_sandbox_fds *fds)
+{
+    int nr = seccomp_syscall_resolve_name(r->syscall);
+    if (nr == __NR_SCMP_ERROR)
+        return 0; /* not a syscall on this architecture (poll on arm64) */
+    switch (r->cond) {
+    case VG_COND_NONE:
+        return seccomp_rule_add(ctx, action, nr, 0);
+    case VG_COND_FD: {
+        int fd = vg_rule_fd_value(r, fds);
+        if (fd < 0)
+            return 0; /* this process holds no such fd: nothing to allow */
+        return seccomp_rule_add(ctx, action, nr, 1, ARG_EQ(0, fd));
+    }
+    case VG_COND_NO_EXEC:
+        return seccomp_rule_add(ctx, action, nr, 1, ARG_MASKED_EQ(2, PROT_EXEC, 0));
+    case VG_COND_IOCTL:
+        /* All 64 bits: a request with junk above the 32 the kernel reads is refused. */
+        return seccomp_rule_add(ctx, action, nr, 1, ARG_EQ(1, r->ioctl));
+    }
+    return -EINVAL;
+}
 
-static int install_filter(const struct vg_sandbox_cfg *c)
+static int install_filter(const struct vg_sandbox_cfg *c, const struct xen_ioreq_srv *srv,
+                          const struct vg_sandbox_fds *fds)
 {
     scmp_filter_ctx ctx =
         seccomp_init(c->mode == VG_SANDBOX_LOG ? SCMP_ACT_LOG : SCMP_ACT_KILL_PROCESS);
     if (!ctx)
         return -ENOMEM;
+    struct vg_rule rules[VG_MAX_RULES];
+    size_t n = vg_sandbox_rules(c->gmem_mode, srv, rules, VG_MAX_RULES);
     int rc = 0;
-    /* libxenstore's reader thread exists already: filter every thread. */
-    rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
-
-    /* Image I/O on the fd opened at set-up; fdatasync is FLUSH, fallocate discard/zeroes. */
-    ALLOW(read); ALLOW(write); ALLOW(pread64); ALLOW(pwrite64); ALLOW(readv); ALLOW(writev);
-    ALLOW(preadv); ALLOW(pwritev); ALLOW(lseek); ALLOW(fdatasync); ALLOW(fsync);
-    ALLOW(fallocate); ALLOW(fstat); ALLOW(newfstatat);
-    /* The event loop: ioreq event channel, signalfd, xenstore socket. */
-    ALLOW(poll); ALLOW(ppoll);
-    /* Simulated event channels are datagram sockets already bound; none can be created. */
-    ALLOW(sendto); ALLOW(recvfrom); ALLOW(sendmsg); ALLOW(recvmsg);
-    /* Grant and foreign mappings and the allocator; never executable (see below). */
-    ALLOW(munmap); ALLOW(madvise); ALLOW(brk); ALLOW(mremap);
-    rc = rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-                                    ARG_MASKED_EQ(2, PROT_EXEC, 0));
-    rc = rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
-                                    ARG_MASKED_EQ(2, PROT_EXEC, 0));
-    /* Teardown closes handles; libxenstore's thread waits on futexes. */
-    ALLOW(close); ALLOW(futex); ALLOW(set_robust_list); ALLOW(rseq);
-    ALLOW(clock_gettime); ALLOW(clock_nanosleep); ALLOW(nanosleep); ALLOW(gettimeofday);
-    ALLOW(getpid); ALLOW(gettid); ALLOW(sched_yield);
-    ALLOW(rt_sigprocmask); ALLOW(rt_sigreturn); ALLOW(restart_syscall);
-    /*
-     * Seen on real Xen: libxenstore ignores SIGPIPE around every request, and
-     * xs_close cancels its reader thread, for which glibc installs its
-     * cancellation handler (SIGRTMIN) and signals the thread.  Those two
-     * signals only, and only to ourselves.
-     */
-    rc = rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(rt_sigaction), 1,
-                                    ARG_EQ(0, SIGPIPE));
-    rc = rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(rt_sigaction), 1,
-                                    ARG_EQ(0, __SIGRTMIN));
-    rc = rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 2,
-                                    ARG_EQ(0, getpid()),
-                                    ARG_EQ(2, __SIGRTMIN));
-    ALLOW(exit); ALLOW(exit_group);
-
-    /* ioreqs: ack and notify on the guest's vCPU ports; unbind at teardown. */
-    ALLOW_IOCTL(IOCTL_EVTCHN_NOTIFY);
-    ALLOW_IOCTL(IOCTL_EVTCHN_UNBIND);
-    /* set_irq_level and the ioreq server's teardown are dm_ops. */
-    ALLOW_IOCTL(IOCTL_PRIVCMD_DM_OP);
-    if (c->gmem_mode == GMEM_GRANT) {
-        /* Per-request grant maps; libxengnttab finds a mapping's index to unmap it. */
-        ALLOW_IOCTL(IOCTL_GNTDEV_MAP_GRANT_REF);
-        ALLOW_IOCTL(IOCTL_GNTDEV_UNMAP_GRANT_REF);
-        ALLOW_IOCTL(IOCTL_GNTDEV_GET_OFFSET_FOR_VADDR);
-        ALLOW_IOCTL(IOCTL_GNTDEV_SET_UNMAP_NOTIFY);
-        ALLOW_IOCTL(IOCTL_GNTDEV_GRANT_COPY);
-        /* Not IOCTL_PRIVCMD_HYPERCALL, MMAP, MMAPBATCH, MMAPBATCH_V2: no guest RAM, ever. */
-    } else if (c->gmem_mode == GMEM_FOREIGN) {
-        /* The comparison mode maps guest frames per request: the exposure we measure. */
-        ALLOW_IOCTL(IOCTL_PRIVCMD_MMAPBATCH_V2);
-    }
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = add_rule(ctx, SCMP_ACT_ALLOW, &rules[i], fds);
     if (rc == 0)
         rc = seccomp_load(ctx);
     seccomp_release(ctx);
     return rc;
 }
 
-int vg_sandbox_enter(const struct vg_sandbox_cfg *c, struct xen_ioreq_srv *srv)
+/* The filter and the empty root hold for the calling thread only: there must be no other. */
+static int count_threads(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        return -errno;
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)))
+        n += de->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+int vg_sandbox_enter(const struct vg_sandbox_cfg *c, struct xen_ioreq_srv *srv,
+                     const struct vg_sandbox_fds *fds)
 {
     int rc;
     if (c->mode == VG_SANDBOX_OFF) {
@@ -212,13 +192,11 @@ int vg_sandbox_enter(const struct vg_sandbox_cfg *c, struct xen_ioreq_srv *srv)
     }
     if ((rc = restrict_handles(srv)) < 0)
         return rc;
-    /*
-     * Seen on real Xen: xs_close cancels libxenstore's reader thread, and
-     * glibc's pthread_cancel loads libgcc_s for unwinding on first use.
-     * Load it now, while there is a root to load it from and open is allowed.
-     */
-    if (!dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_NODELETE))
-        vg_warn("preloading libgcc_s: %s", dlerror());
+    int threads = count_threads();
+    if (threads != 1) {
+        vg_err("the device process has %d threads: the jail would cover only one", threads);
+        return threads < 0 ? threads : -EPERM;
+    }
     if ((rc = enter_empty_root()) < 0) {
         vg_err("empty root: %s (the sandbox needs root to set up; --sandbox=off to debug)",
                strerror(-rc));
@@ -238,7 +216,7 @@ int vg_sandbox_enter(const struct vg_sandbox_cfg *c, struct xen_ioreq_srv *srv)
         vg_err("setrlimit: %s", strerror(-rc));
         return rc;
     }
-    if ((rc = install_filter(c)) < 0) {
+    if ((rc = install_filter(c, srv, fds)) < 0) {
         vg_err("seccomp: %s", strerror(-rc));
         return rc;
     }

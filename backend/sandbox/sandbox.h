@@ -26,13 +26,19 @@ struct vg_sandbox_cfg {
     enum gmem_mode gmem_mode;
 };
 
+/* The fds the device process declares beside its Xen handles; -1 if it has none. */
+struct vg_sandbox_fds {
+    int image, control, evtchn, sigfd;
+};
+
 struct xen_ioreq_srv;
 
-/* Close every inherited fd above stderr: run first, before any set-up. */
-void vg_close_inherited_fds(void);
+/* Close every inherited fd above stderr but @keep (-1: none): run first, before set-up. */
+void vg_close_fds_except(int keep);
 
 /* Pin each Xen handle of @srv to its guest; then the steps above. */
-int vg_sandbox_enter(const struct vg_sandbox_cfg *c, struct xen_ioreq_srv *srv);
+int vg_sandbox_enter(const struct vg_sandbox_cfg *c, struct xen_ioreq_srv *srv,
+                     const struct vg_sandbox_fds *fds);
 
 const char *vg_sandbox_mode_name(enum vg_sandbox_mode m);
 

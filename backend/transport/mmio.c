@@ -44,6 +44,7 @@ static void update_irq(struct mmio_dev *m)
 
 static void stop_queues(struct mmio_dev *m)
 {
+    m->deferred_queues = 0;
     for (unsigned q = 0; q < VIRTIO_MMIO_MAX_QUEUES; q++)
         vq_stop(&m->vq[q], m->gmem);
     /* A reset driver may revoke its pool: let go of every page of it. */
@@ -91,15 +92,28 @@ static bool live(const struct mmio_dev *m)
            !(m->status & (VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED));
 }
 
-/* Serve every available chain of queue q, then interrupt if the driver wants it. */
+/*
+ * Serve the available chains of queue q, at most the queue's size of them,
+ * then interrupt if the driver wants it.  A guest that keeps publishing would
+ * otherwise hold the process here: what is left is deferred, and the event
+ * loop comes back to it (mmio_run_deferred) after serving everything else.
+ * Interrupt suppression is checked after each bounded batch, so the 16-bit
+ * used-event comparison never spans more than a ring's worth of completions.
+ */
 static void process_queue(struct mmio_dev *m, unsigned q)
 {
     struct virtq *vq = &m->vq[q];
     static struct vq_chain chain; /* large; the backend is single-threaded */
     static struct gmem_sg sg;
-    m->ctr.notifies++;
+    unsigned budget = vq->size;
+    m->deferred_queues &= ~(1u << q);
     for (int pass = 0; pass < 2; pass++) {
         for (;;) {
+            if (budget == 0) {
+                m->deferred_queues |= 1u << q;
+                m->ctr.deferrals++;
+                goto notify;
+            }
             int rc = vq_pop_chain(vq, m->gmem, &chain);
             if (rc == 0)
                 break;
@@ -107,6 +121,7 @@ static void process_queue(struct mmio_dev *m, unsigned q)
                 mmio_fail_device(m, "malformed ring or descriptor chain");
                 return;
             }
+            budget--;
             rc = gmem_map_data(m->gmem, chain.buf, chain.n, &sg);
             if (rc < 0) {
                 mmio_fail_device(m, rc == -EINVAL ? "buffer address is not a grant address"
@@ -133,11 +148,26 @@ static void process_queue(struct mmio_dev *m, unsigned q)
         if (!vq->event_idx || vq_publish_avail_event(vq) < 0)
             break;
     }
+notify:
     if (vq_should_notify(vq)) {
         m->isr |= VIRTIO_MMIO_INT_VRING;
         m->ctr.interrupts++;
         update_irq(m);
     }
+}
+
+bool mmio_has_deferred(const struct mmio_dev *m)
+{
+    return m->deferred_queues != 0;
+}
+
+void mmio_run_deferred(struct mmio_dev *m)
+{
+    for (unsigned q = 0; q < VIRTIO_MMIO_MAX_QUEUES; q++)
+        if ((m->deferred_queues & (1u << q)) && live(m) && m->vq[q].started)
+            process_queue(m, q);
+        else
+            m->deferred_queues &= ~(1u << q);
 }
 
 static void write_status(struct mmio_dev *m, uint32_t val)
@@ -266,6 +296,7 @@ static void reg_write(struct mmio_dev *m, uint64_t off, uint32_t val)
             vg_log_guest("ignored notify of queue %u (status 0x%x)", val, m->status);
             break;
         }
+        m->ctr.notifies++;
         process_queue(m, val);
         break;
     case VIRTIO_MMIO_INTERRUPT_ACK:

@@ -70,6 +70,7 @@
 
 struct mmio_counters {
     uint64_t notifies, chains, interrupts, resets, guest_errors;
+    uint64_t deferrals; /* a notify's batch hit its bound and the rest was deferred */
 };
 
 struct mmio_dev {
@@ -87,6 +88,7 @@ struct mmio_dev {
     uint64_t drv_features;
     struct virtq vq[VIRTIO_MMIO_MAX_QUEUES];
     bool irq_level;
+    uint32_t deferred_queues; /* bit per queue with chains left over from a bounded batch */
     struct mmio_counters ctr;
 };
 
@@ -98,6 +100,9 @@ void mmio_init(struct mmio_dev *m, const struct vdev_ops *ops, void *dev, struct
  * problem and are answered (reads of nonsense return 0) and logged.
  */
 void mmio_access(struct mmio_dev *m, uint64_t off, uint32_t size, bool is_write, uint64_t *val);
+/* Work left over from a bounded batch: the event loop polls without blocking while so. */
+bool mmio_has_deferred(const struct mmio_dev *m);
+void mmio_run_deferred(struct mmio_dev *m);
 /* Release queue mappings and deassert the line: the device is gone. */
 void mmio_shutdown(struct mmio_dev *m);
 /* Break the device: DEVICE_NEEDS_RESET and a configuration interrupt. */

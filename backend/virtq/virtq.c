@@ -127,8 +127,9 @@ static int walk(struct virtq *vq, struct gmem *g, const struct gmem_span *table,
             return -EINVAL;
         }
         *seen_write |= w;
-        if (c->n == VQ_MAX_SIZE) {
-            vg_log_guest("queue: chain longer than %u", VQ_MAX_SIZE);
+        /* Direct and indirect buffers together: a chain is at most the queue size. */
+        if (c->n >= vq->size) {
+            vg_log_guest("queue: chain of more than %u buffers", vq->size);
             return -E2BIG;
         }
         uint64_t *total = w ? &c->write_len : &c->read_len;

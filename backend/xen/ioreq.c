@@ -184,7 +184,7 @@ static void handle_vcpu(struct xen_ioreq_srv *s, unsigned v, xen_mmio_fn fn, voi
     } else {
         s->ctr.rejected++;
         if (req.dir == IOREQ_READ)
-            req.data = ~0ull; /* what a read of nothing returns */
+            req.data = 0; /* what virtio-mmio answers for a register it refuses */
     }
     slot->data = req.data;
     __atomic_thread_fence(__ATOMIC_RELEASE);

@@ -375,12 +375,13 @@ static void test_c10_malformed_ioreqs(void **state)
         { .addr = RIG_BASE + 0x70, .count = 1, .size = 4, .dir = IOREQ_WRITE, .data = 0,
           .data_is_ptr = 1, .type = IOREQ_TYPE_COPY },
     };
+    /* A refused read answers 0, as virtio-mmio does for a register it ignores. */
     for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        uint64_t val = 0;
         for (uint32_t vcpu = 0; vcpu < 2; vcpu++) {
+            uint64_t val = 0xa5a5a5a5a5a5a5a5ull;
             assert_int_equal(simdom_ioreq_raw(r.d, vcpu, &bad[i], &val), 0);
             if (bad[i].dir == IOREQ_READ)
-                assert_true(val == ~0ull);
+                assert_true(val == 0);
         }
     }
     const ioreq_t inval = { .type = IOREQ_TYPE_INVALIDATE };
@@ -709,10 +710,10 @@ static void test_c10_config_access_past_end(void **state)
     assert_int_equal(simdom_mmio_read(r.d, 0, RIG_BASE + R_CONFIG, 8, &cap), 0);
     assert_true(cap == ((uint64_t)RIG_IMG_MB << 20) / 512);
     /* Past the device's config but inside the window: the device answers 0.
-     * Straddling the window's end: the ioreq dispatcher answers all ones. */
+     * Straddling the window's end: the ioreq dispatcher refuses, and answers 0 too. */
     static const struct {
         uint64_t off, want;
-    } past[] = { { 0x03e, 0 }, { 0x080, 0 }, { 0x0fc, 0 }, { 0x0fe, ~0ull }, { 0x0ff, ~0ull } };
+    } past[] = { { 0x03e, 0 }, { 0x080, 0 }, { 0x0fc, 0 }, { 0x0fe, 0 }, { 0x0ff, 0 } };
     for (unsigned i = 0; i < sizeof(past) / sizeof(past[0]); i++) {
         uint64_t val = 0x77;
         assert_int_equal(simdom_mmio_read(r.d, 0, RIG_BASE + R_CONFIG + past[i].off, 4, &val), 0);

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,11 +42,11 @@ static int group_teardown(void **state)
     return 0;
 }
 
-/* The value of a /proc/PID/status field, tabs and all ("" if absent). */
-static void status_field(pid_t pid, const char *field, char *out, size_t n)
+/* The value of a field of /proc/PID/task/TID/status, tabs and all ("" if absent). */
+static void task_status_field(pid_t pid, const char *tid, const char *field, char *out, size_t n)
 {
-    char path[64], line[256];
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    char path[300], line[256];
+    snprintf(path, sizeof(path), "/proc/%d/task/%s/status", (int)pid, tid);
     FILE *f = fopen(path, "r");
     out[0] = 0;
     assert_non_null(f);
@@ -61,6 +62,27 @@ static void status_field(pid_t pid, const char *field, char *out, size_t n)
         }
     }
     fclose(f);
+}
+
+static void status_field(pid_t pid, const char *field, char *out, size_t n)
+{
+    char tid[16];
+    snprintf(tid, sizeof(tid), "%d", (int)pid);
+    task_status_field(pid, tid, field, out, n);
+}
+
+/* Entries of a directory other than . and .. (-1 if it cannot be read). */
+static int dir_entries(const char *path)
+{
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)))
+        n += strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+    closedir(d);
+    return n;
 }
 
 static bool same_mount_ns(pid_t pid)
@@ -84,19 +106,40 @@ static void write_read_flush(struct rig *r)
     assert_memory_equal(w, rd, sizeof(w));
 }
 
+/*
+ * Every task of the process, not just the main one: the filter and the empty
+ * root hold per thread, so a thread started before the jail would escape it.
+ * The device process must have exactly one.
+ */
 static void expect_confined(struct rig *r, const char *ids)
 {
-    char v[128];
-    status_field(r->pid, "Seccomp", v, sizeof(v));
-    assert_string_equal(v, "2");
-    status_field(r->pid, "NoNewPrivs", v, sizeof(v));
-    assert_string_equal(v, "1");
-    status_field(r->pid, "Uid", v, sizeof(v));
-    assert_string_equal(v, ids);
-    status_field(r->pid, "Gid", v, sizeof(v));
-    assert_string_equal(v, ids);
-    status_field(r->pid, "CapEff", v, sizeof(v));
-    assert_string_equal(v, "0000000000000000");
+    char path[64], v[128];
+    snprintf(path, sizeof(path), "/proc/%d/task", (int)r->pid);
+    DIR *d = opendir(path);
+    assert_non_null(d);
+    int tasks = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        tasks++;
+        static const char *const want[][2] = {
+            { "Seccomp", "2" }, { "NoNewPrivs", "1" }, { "CapEff", "0000000000000000" },
+        };
+        for (unsigned i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+            task_status_field(r->pid, de->d_name, want[i][0], v, sizeof(v));
+            assert_string_equal(v, want[i][1]);
+        }
+        task_status_field(r->pid, de->d_name, "Uid", v, sizeof(v));
+        assert_string_equal(v, ids);
+        task_status_field(r->pid, de->d_name, "Gid", v, sizeof(v));
+        assert_string_equal(v, ids);
+        char root[300];
+        snprintf(root, sizeof(root), "/proc/%d/task/%s/root", (int)r->pid, de->d_name);
+        assert_int_equal(dir_entries(root), 0);
+    }
+    closedir(d);
+    assert_int_equal(tasks, 1);
     assert_false(same_mount_ns(r->pid));
 }
 
@@ -155,7 +198,8 @@ static void test_sandbox_off_keeps_privileges(void **state)
  * Run the probe backend with --sandbox=MODE and VG_PROBE_FORBIDDEN=WHAT;
  * return its wait status.  Foreign maps the guest saw are returned too.
  */
-static int run_probe(const char *what, const char *mode, uint64_t *fgn_maps)
+static int run_probe_dma(const char *what, const char *mode, enum vdrv_dma dma,
+                         uint64_t *fgn_maps)
 {
     const char *probe = getenv("VG_PROBE_BACKEND");
     const char *be = getenv("VG_BACKEND");
@@ -168,7 +212,7 @@ static int run_probe(const char *what, const char *mode, uint64_t *fgn_maps)
     snprintf(arg, sizeof(arg), "--sandbox=%s", mode);
     const char *extra[] = { arg, NULL };
     struct rig r;
-    (void)rig_up(&r, extra, VDRV_DMA_GRANT, false);
+    (void)rig_up(&r, extra, dma, false);
     setenv("VG_BACKEND", saved, 1);
     unsetenv("VG_PROBE_FORBIDDEN");
     free(saved);
@@ -190,6 +234,12 @@ static int run_probe(const char *what, const char *mode, uint64_t *fgn_maps)
     simdom_destroy(r.d);
     unlink(r.img);
     return st;
+}
+
+/* The same in grant mode. */
+static int run_probe(const char *what, const char *mode, uint64_t *fgn_maps)
+{
+    return run_probe_dma(what, mode, VDRV_DMA_GRANT, fgn_maps);
 }
 
 static void expect_sigsys(const char *what)
@@ -231,6 +281,86 @@ static void test_forbidden_exec_mapping(void **state)
     expect_sigsys("exec-mmap");
 }
 
+/* An attacker in the jail: no new connection to xenstore, by socket or by device node. */
+static void test_forbidden_xenstore_socket(void **state)
+{
+    (void)state;
+    expect_sigsys("xenstore-socket");
+}
+
+static void test_forbidden_xenbus_device(void **state)
+{
+    (void)state;
+    expect_sigsys("xenbus");
+}
+
+/* No host path, by any call that takes one. */
+static void test_forbidden_openat_and_stat(void **state)
+{
+    (void)state;
+    expect_sigsys("openat");
+    expect_sigsys("stat");
+}
+
+static void test_forbidden_exec_mprotect(void **state)
+{
+    (void)state;
+    expect_sigsys("exec-mprotect");
+}
+
+/* An allowed ioctl number with junk in the upper 32 bits is not that ioctl. */
+static void test_forbidden_ioctl_high_bits(void **state)
+{
+    (void)state;
+    expect_sigsys("ioctl-high-bits");
+}
+
+static void test_forbidden_privcmd_hypercall_and_mmap_resource(void **state)
+{
+    (void)state;
+    expect_sigsys("privcmd-hypercall");
+    expect_sigsys("privcmd-mmap-resource");
+}
+
+/* No second task: a thread or a child would need clone. */
+static void test_forbidden_fork(void **state)
+{
+    (void)state;
+    expect_sigsys("fork");
+}
+
+/*
+ * Writing to any fd the device holds but stderr (its log): the image and the
+ * control socket are written only with pwritev/sendmsg, and every other fd is
+ * a Xen handle or the signalfd.  The fds are listed from a live device.
+ */
+static void test_forbidden_write_to_held_fds(void **state)
+{
+    (void)state;
+    struct rig r;
+    const char *extra[] = { "--sandbox=kill", NULL };
+    assert_int_equal(rig_up(&r, extra, VDRV_DMA_GRANT, true), 0);
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/fd", (int)r.pid);
+    int fds[64], n = 0;
+    DIR *d = opendir(path);
+    assert_non_null(d);
+    struct dirent *de;
+    while ((de = readdir(d)) && n < 64)
+        if (de->d_name[0] != '.' && atoi(de->d_name) != 2)
+            fds[n++] = atoi(de->d_name);
+    closedir(d);
+    assert_int_equal(rig_down(&r), 0);
+    assert_true(n >= 4); /* stdin, stdout, the image and the Xen handles at least */
+    for (int i = 0; i < n; i++) {
+        char fd[16];
+        snprintf(fd, sizeof(fd), "%d", fds[i]);
+        setenv("VG_PROBE_FD", fd, 1);
+        expect_sigsys("write-fd");
+    }
+    unsetenv("VG_PROBE_FD");
+}
+
 /* The kill comes from the filter: in log mode the same call goes through. */
 static void test_log_mode_only_logs(void **state)
 {
@@ -253,6 +383,14 @@ int main(void)
         cmocka_unit_test(test_forbidden_socket),
         cmocka_unit_test(test_forbidden_open),
         cmocka_unit_test(test_forbidden_exec_mapping),
+        cmocka_unit_test(test_forbidden_xenstore_socket),
+        cmocka_unit_test(test_forbidden_xenbus_device),
+        cmocka_unit_test(test_forbidden_openat_and_stat),
+        cmocka_unit_test(test_forbidden_exec_mprotect),
+        cmocka_unit_test(test_forbidden_ioctl_high_bits),
+        cmocka_unit_test(test_forbidden_privcmd_hypercall_and_mmap_resource),
+        cmocka_unit_test(test_forbidden_fork),
+        cmocka_unit_test(test_forbidden_write_to_held_fds),
         cmocka_unit_test(test_log_mode_only_logs),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Test-only: after the sandbox is in place, attempt one forbidden class of
- * call, named by $VG_PROBE_FORBIDDEN.  Under --sandbox=kill each must end the
- * process with SIGSYS before it returns; if it returns, the probe says so
- * and exits 3 so the test can tell "allowed" from "killed".
+ * Test-only: after the sandbox is in place, act as an attacker who already
+ * runs code in the device process and attempt one thing, named by
+ * $VG_PROBE_FORBIDDEN.  Under --sandbox=kill each must end the process with
+ * SIGSYS before it returns; if it returns, the probe says so and exits 3 so
+ * the test can tell "allowed" from "killed".
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -11,41 +12,88 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "common/log.h"
 #include "sandbox/probe.h"
+#include "sandbox/sandbox.h"
 #include "xen/ioreq.h"
 
-void vg_sandbox_probe(struct xen_ioreq_srv *srv)
+#include <xen/sys/evtchn.h>
+#include <xen/sys/privcmd.h>
+
+/* What the forbidden call returned: 0 or more means it did something. */
+static long attempt(const char *what, struct xen_ioreq_srv *srv)
 {
-    const char *what = getenv("VG_PROBE_FORBIDDEN");
-    if (!what || !*what)
-        return;
-    vg_warn("probe: attempting forbidden '%s'", what);
-    long r = -1;
     if (!strcmp(what, "foreign-map")) {
         /* The first page of guest RAM (Arm GUEST_RAM0_BASE), as a foreign mapping. */
         xen_pfn_t gfn = 0x40000;
         int err = 0;
-        void *p = xenforeignmemory_map(srv->fmem, srv->domid, PROT_READ, 1, &gfn, &err);
-        r = p ? 0 : -1;
-    } else if (!strcmp(what, "execve")) {
-        char *const argv[] = { "/bin/sh", NULL };
-        r = execve("/bin/sh", argv, NULL);
-    } else if (!strcmp(what, "socket")) {
-        r = socket(AF_INET, SOCK_STREAM, 0);
-    } else if (!strcmp(what, "open")) {
-        r = open("/etc/passwd", O_RDONLY);
-    } else if (!strcmp(what, "exec-mmap")) {
-        void *p = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        r = p == MAP_FAILED ? -1 : 0;
-    } else {
-        vg_err("probe: unknown class '%s'", what);
-        exit(4);
+        return xenforeignmemory_map(srv->fmem, srv->domid, PROT_READ, 1, &gfn, &err) ? 0 : -1;
     }
+    if (!strcmp(what, "execve")) {
+        char *const argv[] = { "/bin/sh", NULL };
+        return execve("/bin/sh", argv, NULL);
+    }
+    if (!strcmp(what, "socket"))
+        return socket(AF_INET, SOCK_STREAM, 0);
+    if (!strcmp(what, "xenstore-socket")) {
+        /* The xenstored socket: a new connection would need a socket first. */
+        int s = socket(AF_UNIX, SOCK_STREAM, 0);
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "/run/xenstored/socket");
+        return s < 0 ? s : connect(s, (struct sockaddr *)&sa, sizeof(sa));
+    }
+    if (!strcmp(what, "xenbus"))
+        return open("/dev/xen/xenbus", O_RDWR);
+    if (!strcmp(what, "open"))
+        return open("/etc/passwd", O_RDONLY);
+    if (!strcmp(what, "openat"))
+        return openat(AT_FDCWD, "/etc/passwd", O_RDONLY);
+    if (!strcmp(what, "stat")) {
+        struct stat st;
+        return stat("/etc/passwd", &st);
+    }
+    if (!strcmp(what, "exec-mmap")) {
+        void *p = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        return p == MAP_FAILED ? -1 : 0;
+    }
+    if (!strcmp(what, "exec-mprotect")) {
+        void *p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        return p == MAP_FAILED ? -1 : mprotect(p, 4096, PROT_READ | PROT_EXEC);
+    }
+    if (!strcmp(what, "ioctl-high-bits")) {
+        /* An allowed request with junk above the 32 bits the kernel reads. */
+        unsigned long req = (1ul << 32) | (unsigned long)IOCTL_EVTCHN_NOTIFY;
+        return ioctl(xen_ioreq_fd(srv), req, NULL);
+    }
+    if (!strcmp(what, "privcmd-hypercall"))
+        return ioctl(xen_ioreq_fd(srv), IOCTL_PRIVCMD_HYPERCALL, NULL);
+    if (!strcmp(what, "privcmd-mmap-resource"))
+        return ioctl(xen_ioreq_fd(srv), IOCTL_PRIVCMD_MMAP_RESOURCE, NULL);
+    if (!strcmp(what, "write-fd")) {
+        const char *n = getenv("VG_PROBE_FD");
+        return write(n ? atoi(n) : 0, "x", 1);
+    }
+    if (!strcmp(what, "fork"))
+        return fork();
+    vg_err("probe: unknown class '%s'", what);
+    exit(4);
+}
+
+void vg_sandbox_probe(struct xen_ioreq_srv *srv, const struct vg_sandbox_fds *fds)
+{
+    (void)fds;
+    const char *what = getenv("VG_PROBE_FORBIDDEN");
+    if (!what || !*what)
+        return;
+    vg_warn("probe: attempting forbidden '%s'", what);
+    long r = attempt(what, srv);
     vg_err("probe: forbidden '%s' returned %ld (%s): not killed", what, r,
            r < 0 ? strerror(errno) : "success");
     exit(3);

@@ -18,6 +18,11 @@ struct xendevicemodel_handle {
     int restrict_domid;
 };
 
+int xensim_dm_sock(const struct xendevicemodel_handle *h)
+{
+    return h ? h->sock : -1;
+}
+
 xendevicemodel_handle *xendevicemodel_open(struct xentoollog_logger *logger, unsigned int flags)
 {
     (void)logger;

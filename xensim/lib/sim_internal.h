@@ -53,6 +53,9 @@ void xensim_guest_sock_path(uint32_t domid, char *buf, size_t len);
  */
 int xensim_bind_sock(int sock, const char *name);
 int xensim_send_msg(int sock, const char *name, const struct xensim_msg *m);
+/* The device model handle's socket, for the simulator's seccomp rules. */
+struct xendevicemodel_handle;
+int xensim_dm_sock(const struct xendevicemodel_handle *h);
 void xensim_spin_lock(_Atomic uint32_t *l);
 void xensim_spin_unlock(_Atomic uint32_t *l);
 

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The launcher and a device process talk over one SOCK_SEQPACKET socketpair
+ * in fixed-size messages.  The launcher is trusted by the device; the device
+ * is not trusted by the launcher (it serves a hostile guest), so everything
+ * the launcher receives is checked with devmsg_is_valid_from_device() and
+ * any fd that arrives with it is closed.
+ *
+ *   launcher -> device  CONFIG (+ the image fd)  once, right after exec
+ *   device -> launcher  READY                    ioreq server live, jail up
+ *   launcher -> device  CLOSE (reason)           stop serving, tear down
+ *   device -> launcher  DOWN (status)            torn down, about to exit
+ *
+ * EOF on either side means the other is gone.
+ */
+#ifndef VG_DEVMSG_H
+#define VG_DEVMSG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum devmsg_type {
+    DEVMSG_CONFIG = 1,
+    DEVMSG_READY = 2,
+    DEVMSG_CLOSE = 3,
+    DEVMSG_DOWN = 4,
+};
+
+enum devmsg_close_reason {
+    DEVMSG_CLOSE_TOOLSTACK = 1, /* state Closing or online=0 */
+    DEVMSG_CLOSE_GUEST_GONE,    /* the domain was released */
+    DEVMSG_CLOSE_DIR_GONE,      /* the toolstack removed the directory */
+    DEVMSG_CLOSE_LAUNCHER_STOP, /* the launcher was asked to stop */
+};
+
+/* DOWN's status: why the device stopped.  The launcher maps it to fixed text. */
+enum devmsg_down_status {
+    DEVMSG_DOWN_CLOSED = 0,  /* after CLOSE or a signal */
+    DEVMSG_DOWN_SETUP = 1,   /* set-up or the jail failed; the guest was never served */
+    DEVMSG_DOWN_SERVE = 2,   /* a host error while serving */
+};
+
+#define DEVMSG_SERIAL_BYTES 20
+
+/* What the toolstack said about the device, validated by the launcher. */
+struct devmsg_config {
+    uint16_t domid;
+    uint8_t read_only;
+    uint8_t pad;
+    uint32_t devid;
+    uint32_t irq;
+    uint32_t pad2;
+    uint64_t base, size;
+    uint64_t ram_size; /* foreign mode only; 0 in grant mode */
+    char serial[DEVMSG_SERIAL_BYTES + 1];
+    char pad3[3];
+};
+
+struct devmsg {
+    uint32_t type;
+    uint32_t arg; /* CLOSE: reason; DOWN: status; else 0 */
+    struct devmsg_config cfg; /* CONFIG only; zero otherwise */
+};
+
+/* Send one message, with fd attached if fd >= 0.  Negative errno on failure. */
+int devmsg_send(int sock, const struct devmsg *m, int fd);
+/*
+ * Receive one whole message.  With fd == NULL no fd may arrive; otherwise
+ * exactly one must.  A short, truncated or oversized message, or a stray or
+ * missing fd, is -EBADMSG and every fd it carried is closed.  -EPIPE on EOF,
+ * -EAGAIN if nothing is pending on a non-blocking socket.
+ */
+int devmsg_recv(int sock, struct devmsg *m, int *fd);
+
+/* What a device process may say, in the state the launcher has it in. */
+bool devmsg_is_valid_from_device(const struct devmsg *m, bool ready_seen);
+/* The checks a device applies to the CONFIG it got (the launcher checked them first). */
+bool devmsg_is_valid_config(const struct devmsg_config *c);
+
+const char *devmsg_close_reason_name(uint32_t reason);
+
+#endif

@@ -1,0 +1,562 @@
+/* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE
+#include "launcher/launcher.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <xenstore.h>
+
+#include "common/log.h"
+#include "config/config.h"
+#include "ipc/devmsg.h"
+#include "launcher/image.h"
+#include "launcher/tsinput.h"
+
+#define XENBUS_INITIALISING 1
+#define XENBUS_INITWAIT 2
+#define XENBUS_CLOSING 5
+#define XENBUS_CLOSED 6
+
+/* The device process finds its end of the socketpair here. */
+#define DEVICE_CONTROL_FD 3
+
+struct devproc {
+    pid_t pid; /* 0: free slot */
+    int sock;  /* -1 once the device closed its end */
+    uint16_t domid;
+    uint32_t devid;
+    bool ready, close_sent, down_seen;
+    uint32_t down_status;
+    uint64_t deadline_ms; /* SIGKILL after this; 0: none */
+};
+
+/* Directories refused once are not re-read on every watch event, until they go away. */
+#define REFUSED_NAME_MAX 48
+struct refusal {
+    char name[REFUSED_NAME_MAX]; /* "<domain entry>/<device entry>" as listed */
+};
+
+struct launcher {
+    struct xs_handle *xs;
+    int sigfd;
+    bool stopping, lost_xenstore;
+    bool want_ram_size; /* foreign mode needs the guest's RAM size */
+    struct image_policy images;
+    char **dev_argv;
+    struct devproc dev[LAUNCHER_MAX_DEVICES];
+    struct refusal refused[LAUNCHER_MAX_DEVICES];
+};
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void launcher_usage(void)
+{
+    printf("usage: virtio-grant watch [--images DIR] [device options]\n"
+           "\n"
+           "Serve every disk the toolstack creates with backendtype=standalone,\n"
+           "specification=virtio: for each directory under backend/virtio_disk in this\n"
+           "domain's xenstore home, validate it, open its image, and start one jailed\n"
+           "device process ('virtio-grant blk') for it.\n"
+           "\n"
+           "  --images DIR   open images only beneath DIR (no symlinks, no escape)\n"
+           "  device options: --mode, --premap, --ram-base, --sandbox, --uid, --gid,\n"
+           "                  --read-only, -v, -q (see 'virtio-grant --help')\n");
+}
+
+static struct devproc *find_dev(struct launcher *L, uint16_t domid, uint32_t devid)
+{
+    for (int i = 0; i < LAUNCHER_MAX_DEVICES; i++)
+        if (L->dev[i].pid > 0 && L->dev[i].domid == domid && L->dev[i].devid == devid)
+            return &L->dev[i];
+    return NULL;
+}
+
+static bool was_refused(const struct launcher *L, const char *name)
+{
+    for (int i = 0; i < LAUNCHER_MAX_DEVICES; i++)
+        if (L->refused[i].name[0] && !strcmp(L->refused[i].name, name))
+            return true;
+    return false;
+}
+
+/* One line naming the guest, the device and the reason; nothing written, nothing opened. */
+static void refuse(struct launcher *L, const char *name, const char *why)
+{
+    vg_warn("backend/virtio_disk/%s: refused: %s", name, why);
+    for (int i = 0; i < LAUNCHER_MAX_DEVICES; i++) {
+        if (!L->refused[i].name[0]) {
+            snprintf(L->refused[i].name, REFUSED_NAME_MAX, "%s", name);
+            return;
+        }
+    }
+}
+
+/* A dead directory's refusal is forgotten, so a new one by that name is read again. */
+static void forget_vanished_refusals(struct launcher *L)
+{
+    for (int i = 0; i < LAUNCHER_MAX_DEVICES; i++) {
+        if (!L->refused[i].name[0])
+            continue;
+        char path[96];
+        unsigned n;
+        snprintf(path, sizeof(path), TS_DIR "/%s", L->refused[i].name);
+        char **e = xs_directory(L->xs, XBT_NULL, path, &n);
+        if (!e)
+            L->refused[i].name[0] = 0;
+        free(e);
+    }
+}
+
+/* The toolstack rewrote (part of) a refused directory: read it again on the next scan. */
+static void forget_refusal_of(struct launcher *L, const char *changed)
+{
+    static const char prefix[] = TS_DIR "/";
+    if (strncmp(changed, prefix, sizeof(prefix) - 1) != 0)
+        return;
+    const char *name = changed + sizeof(prefix) - 1;
+    const char *slash = strchr(name, '/');
+    const char *end = slash ? strchr(slash + 1, '/') : NULL;
+    size_t len = end ? (size_t)(end - name) : strlen(name);
+    for (int i = 0; i < LAUNCHER_MAX_DEVICES; i++)
+        if (L->refused[i].name[0] && strlen(L->refused[i].name) == len &&
+            !strncmp(L->refused[i].name, name, len))
+            L->refused[i].name[0] = 0;
+}
+
+/* Written only while the node exists: after libxl removed the directory it would leak. */
+static void write_state(struct launcher *L, const struct devproc *d, int state, const char *error)
+{
+    int cur = ts_read_state(L->xs, d->domid, d->devid);
+    if (cur == -ENOENT || cur >= state)
+        return;
+    char path[96], val[4];
+    if (error) {
+        snprintf(path, sizeof(path), TS_DIR "/%u/%u/error", d->domid, d->devid);
+        xs_write(L->xs, XBT_NULL, path, error, strlen(error));
+    }
+    snprintf(path, sizeof(path), TS_DIR "/%u/%u/state", d->domid, d->devid);
+    snprintf(val, sizeof(val), "%d", state);
+    if (!xs_write(L->xs, XBT_NULL, path, val, strlen(val)))
+        vg_warn("dom%u device %u: writing state %d: %s", d->domid, d->devid, state,
+                strerror(errno));
+}
+
+static void spawn(struct launcher *L, struct devproc *slot, const struct ts_device *td, int img)
+{
+    int sp[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
+        vg_err("dom%u device %u: socketpair: %s", td->domid, td->devid, strerror(errno));
+        return;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* Only async-signal-safe calls between fork and exec: the launcher has threads. */
+        if (sp[1] == DEVICE_CONTROL_FD)
+            fcntl(sp[1], F_SETFD, 0);
+        else if (dup2(sp[1], DEVICE_CONTROL_FD) < 0)
+            _exit(127);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        execv("/proc/self/exe", L->dev_argv);
+        _exit(127);
+    }
+    close(sp[1]);
+    if (pid < 0) {
+        vg_err("dom%u device %u: fork: %s", td->domid, td->devid, strerror(errno));
+        close(sp[0]);
+        return;
+    }
+    *slot = (struct devproc){ .pid = pid, .sock = sp[0], .domid = td->domid, .devid = td->devid };
+    struct devmsg m = { .type = DEVMSG_CONFIG };
+    m.cfg.domid = td->domid;
+    m.cfg.devid = td->devid;
+    m.cfg.base = td->base;
+    m.cfg.size = 0x200; /* what libxl allocates per device */
+    m.cfg.irq = td->irq;
+    m.cfg.read_only = !td->writable;
+    m.cfg.ram_size = td->ram_size;
+    /* The guest sees this as the disk's serial: never the host path. */
+    snprintf(m.cfg.serial, sizeof(m.cfg.serial), "vg-%u-%u", td->domid, td->devid);
+    int rc = devmsg_send(sp[0], &m, img);
+    if (rc < 0) {
+        vg_err("dom%u device %u: sending the configuration: %s", td->domid, td->devid,
+               strerror(-rc));
+        kill(pid, SIGKILL);
+        return;
+    }
+    vg_info("dom%u device %u: started pid %d for %s (%s)", td->domid, td->devid, (int)pid,
+            td->params, td->writable ? "rw" : "ro");
+}
+
+static void start_device(struct launcher *L, const char *name, uint16_t domid, uint32_t devid)
+{
+    struct devproc *slot = NULL;
+    for (int i = 0; i < LAUNCHER_MAX_DEVICES && !slot; i++)
+        if (L->dev[i].pid <= 0)
+            slot = &L->dev[i];
+    if (!slot) {
+        refuse(L, name, "too many devices");
+        return;
+    }
+    struct ts_device td;
+    char why[160];
+    if (ts_read_device(L->xs, domid, devid, L->want_ram_size, &td, why, sizeof(why)) < 0) {
+        refuse(L, name, why);
+        return;
+    }
+    int img = -1;
+    if (image_open(&L->images, td.params, td.writable, &img, why, sizeof(why)) < 0) {
+        refuse(L, name, why);
+        return;
+    }
+    spawn(L, slot, &td, img);
+    close(img);
+}
+
+/* Start a device process for every valid directory that waits for its backend. */
+static void scan(struct launcher *L)
+{
+    unsigned nd, nv;
+    char **doms = xs_directory(L->xs, XBT_NULL, TS_DIR, &nd);
+    for (unsigned i = 0; doms && i < nd; i++) {
+        char dir[96], name[REFUSED_NAME_MAX];
+        snprintf(dir, sizeof(dir), TS_DIR "/%s", doms[i]);
+        char **devs = xs_directory(L->xs, XBT_NULL, dir, &nv);
+        for (unsigned j = 0; devs && j < nv; j++) {
+            uint64_t domid, devid;
+            if (snprintf(name, sizeof(name), "%s/%s", doms[i], devs[j]) >= (int)sizeof(name))
+                continue; /* longer than any canonical name: logged below via the domain */
+            if (was_refused(L, name))
+                continue;
+            if (ts_parse_id(doms[i], 0x7fef, &domid) < 0 || domid == 0) {
+                refuse(L, name, "the domain id is not a canonical guest domid");
+                continue;
+            }
+            if (ts_parse_id(devs[j], TS_DEVID_MAX, &devid) < 0) {
+                refuse(L, name, "the device id is not canonical decimal");
+                continue;
+            }
+            if (find_dev(L, (uint16_t)domid, (uint32_t)devid))
+                continue;
+            int st = ts_read_state(L->xs, (uint16_t)domid, (uint32_t)devid);
+            if (st == -EINVAL)
+                refuse(L, name, "state is not a XenbusState");
+            else if (st == XENBUS_INITIALISING)
+                start_device(L, name, (uint16_t)domid, (uint32_t)devid);
+        }
+        free(devs);
+    }
+    free(doms);
+}
+
+static void close_device(struct devproc *d, uint32_t reason)
+{
+    if (d->close_sent)
+        return;
+    d->close_sent = true;
+    d->deadline_ms = now_ms() + LAUNCHER_CLOSE_DEADLINE_MS;
+    vg_info("dom%u device %u: closing: %s", d->domid, d->devid, devmsg_close_reason_name(reason));
+    struct devmsg m = { .type = DEVMSG_CLOSE, .arg = reason };
+    if (d->sock >= 0 && devmsg_send(d->sock, &m, -1) < 0)
+        vg_warn("dom%u device %u: cannot send CLOSE; it will be killed", d->domid, d->devid);
+}
+
+/* Guest death, Closing, online=0 or a removed directory: tell the device. */
+static void check_devices(struct launcher *L)
+{
+    for (int i = 0; i < LAUNCHER_MAX_DEVICES; i++) {
+        struct devproc *d = &L->dev[i];
+        if (d->pid <= 0 || d->close_sent)
+            continue;
+        if (!xs_is_domain_introduced(L->xs, d->domid)) {
+            close_device(d, DEVMSG_CLOSE_GUEST_GONE);
+            continue;
+        }
+        int st = ts_read_state(L->xs, d->domid, d->devid);
+        char *online = ts_read_node(L->xs, d->domid, d->devid, "online");
+        if (st == -ENOENT)
+            close_device(d, DEVMSG_CLOSE_DIR_GONE);
+        else if (st < 0 || st >= XENBUS_CLOSING || (online && strcmp(online, "1") != 0))
+            close_device(d, DEVMSG_CLOSE_TOOLSTACK);
+        free(online);
+    }
+}
+
+static void kill_device(struct devproc *d, const char *why)
+{
+    vg_warn("dom%u device %u: %s: killing pid %d", d->domid, d->devid, why, (int)d->pid);
+    kill(d->pid, SIGKILL);
+    d->deadline_ms = 0;
+}
+
+static void on_device_message(struct launcher *L, struct devproc *d)
+{
+    for (;;) {
+        struct devmsg m;
+        int rc = devmsg_recv(d->sock, &m, NULL);
+        if (rc == -EAGAIN)
+            return;
+        if (rc == -EPIPE) {
+            close(d->sock);
+            d->sock = -1;
+            /* Going away, or hiding from CLOSE: either way it gets the deadline. */
+            if (!d->deadline_ms && d->pid > 0)
+                d->deadline_ms = now_ms() + LAUNCHER_CLOSE_DEADLINE_MS;
+            return;
+        }
+        if (rc < 0 || !devmsg_is_valid_from_device(&m, d->ready)) {
+            kill_device(d, "malformed message from the device process");
+            close(d->sock);
+            d->sock = -1;
+            return;
+        }
+        if (m.type == DEVMSG_READY) {
+            d->ready = true;
+            /* libxl unpauses the guest on InitWait: the ioreq server is live and jailed. */
+            write_state(L, d, XENBUS_INITWAIT, NULL);
+            vg_info("dom%u device %u: ready (InitWait)", d->domid, d->devid);
+        } else {
+            d->down_seen = true;
+            d->down_status = m.arg;
+        }
+    }
+}
+
+static const char *down_text(const struct devproc *d, int status)
+{
+    if (WIFSIGNALED(status) || !WIFEXITED(status) || !d->down_seen)
+        return "virtio-grant: the device process died";
+    if (d->down_status == DEVMSG_DOWN_SETUP)
+        return "virtio-grant: device set-up failed, see the backend log";
+    if (d->down_status == DEVMSG_DOWN_SERVE || WEXITSTATUS(status) != 0)
+        return "virtio-grant: the device failed, see the backend log";
+    return NULL;
+}
+
+static void reap(struct launcher *L)
+{
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        for (int i = 0; i < LAUNCHER_MAX_DEVICES; i++) {
+            struct devproc *d = &L->dev[i];
+            if (d->pid != pid)
+                continue;
+            if (WIFSIGNALED(status))
+                vg_warn("dom%u device %u: pid %d killed by signal %d", d->domid, d->devid,
+                        (int)pid, WTERMSIG(status));
+            else
+                vg_info("dom%u device %u: pid %d exited %d", d->domid, d->devid, (int)pid,
+                        WEXITSTATUS(status));
+            /* The process is gone, so is every mapping it held: now Closed is true.
+             * It is never restarted against the same directory. */
+            write_state(L, d, XENBUS_CLOSED, down_text(d, status));
+            if (d->sock >= 0)
+                close(d->sock);
+            *d = (struct devproc){ .sock = -1 };
+        }
+    }
+}
+
+static int live_devices(const struct launcher *L)
+{
+    int n = 0;
+    for (int i = 0; i < LAUNCHER_MAX_DEVICES; i++)
+        n += L->dev[i].pid > 0;
+    return n;
+}
+
+static void enforce_deadlines(struct launcher *L)
+{
+    uint64_t now = now_ms();
+    for (int i = 0; i < LAUNCHER_MAX_DEVICES; i++) {
+        struct devproc *d = &L->dev[i];
+        if (d->pid > 0 && d->deadline_ms && now >= d->deadline_ms)
+            kill_device(d, "did not stop within the deadline");
+    }
+}
+
+static int poll_timeout(const struct launcher *L)
+{
+    uint64_t now = now_ms(), next = UINT64_MAX;
+    for (int i = 0; i < LAUNCHER_MAX_DEVICES; i++)
+        if (L->dev[i].pid > 0 && L->dev[i].deadline_ms && L->dev[i].deadline_ms < next)
+            next = L->dev[i].deadline_ms;
+    if (next == UINT64_MAX)
+        return -1;
+    return next <= now ? 0 : (int)(next - now);
+}
+
+static void on_signal(struct launcher *L)
+{
+    struct signalfd_siginfo si;
+    while (read(L->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        if (si.ssi_signo == SIGCHLD)
+            continue;
+        if (!L->stopping)
+            vg_info("signal %u: stopping every device", si.ssi_signo);
+        L->stopping = true;
+        for (int i = 0; i < LAUNCHER_MAX_DEVICES; i++)
+            if (L->dev[i].pid > 0)
+                close_device(&L->dev[i], DEVMSG_CLOSE_LAUNCHER_STOP);
+    }
+    reap(L);
+}
+
+/*
+ * Without xenstore the launcher can neither see new devices nor hear the
+ * toolstack close them: stop every device, as on SIGTERM, and exit non-zero.
+ */
+static void xenstore_lost(struct launcher *L)
+{
+    if (L->stopping)
+        return;
+    vg_err("lost the xenstore connection: stopping every device");
+    L->stopping = true;
+    L->lost_xenstore = true;
+    for (int i = 0; i < LAUNCHER_MAX_DEVICES; i++)
+        if (L->dev[i].pid > 0)
+            close_device(&L->dev[i], DEVMSG_CLOSE_LAUNCHER_STOP);
+}
+
+static int serve(struct launcher *L)
+{
+    struct pollfd pfd[2 + LAUNCHER_MAX_DEVICES];
+    int owner[2 + LAUNCHER_MAX_DEVICES];
+    int xsfd = xs_fileno(L->xs);
+    if (xsfd < 0) {
+        vg_err("xs_fileno: %s", strerror(errno));
+        return 1;
+    }
+    while (!L->stopping || live_devices(L) > 0) {
+        int n = 0;
+        pfd[n++] = (struct pollfd){ .fd = L->stopping ? -1 : xsfd, .events = POLLIN };
+        pfd[n++] = (struct pollfd){ .fd = L->sigfd, .events = POLLIN };
+        for (int i = 0; i < LAUNCHER_MAX_DEVICES; i++) {
+            if (L->dev[i].pid > 0 && L->dev[i].sock >= 0) {
+                owner[n] = i;
+                pfd[n++] = (struct pollfd){ .fd = L->dev[i].sock, .events = POLLIN };
+            }
+        }
+        if (poll(pfd, (nfds_t)n, poll_timeout(L)) < 0 && errno != EINTR) {
+            vg_err("poll: %s", strerror(errno));
+            return 1;
+        }
+        if (pfd[1].revents & POLLIN)
+            on_signal(L);
+        if (pfd[0].revents & (POLLHUP | POLLERR)) {
+            xenstore_lost(L);
+            xsfd = -1; /* poll ignores it from now on */
+        }
+        for (int k = 2; k < n; k++)
+            if (pfd[k].revents && L->dev[owner[k]].sock == pfd[k].fd)
+                on_device_message(L, &L->dev[owner[k]]);
+        if (pfd[0].revents & POLLIN) {
+            char **ev;
+            while ((ev = xs_check_watch(L->xs))) {
+                forget_refusal_of(L, ev[XS_WATCH_PATH]);
+                free(ev);
+            }
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                xenstore_lost(L);
+            if (!L->stopping) {
+                forget_vanished_refusals(L);
+                scan(L);
+            }
+            check_devices(L);
+        }
+        enforce_deadlines(L);
+    }
+    return L->lost_xenstore ? 1 : 0;
+}
+
+/* Split our own options from the device's, and check the device's now, once. */
+static int parse_options(struct launcher *L, int argc, char **argv)
+{
+    const char *images = NULL;
+    L->dev_argv = calloc((size_t)argc + 5, sizeof(char *));
+    if (!L->dev_argv)
+        return -ENOMEM;
+    int n = 0;
+    L->dev_argv[n++] = "virtio-grant";
+    L->dev_argv[n++] = "blk";
+    L->dev_argv[n++] = "--control-fd";
+    L->dev_argv[n++] = "3";
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            launcher_usage();
+            return 1;
+        }
+        if (!strcmp(argv[i], "--images") && i + 1 < argc)
+            images = argv[++i];
+        else if (!strncmp(argv[i], "--images=", 9))
+            images = argv[i] + 9;
+        else
+            L->dev_argv[n++] = argv[i];
+    }
+    struct vg_config c;
+    if (vg_config_parse(&c, n, L->dev_argv) != 0)
+        return -EINVAL;
+    L->want_ram_size = c.mode != GMEM_GRANT && c.ram_size == 0;
+    vg_log_init(c.log_level, "virtio-grant[watch]");
+    int rc = image_policy_init(&L->images, images);
+    if (rc < 0) {
+        fprintf(stderr, "virtio-grant: --images %s: %s (an absolute directory)\n", images,
+                strerror(-rc));
+        return rc;
+    }
+    return 0;
+}
+
+int launcher_run(int argc, char **argv)
+{
+    static struct launcher L;
+    for (int i = 0; i < LAUNCHER_MAX_DEVICES; i++)
+        L.dev[i].sock = -1;
+    int rc = parse_options(&L, argc, argv);
+    if (rc != 0)
+        return rc > 0 ? 0 : 2;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    /* A device that died must not take the launcher with it through a write. */
+    signal(SIGPIPE, SIG_IGN);
+    L.sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    L.xs = xs_open(0);
+    if (L.sigfd < 0 || !L.xs) {
+        vg_err("launcher set-up: %s", strerror(errno));
+        return 1;
+    }
+    if (!xs_watch(L.xs, TS_DIR, "vg-dir") || !xs_watch(L.xs, "@releaseDomain", "vg-release")) {
+        vg_err("xs_watch: %s", strerror(errno));
+        return 1;
+    }
+    vg_info("watching %s for new devices%s%s", TS_DIR, L.images.dir ? ", images under " : "",
+            L.images.dir ? L.images.dir : "");
+    scan(&L);
+    rc = serve(&L);
+    xs_close(L.xs);
+    close(L.sigfd);
+    free(L.dev_argv);
+    return rc;
+}

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `virtio-grant watch`: the unjailed launcher.  It alone holds xenstore: it
+ * watches backend/virtio_disk under its own domain's home, validates each new
+ * directory (tsinput.h), opens the image (image.h), and starts one jailed
+ * device process per device, handing it the configuration and the image fd
+ * (devmsg.h).  It does the whole XenbusState handshake for the device, tells
+ * it when the toolstack closes it or the guest dies, and kills it if it does
+ * not stop within LAUNCHER_CLOSE_DEADLINE_MS.
+ */
+#ifndef VG_LAUNCHER_H
+#define VG_LAUNCHER_H
+
+#define LAUNCHER_CLOSE_DEADLINE_MS 2000
+#define LAUNCHER_MAX_DEVICES 64
+
+int launcher_run(int argc, char **argv);
+void launcher_usage(void);
+
+#endif
