@@ -144,7 +144,7 @@ static void write_state(struct launcher *L, const struct devproc *d, int state, 
     int cur = ts_read_state(L->xs, d->domid, d->devid);
     if (cur == -ENOENT || cur >= state)
         return;
-    char path[96], val[4];
+    char path[96], val[12];
     if (error) {
         snprintf(path, sizeof(path), TS_DIR "/%u/%u/error", d->domid, d->devid);
         xs_write(L->xs, XBT_NULL, path, error, strlen(error));

@@ -17,12 +17,18 @@ wait_gone() {
     return 0
 }
 
+# The launcher opens images only beneath this directory (--images): the
+# guests' disks are block-device nodes of the loop devices made here.
+IMAGES=/run/vg-images
+
 # start_images: vda empty (sparse), vdb holding a known pattern, read-only.
 start_images() {
     rm -f /run/vda.img /run/vdb.img
     dd if=/dev/zero of=/run/vda.img bs=1M count=0 seek=$((MIB + 8)) 2>/dev/null
     vg-e2e-blk fill /run/vdb.img $((SEED + 1)) 4 || return 1
-    losetup /dev/loop0 /run/vda.img && losetup -r /dev/loop1 /run/vdb.img
+    losetup /dev/loop0 /run/vda.img && losetup -r /dev/loop1 /run/vdb.img || return 1
+    mkdir -p $IMAGES && rm -f $IMAGES/vda $IMAGES/vdb
+    mknod $IMAGES/vda b 7 0 && mknod $IMAGES/vdb b 7 1
 }
 
 stop_images() {
@@ -32,7 +38,7 @@ stop_images() {
 
 # start_backend CASE MODE: the launcher, logging to /run/be-CASE.log.
 start_backend() {
-    virtio-grant watch --mode "$2" > "/run/be-$1.log" 2>&1 &
+    virtio-grant watch --images $IMAGES --mode "$2" > "/run/be-$1.log" 2>&1 &
     BE_PID=$!
     sleep 1
     kill -0 $BE_PID 2>/dev/null
@@ -90,17 +96,66 @@ guest_lines() {
     grep -o 'VGTEST PASS read .*MB/s' "$log" | sed 's/.*: //' > "/run/$1.rd"
 }
 
+# jail_check CASE: every task of every live device process is filtered, has
+# no new privileges, runs as 65534 and sees an empty root; there is one task.
+jail_check() {
+    for pid in $(grep -o 'started pid [0-9]*' "/run/be-$1.log" | cut -d' ' -f3); do
+        kill -0 "$pid" 2>/dev/null || continue
+        n=0 bad=""
+        for t in /proc/"$pid"/task/*; do
+            n=$((n + 1))
+            grep -q '^Seccomp:[[:space:]]*2$' "$t/status" || bad="$bad seccomp"
+            grep -q '^NoNewPrivs:[[:space:]]*1$' "$t/status" || bad="$bad nnp"
+            grep -q '^Uid:[[:space:]]*65534' "$t/status" || bad="$bad uid"
+            [ -z "$(ls -A "$t/root/" 2>/dev/null)" ] || bad="$bad root"
+        done
+        if [ -z "$bad" ] && [ $n = 1 ]; then
+            pass "$1/jail pid $pid: 1 task, Seccomp 2, NoNewPrivs 1, uid 65534, empty root"
+        else
+            fail "$1/jail pid $pid: $n tasks,$bad"
+        fi
+    done
+}
+
+# hostile_dir_check CASE: while the guest runs, a directory naming a host file
+# outside --images (as a compromised toolstack or process might write it) is
+# refused with one line, nothing started, and the guest keeps being served.
+hostile_dir_check() {
+    d=$(xl domid "$1") || { fail "$1/hostile-dir: no domid"; return; }
+    dir=/local/domain/0/backend/virtio_disk/$d/99
+    before=$(grep -c 'started pid' "/run/be-$1.log")
+    xenstore-write $dir/frontend-id "$d" $dir/base 33555456 $dir/irq 40 \
+        $dir/params /etc/shadow $dir/mode w $dir/state 1
+    i=0
+    until grep -q "virtio_disk/$d/99: refused: params: outside the images directory" \
+            "/run/be-$1.log"; do
+        i=$((i + 1))
+        [ $i -gt 20 ] && break
+        sleep 0.5
+    done
+    if grep -q "virtio_disk/$d/99: refused" "/run/be-$1.log" &&
+       [ "$(grep -c 'started pid' "/run/be-$1.log")" = "$before" ] &&
+       [ "$(xenstore-read $dir/state)" = 1 ]; then
+        pass "$1/hostile-dir params=/etc/shadow refused: $(grep -o 'refused: .*' "/run/be-$1.log" | head -n1)"
+    else
+        fail "$1/hostile-dir: params=/etc/shadow was not refused cleanly"
+    fi
+    xenstore-rm $dir
+}
+
 # rw_case CASE KERNEL MODE EXTRA: the data test through vda and vdb.
 rw_case() {
     c=$1
     echo "=== case $c: domU kernel $2, backend --mode $3"
     start_images || { fail "$c/images"; return; }
     start_backend "$c" "$3" || { fail "$c/backend-start"; stop_images; return; }
-    guest_cfg "$c" "$2" "$4 vgtest=rw" "vdev=xvda,target=/dev/loop0" \
-        "vdev=xvdb,access=ro,target=/dev/loop1"
+    guest_cfg "$c" "$2" "$4 vgtest=rw" "vdev=xvda,target=$IMAGES/vda" \
+        "vdev=xvdb,access=ro,target=$IMAGES/vdb"
     t0=$(cut -d' ' -f1 /proc/uptime)
     if xl create "/run/$c.cfg"; then
         pass "$c/xl-create"
+        jail_check "$c"
+        [ "$c" = grant ] && hostile_dir_check "$c"
         wait_gone "$c" 300 || { fail "$c/guest-timeout"; xl destroy "$c"; }
     else
         fail "$c/xl-create"
@@ -129,7 +184,7 @@ gpa_case() {
     echo "=== case $c: stock domU kernel, backend --mode grant"
     start_images || { fail "$c/images"; return; }
     start_backend "$c" grant || { fail "$c/backend-start"; stop_images; return; }
-    guest_cfg "$c" Image-stock "vgtest=rw" "vdev=xvda,target=/dev/loop0"
+    guest_cfg "$c" Image-stock "vgtest=rw" "vdev=xvda,target=$IMAGES/vda"
     if ! xl create "/run/$c.cfg"; then
         fail "$c/xl-create"
     else
@@ -167,10 +222,11 @@ probe_case() {
     c=sandbox-probe
     echo "=== case $c: virtio-grant-probe, VG_PROBE_FORBIDDEN=foreign-map"
     start_images || { fail "$c/images"; return; }
-    VG_PROBE_FORBIDDEN=foreign-map virtio-grant-probe watch --mode grant > "/run/be-$c.log" 2>&1 &
+    VG_PROBE_FORBIDDEN=foreign-map virtio-grant-probe watch --images $IMAGES --mode grant \
+        > "/run/be-$c.log" 2>&1 &
     BE_PID=$!
     guest_cfg "$c" Image-grant "xen.grant_dma_backend_domid=0 vgtest=rw" \
-        "vdev=xvda,target=/dev/loop0"
+        "vdev=xvda,target=$IMAGES/vda"
     if xl create "/run/$c.cfg"; then
         fail "$c/xl-create: the domain was created with a dead backend"
     else
