@@ -26,7 +26,8 @@ CFLAGS  ?=
 CFLAGS  += $(CFLAGS_BASE)
 INC_BE  := -Ibackend
 INC_SIM := -Ixensim/include
-XENLIBS := -lxendevicemodel -lxenforeignmemory -lxengnttab -lxenevtchn -lxenstore -lseccomp
+XENLIBS := -lxendevicemodel -lxenforeignmemory -lxengnttab -lxenevtchn -lxentoolcore -lxenstore \
+           -lseccomp
 # The simulator implements xenstore too (xensim/lib/sim_xenstore.c): the sim
 # build links no real Xen library, only libseccomp.
 SIM_XENLIBS := -lseccomp
@@ -45,7 +46,7 @@ XEN_PLATFORM_SRCS := backend/sandbox/platform_xen.c
 PROBE_SRCS := $(DAEMON_SRCS) tests/sandbox/probe_forbidden.c
 SIM_SRCS := xensim/lib/sim_common.c xensim/lib/sim_devicemodel.c xensim/lib/sim_evtchn.c \
             xensim/lib/sim_gnttab.c xensim/lib/sim_foreignmemory.c xensim/lib/sim_xenstore.c \
-            xensim/lib/sim_sandbox.c
+            xensim/lib/sim_sandbox.c xensim/lib/sim_toolcore.c
 GUEST_SRCS := xensim/guest/simdom.c xensim/guest/vdrv.c xensim/guest/harness.c xensim/guest/simxs.c \
               xensim/guest/simxs_ops.c xensim/guest/simxs_tree.c
 RIG_SRCS   := tests/common/rig.c tests/common/toolstack.c
@@ -67,7 +68,7 @@ INTEG_TESTS := $(BUILD)/tests/test_sim_blk $(BUILD)/tests/test_hostile $(BUILD)/
 # keep objects built through pattern rules
 .SECONDARY:
 
-.PHONY: all deps deps-test demo check test test-unit test-integration test-matrix e2e spec \
+.PHONY: all deps deps-test demo check test test-unit test-integration test-matrix e2e spec sandbox-coverage integ-bins \
         spec-check fuzz fuzz-bins frontend-check clean
 
 all: deps $(BINS)
@@ -143,7 +144,7 @@ demo: deps $(BINS)
 test-unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
 
-test-integration: $(INTEG_TESTS) $(BUILD)/virtio-grant-sim $(BUILD)/tests/virtio-grant-probe
+test-integration: integ-bins
 	@set -e; for t in $(INTEG_TESTS); do echo "== $$t"; \
 	  VG_BACKEND=./$(BUILD)/virtio-grant-sim \
 	  VG_PROBE_BACKEND=./$(BUILD)/tests/virtio-grant-probe $$t; done
@@ -157,7 +158,14 @@ test-matrix: deps-test
 	VG_TEST_SANDBOX=off ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1 $(MAKE) BUILD=build/san CC=gcc SAN=1 all test
 
-check: deps deps-test test-matrix fuzz spec spec-check frontend-check e2e
+# Every seccomp rule the simulator suites should reach is reached (strace).
+sandbox-coverage: deps-test
+	$(MAKE) BUILD=build/gcc CC=gcc integ-bins
+	./tests/sandbox/rule-coverage.sh build/gcc
+
+integ-bins: $(INTEG_TESTS) $(BUILD)/virtio-grant-sim $(BUILD)/tests/virtio-grant-probe
+
+check: deps deps-test test-matrix sandbox-coverage fuzz spec spec-check frontend-check e2e
 
 clean:
 	rm -rf build

@@ -89,6 +89,14 @@ static int setup(struct backend *b)
     }
     b->blk_open = true;
 
+    rc = xen_ioreq_open(&b->srv, c->domid, c->base, c->size, c->irq);
+    if (rc < 0)
+        return rc;
+    b->srv_open = true;
+
+    /* Before gnttab exists: restricting all would turn it into /dev/null. */
+    if ((rc = vg_sandbox_restrict_xen(&c->sandbox, c->domid)) < 0)
+        return rc;
     if (c->mode == GMEM_GRANT) {
         b->gnt = xengnttab_open(NULL, 0);
         if (!b->gnt) {
@@ -100,11 +108,6 @@ static int setup(struct backend *b)
         if (xengnttab_set_max_grants(b->gnt, GRANTS_NEEDED) < 0)
             vg_warn("xengnttab_set_max_grants(%u): %s", GRANTS_NEEDED, strerror(errno));
     }
-
-    rc = xen_ioreq_open(&b->srv, c->domid, c->base, c->size, c->irq);
-    if (rc < 0)
-        return rc;
-    b->srv_open = true;
 
     /* Grant mode hands gmem no foreign handle: it cannot map guest RAM. */
     rc = gmem_init(&b->gmem, c->mode, c->domid, b->gnt,
@@ -309,7 +312,7 @@ int main(int argc, char **argv)
     if (rc == 0) {
         fds.evtchn = xen_ioreq_fd(&b.srv);
         if ((rc = vg_sandbox_enter(&b.cfg.sandbox, &b.srv, &fds)) == 0)
-            vg_sandbox_probe(&b.srv, &fds);
+            vg_sandbox_probe(&b.srv, b.gnt, &fds);
     }
     uint32_t down = DEVMSG_DOWN_SETUP;
     if (rc == 0) {

@@ -3,7 +3,8 @@
 # usage: mk/deps.sh build|test|all
 set -eu
 build="make gcc libc6-dev libxen-dev libseccomp-dev pkg-config"
-test="clang libclang-rt-14-dev libcmocka-dev"
+# strace: the seccomp rule-coverage run; mount: losetup for the in-use block device test
+test="clang libclang-rt-14-dev libcmocka-dev strace mount"
 case "${1:-all}" in
 build) want=$build ;;
 test | all) want="$build $test" ;;

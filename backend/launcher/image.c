@@ -7,6 +7,7 @@
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -58,39 +59,61 @@ int image_open(const struct image_policy *p, const char *path, bool writable, in
         rel = path + n + 1;
         resolve |= RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
     }
-    /* Decide from the node's type before opening: opening a FIFO or a char device acts. */
+    /*
+     * First a path-only handle: it names the node without acting on it (a
+     * FIFO or a device is not opened), so the type is checked on exactly the
+     * node that will be opened, and nothing outside --images is even looked at.
+     */
+    int node = openat2_fd(dirfd, rel, O_PATH | O_NOFOLLOW | O_CLOEXEC, resolve);
+    if (node < 0) {
+        const char *what = node == -ENOENT ? "does not exist"
+                         : node == -EXDEV ? "resolves outside the images directory"
+                         : node == -ELOOP ? "goes through a symlink"
+                         : node == -ENOSYS ? "openat2 unavailable: cannot confine the open"
+                                           : "cannot be resolved";
+        return why_err(why, why_len, node, what);
+    }
     struct stat pre, post;
-    if (fstatat(dirfd, rel, &pre, AT_SYMLINK_NOFOLLOW) < 0)
-        return why_err(why, why_len, -errno, errno == ENOENT ? "does not exist" : "cannot stat");
-    if (S_ISLNK(pre.st_mode))
-        return why_err(why, why_len, -ELOOP, "is a symlink");
-    if (!S_ISREG(pre.st_mode) && !S_ISBLK(pre.st_mode))
-        return why_err(why, why_len, -EINVAL, "neither a regular file nor a block device");
-
-    int flags = (writable ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC | O_NONBLOCK;
+    int rc = 0;
+    const char *what = NULL;
+    if (fstat(node, &pre) < 0) {
+        rc = -errno;
+        what = "cannot stat";
+    } else if (S_ISLNK(pre.st_mode)) {
+        rc = -ELOOP;
+        what = "is a symlink";
+    } else if (!S_ISREG(pre.st_mode) && !S_ISBLK(pre.st_mode)) {
+        rc = -EINVAL;
+        what = "neither a regular file nor a block device";
+    }
+    if (rc < 0) {
+        close(node);
+        return why_err(why, why_len, rc, what);
+    }
+    /* Reopen that very node for I/O. */
+    char self[64];
+    snprintf(self, sizeof(self), "/proc/self/fd/%d", node);
+    int flags = (writable ? O_RDWR : O_RDONLY) | O_NOCTTY | O_CLOEXEC;
     /* O_EXCL on a block device claims it: a mounted or in-use disk fails with EBUSY. */
     if (S_ISBLK(pre.st_mode))
         flags |= O_EXCL;
-    int f = openat2_fd(dirfd, rel, flags, resolve);
+    int f = open(self, flags);
+    close(node);
     if (f < 0) {
-        const char *what = f == -EBUSY ? "block device in use (mounted or claimed)"
-                         : f == -EXDEV ? "resolves outside the images directory"
-                         : f == -ELOOP ? "goes through a symlink"
-                         : f == -ENOSYS ? "openat2 unavailable: cannot confine the open"
-                                        : "cannot open";
-        return why_err(why, why_len, f, what);
+        rc = -errno;
+        return why_err(why, why_len, rc,
+                       rc == -EBUSY ? "block device in use (mounted or claimed)" : "cannot open");
     }
-    /* The node opened must be the node checked, of the same type. */
     if (fstat(f, &post) < 0 || post.st_dev != pre.st_dev || post.st_ino != pre.st_ino ||
         (post.st_mode & S_IFMT) != (pre.st_mode & S_IFMT)) {
         close(f);
         return why_err(why, why_len, -ESTALE, "changed while being opened");
     }
-    int fl = fcntl(f, F_GETFL);
-    if (fl < 0 || fcntl(f, F_SETFL, fl & ~O_NONBLOCK) < 0) {
-        int e = -errno;
+    /* One writer or many readers per image file, as O_EXCL gives block devices. */
+    if (S_ISREG(pre.st_mode) && flock(f, (writable ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0) {
+        rc = -errno;
         close(f);
-        return why_err(why, why_len, e, "fcntl");
+        return why_err(why, why_len, rc, "image file in use by another device");
     }
     *fd = f;
     return 0;

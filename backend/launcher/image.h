@@ -2,9 +2,11 @@
 /*
  * Opening a disk image named by the toolstack (or by the operator), for a
  * device process that never opens a path itself.  Only a regular file or a
- * block device; never through a symlink at the last component; a block
- * device exclusively, so a mounted or otherwise claimed disk is refused;
- * with an images directory, nothing outside it, symlinks included.
+ * block device, checked on the node itself before it is opened; never
+ * through a symlink at the last component; a block device exclusively
+ * (O_EXCL), so a mounted or otherwise claimed disk is refused, and a regular
+ * file under a lock (one writer or many readers); with an images directory,
+ * nothing outside it, symlinks included.
  */
 #ifndef VG_IMAGE_H
 #define VG_IMAGE_H

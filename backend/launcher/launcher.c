@@ -50,6 +50,8 @@ struct launcher {
     struct xs_handle *xs;
     int sigfd;
     bool stopping, lost_xenstore;
+    bool force_ro; /* the operator's --read-only: every image opened read-only */
+    int devnull;
     bool want_ram_size; /* foreign mode needs the guest's RAM size */
     struct image_policy images;
     char **dev_argv;
@@ -97,7 +99,13 @@ static bool was_refused(const struct launcher *L, const char *name)
 /* One line naming the guest, the device and the reason; nothing written, nothing opened. */
 static void refuse(struct launcher *L, const char *name, const char *why)
 {
-    vg_warn("backend/virtio_disk/%s: refused: %s", name, why);
+    /* Toolstack values are quoted in @why: no control byte may forge a log line. */
+    char clean[192];
+    size_t k = 0;
+    for (; why[k] && k + 1 < sizeof(clean); k++)
+        clean[k] = why[k] >= 0x20 && why[k] < 0x7f ? why[k] : '?';
+    clean[k] = 0;
+    vg_warn("backend/virtio_disk/%s: refused: %s", name, clean);
     for (int i = 0; i < LAUNCHER_MAX_DEVICES; i++) {
         if (!L->refused[i].name[0]) {
             snprintf(L->refused[i].name, REFUSED_NAME_MAX, "%s", name);
@@ -170,6 +178,10 @@ static void spawn(struct launcher *L, struct devproc *slot, const struct ts_devi
             fcntl(sp[1], F_SETFD, 0);
         else if (dup2(sp[1], DEVICE_CONTROL_FD) < 0)
             _exit(127);
+        /* No terminal, no stdin/stdout; stderr stays the launcher's log. */
+        if (L->devnull >= 0 && (dup2(L->devnull, 0) < 0 || dup2(L->devnull, 1) < 0))
+            _exit(127);
+        setsid();
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
@@ -221,6 +233,8 @@ static void start_device(struct launcher *L, const char *name, uint16_t domid, u
         return;
     }
     int img = -1;
+    if (L->force_ro)
+        td.writable = false;
     if (image_open(&L->images, td.params, td.writable, &img, why, sizeof(why)) < 0) {
         refuse(L, name, why);
         return;
@@ -229,11 +243,42 @@ static void start_device(struct launcher *L, const char *name, uint16_t domid, u
     close(img);
 }
 
+static void close_device(struct devproc *d, uint32_t reason)
+{
+    if (d->close_sent)
+        return;
+    d->close_sent = true;
+    d->deadline_ms = now_ms() + LAUNCHER_CLOSE_DEADLINE_MS;
+    vg_info("dom%u device %u: closing: %s", d->domid, d->devid, devmsg_close_reason_name(reason));
+    struct devmsg m = { .type = DEVMSG_CLOSE, .arg = reason };
+    if (d->sock >= 0 && devmsg_send(d->sock, &m, -1) < 0)
+        vg_warn("dom%u device %u: cannot send CLOSE; it will be killed", d->domid, d->devid);
+}
+
+/*
+ * Without xenstore the launcher can neither see new devices nor hear the
+ * toolstack close them: stop every device, as on SIGTERM, and exit non-zero.
+ */
+static void xenstore_lost(struct launcher *L)
+{
+    if (L->stopping)
+        return;
+    vg_err("lost the xenstore connection: stopping every device");
+    L->stopping = true;
+    L->lost_xenstore = true;
+    for (int i = 0; i < LAUNCHER_MAX_DEVICES; i++)
+        if (L->dev[i].pid > 0)
+            close_device(&L->dev[i], DEVMSG_CLOSE_LAUNCHER_STOP);
+}
+
 /* Start a device process for every valid directory that waits for its backend. */
 static void scan(struct launcher *L)
 {
     unsigned nd, nv;
     char **doms = xs_directory(L->xs, XBT_NULL, TS_DIR, &nd);
+    /* The real libxenstore reports a dead connection only as errors like these. */
+    if (!doms && (errno == EBADF || errno == ENOTCONN || errno == EPIPE || errno == ECONNRESET))
+        xenstore_lost(L);
     for (unsigned i = 0; doms && i < nd; i++) {
         char dir[96], name[REFUSED_NAME_MAX];
         snprintf(dir, sizeof(dir), TS_DIR "/%s", doms[i]);
@@ -265,18 +310,6 @@ static void scan(struct launcher *L)
     free(doms);
 }
 
-static void close_device(struct devproc *d, uint32_t reason)
-{
-    if (d->close_sent)
-        return;
-    d->close_sent = true;
-    d->deadline_ms = now_ms() + LAUNCHER_CLOSE_DEADLINE_MS;
-    vg_info("dom%u device %u: closing: %s", d->domid, d->devid, devmsg_close_reason_name(reason));
-    struct devmsg m = { .type = DEVMSG_CLOSE, .arg = reason };
-    if (d->sock >= 0 && devmsg_send(d->sock, &m, -1) < 0)
-        vg_warn("dom%u device %u: cannot send CLOSE; it will be killed", d->domid, d->devid);
-}
-
 /* Guest death, Closing, online=0 or a removed directory: tell the device. */
 static void check_devices(struct launcher *L)
 {
@@ -305,9 +338,12 @@ static void kill_device(struct devproc *d, const char *why)
     d->deadline_ms = 0;
 }
 
+/* A device gets a few messages per wakeup: it cannot keep the launcher to itself. */
+#define MESSAGES_PER_WAKEUP 4
+
 static void on_device_message(struct launcher *L, struct devproc *d)
 {
-    for (;;) {
+    for (int n = 0; n < MESSAGES_PER_WAKEUP && d->sock >= 0; n++) {
         struct devmsg m;
         int rc = devmsg_recv(d->sock, &m, NULL);
         if (rc == -EAGAIN)
@@ -320,7 +356,8 @@ static void on_device_message(struct launcher *L, struct devproc *d)
                 d->deadline_ms = now_ms() + LAUNCHER_CLOSE_DEADLINE_MS;
             return;
         }
-        if (rc < 0 || !devmsg_is_valid_from_device(&m, d->ready)) {
+        /* After DOWN there is nothing left to say. */
+        if (rc < 0 || d->down_seen || !devmsg_is_valid_from_device(&m, d->ready)) {
             kill_device(d, "malformed message from the device process");
             close(d->sock);
             d->sock = -1;
@@ -364,6 +401,9 @@ static void reap(struct launcher *L)
             else
                 vg_info("dom%u device %u: pid %d exited %d", d->domid, d->devid, (int)pid,
                         WEXITSTATUS(status));
+            /* Its last words (DOWN) may still be queued behind the SIGCHLD. */
+            if (d->sock >= 0)
+                on_device_message(L, d);
             /* The process is gone, so is every mapping it held: now Closed is true.
              * It is never restarted against the same directory. */
             write_state(L, d, XENBUS_CLOSED, down_text(d, status));
@@ -417,22 +457,6 @@ static void on_signal(struct launcher *L)
                 close_device(&L->dev[i], DEVMSG_CLOSE_LAUNCHER_STOP);
     }
     reap(L);
-}
-
-/*
- * Without xenstore the launcher can neither see new devices nor hear the
- * toolstack close them: stop every device, as on SIGTERM, and exit non-zero.
- */
-static void xenstore_lost(struct launcher *L)
-{
-    if (L->stopping)
-        return;
-    vg_err("lost the xenstore connection: stopping every device");
-    L->stopping = true;
-    L->lost_xenstore = true;
-    for (int i = 0; i < LAUNCHER_MAX_DEVICES; i++)
-        if (L->dev[i].pid > 0)
-            close_device(&L->dev[i], DEVMSG_CLOSE_LAUNCHER_STOP);
 }
 
 static int serve(struct launcher *L)
@@ -514,6 +538,7 @@ static int parse_options(struct launcher *L, int argc, char **argv)
     if (vg_config_parse(&c, n, L->dev_argv) != 0)
         return -EINVAL;
     L->want_ram_size = c.mode != GMEM_GRANT && c.ram_size == 0;
+    L->force_ro = c.read_only;
     vg_log_init(c.log_level, "virtio-grant[watch]");
     int rc = image_policy_init(&L->images, images);
     if (rc < 0) {
@@ -529,6 +554,10 @@ int launcher_run(int argc, char **argv)
     static struct launcher L;
     for (int i = 0; i < LAUNCHER_MAX_DEVICES; i++)
         L.dev[i].sock = -1;
+    /* Started with 0-2 closed, a received or opened fd could land on 2: the log. */
+    L.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    while (L.devnull >= 0 && L.devnull <= 2)
+        L.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
     int rc = parse_options(&L, argc, argv);
     if (rc != 0)
         return rc > 0 ? 0 : 2;

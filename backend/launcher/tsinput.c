@@ -30,7 +30,7 @@ static int parse_digits(const char *s, unsigned base, uint64_t max, uint64_t *ou
         int d = digit(*s, base == 16);
         if (d < 0)
             return -EINVAL;
-        if (v > (max - (uint64_t)d) / base)
+        if ((uint64_t)d > max || v > (max - (uint64_t)d) / base)
             return -ERANGE;
         v = v * base + (uint64_t)d;
     }

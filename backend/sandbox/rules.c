@@ -122,7 +122,8 @@ void vg_sandbox_print_rules(FILE *f, enum gmem_mode mode)
         else if (r[i].cond == VG_COND_NO_EXEC)
             snprintf(cond, sizeof(cond), "prot&PROT_EXEC=0");
         else if (r[i].cond == VG_COND_IOCTL)
-            snprintf(cond, sizeof(cond), "%s", r[i].ioctl_name);
+            snprintf(cond, sizeof(cond), "%s=0x%llx", r[i].ioctl_name,
+                     (unsigned long long)r[i].ioctl);
         fprintf(f, "%s\t%s\t%s\t%s\n", r[i].syscall, cond, vg_rule_reach_name(r[i].reach),
                 r[i].why);
     }

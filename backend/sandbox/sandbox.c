@@ -17,6 +17,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <xentoolcore.h>
 
 #include "common/log.h"
 #include "sandbox/rules.h"
@@ -43,24 +44,20 @@ void vg_close_fds_except(int keep)
 }
 
 /*
- * Restriction pins the domid only: privcmd could still foreign-map this
- * guest's RAM, which the seccomp filter below forbids in grant mode.  The
- * gnttab handle has no restriction; grants are checked per map by Xen.
- * xentoolcore_restrict_all is not used: it would turn the gnttab and
- * xenstore handles into /dev/null.
+ * Every Xen handle open so far is pinned to the guest: the device-model,
+ * foreign-memory and event-channel handles by their own restriction, and
+ * every handle that cannot be restricted (libxencall's privcmd and hypercall
+ * fds inside libxendevicemodel) made useless.  xentoolcore_restrict_all
+ * would do the same to a gnttab handle, so grant mode opens that one after
+ * this.  Restriction pins the domid only: privcmd could still foreign-map
+ * this guest's RAM, which the seccomp filter forbids in grant mode.
  */
-static int restrict_handles(struct xen_ioreq_srv *s)
+int vg_sandbox_restrict_xen(const struct vg_sandbox_cfg *c, uint16_t domid)
 {
-    if (xendevicemodel_restrict(s->dm, s->domid) < 0) {
-        vg_err("xendevicemodel_restrict: %s", strerror(errno));
-        return -errno;
-    }
-    if (xenforeignmemory_restrict(s->fmem, s->domid) < 0) {
-        vg_err("xenforeignmemory_restrict: %s", strerror(errno));
-        return -errno;
-    }
-    if (xenevtchn_restrict(s->evt, s->domid) < 0) {
-        vg_err("xenevtchn_restrict: %s", strerror(errno));
+    if (c->mode == VG_SANDBOX_OFF)
+        return 0;
+    if (xentoolcore_restrict_all(domid) < 0) {
+        vg_err("xentoolcore_restrict_all(dom%u): %s", domid, strerror(errno));
         return -errno;
     }
     return 0;
@@ -190,8 +187,6 @@ int vg_sandbox_enter(const struct vg_sandbox_cfg *c, struct xen_ioreq_srv *srv,
         vg_warn("sandbox off: the backend keeps root, its files and every syscall");
         return 0;
     }
-    if ((rc = restrict_handles(srv)) < 0)
-        return rc;
     int threads = count_threads();
     if (threads != 1) {
         vg_err("the device process has %d threads: the jail would cover only one", threads);

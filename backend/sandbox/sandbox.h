@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Narrowing the backend after set-up, before the first guest request: the
- * Xen handles pinned to the guest, an empty read-only root, an unprivileged
+ * Xen handles pinned to the guest (during set-up), an empty read-only root, an unprivileged
  * uid, no new privileges, tight rlimits, and a seccomp allowlist whose
  * default kills the process.  What stays allowed, and why, is in sandbox.c.
  */
@@ -36,7 +36,10 @@ struct xen_ioreq_srv;
 /* Close every inherited fd above stderr but @keep (-1: none): run first, before set-up. */
 void vg_close_fds_except(int keep);
 
-/* Pin each Xen handle of @srv to its guest; then the steps above. */
+/* Pin every Xen handle open now to the guest (before gnttab is opened). */
+int vg_sandbox_restrict_xen(const struct vg_sandbox_cfg *c, uint16_t domid);
+
+/* The steps above, once set-up is done. */
 int vg_sandbox_enter(const struct vg_sandbox_cfg *c, struct xen_ioreq_srv *srv,
                      const struct vg_sandbox_fds *fds);
 

@@ -330,6 +330,145 @@ static void test_device_killed_launcher_survives(void **state)
     launcher_down(&L);
 }
 
+/* The device process turns on its launcher: it is killed, the launcher lives on. */
+static void device_attacks_launcher(const char *what, const char *expect)
+{
+    if (getenv("VG_TEST_SANDBOX") && !strcmp(getenv("VG_TEST_SANDBOX"), "off"))
+        skip(); /* the probe runs only once jailed */
+    struct launcher L;
+    setenv("VG_PROBE_FORBIDDEN", what, 1);
+    launcher_up_bin(&L, getenv("VG_PROBE_BACKEND"));
+    unsetenv("VG_PROBE_FORBIDDEN");
+    struct simdom_params p = { .domid = DOMID, .nr_vcpus = 1,
+                               .ram_size = (uint64_t)RIG_RAM_MB << 20, .nr_grants = 64 };
+    struct simdom *d = simdom_create(&p);
+    assert_non_null(d);
+    assert_int_equal(tstk_add_domain(xs, DOMID), 0);
+    struct tstk_disk td;
+    tstk_disk_default(&td, DOMID, disk);
+    assert_int_equal(tstk_write_disk(xs, &td), 0);
+    assert_int_equal(tstk_wait_state(xs, &td, 6, WAIT_MS), 0);
+    if (!log_has(&L, expect, WAIT_MS) || !log_has(&L, "killed by signal 9", WAIT_MS)) {
+        dump_log(&L);
+        fail_msg("%s: the launcher did not kill the device", what);
+    }
+    char *err = tstk_read_node(xs, &td, "error");
+    assert_non_null(err);
+    assert_string_equal(err, "virtio-grant: the device process died");
+    free(err);
+    simdom_destroy(d);
+    tstk_remove_disk(xs, &td);
+    tstk_release_domain(xs, DOMID);
+    launcher_down(&L);
+}
+
+static void test_device_flooding_launcher_killed(void **state)
+{
+    (void)state;
+    device_attacks_launcher("flood-launcher", "malformed message from the device process");
+}
+
+static void test_device_sending_fd_killed(void **state)
+{
+    (void)state;
+    device_attacks_launcher("fd-to-launcher", "malformed message from the device process");
+}
+
+/* Two directories naming one image file: the second is refused while the first serves. */
+static void test_image_file_shared_refused(void **state)
+{
+    (void)state;
+    struct launcher L;
+    struct served s;
+    launcher_up(&L);
+    serve_guest(&L, &s);
+    struct tstk_disk td;
+    tstk_disk_default(&td, DOMID, disk);
+    td.dev = "51728";
+    td.base = "33555456";
+    td.irq = "34";
+    assert_int_equal(tstk_write_disk(xs, &td), 0);
+    assert_true(log_has(&L, "virtio_disk/7/51728: refused: params: image file in use", WAIT_MS));
+    vdrv_remove(&s.v);
+    assert_int_equal(tstk_write_node(xs, &s.disk, "state", "5"), 0);
+    assert_int_equal(tstk_wait_state(xs, &s.disk, 6, WAIT_MS), 0);
+    assert_true(pid_gone(s.dev, WAIT_MS));
+    unserve_guest(&s);
+    launcher_down(&L);
+}
+
+/* The operator's --read-only wins over mode=w: the device holds a read-only fd. */
+static void test_operator_read_only(void **state)
+{
+    (void)state;
+    struct launcher L;
+    static int n;
+    snprintf(L.log, sizeof(L.log), "%s/launcher-ro%d.log", env.dir, n++);
+    const char *sb = getenv("VG_TEST_SANDBOX");
+    char sandbox[32];
+    snprintf(sandbox, sizeof(sandbox), "--sandbox=%s", sb && *sb ? sb : "kill");
+    const char *argv[] = { getenv("VG_BACKEND"), "watch", "--images", images, "--read-only",
+                           sandbox, NULL };
+    L.pid = sim_spawn((char *const *)argv, L.log);
+    assert_true(log_has(&L, "watching backend/virtio_disk", WAIT_MS));
+    struct simdom_params p = { .domid = DOMID, .nr_vcpus = 1,
+                               .ram_size = (uint64_t)RIG_RAM_MB << 20, .nr_grants = 64 };
+    struct simdom *d = simdom_create(&p);
+    assert_non_null(d);
+    assert_int_equal(tstk_add_domain(xs, DOMID), 0);
+    struct tstk_disk td;
+    tstk_disk_default(&td, DOMID, disk);
+    assert_int_equal(tstk_write_disk(xs, &td), 0);
+    assert_int_equal(tstk_wait_state(xs, &td, 2, WAIT_MS), 0);
+    pid_t dev = device_pid(&L);
+    /* Find the image among the device's fds and read its open flags. */
+    char path[64], target[256], line[128];
+    int found = 0;
+    for (int fd = 3; fd < 64; fd++) {
+        snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)dev, fd);
+        ssize_t k = readlink(path, target, sizeof(target) - 1);
+        if (k <= 0)
+            continue;
+        target[k] = 0;
+        if (strcmp(target, disk) != 0)
+            continue;
+        snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)dev, fd);
+        FILE *f = fopen(path, "r");
+        assert_non_null(f);
+        while (fgets(line, sizeof(line), f))
+            if (!strncmp(line, "flags:", 6))
+                assert_int_equal(strtoul(line + 6, NULL, 8) & O_ACCMODE, O_RDONLY);
+        fclose(f);
+        found++;
+    }
+    assert_int_equal(found, 1);
+    assert_int_equal(tstk_write_node(xs, &td, "state", "5"), 0);
+    assert_int_equal(tstk_wait_state(xs, &td, 6, WAIT_MS), 0);
+    assert_true(pid_gone(dev, WAIT_MS));
+    simdom_destroy(d);
+    tstk_remove_disk(xs, &td);
+    tstk_release_domain(xs, DOMID);
+    launcher_down(&L);
+}
+
+/* A value with a newline cannot forge a second log line. */
+static void test_refusal_cannot_forge_log_lines(void **state)
+{
+    (void)state;
+    struct launcher L;
+    launcher_up(&L);
+    struct tstk_disk td;
+    tstk_disk_default(&td, DOMID, disk);
+    td.mode = "r\nvirtio-grant[watch]: info: forged";
+    assert_int_equal(tstk_write_disk(xs, &td), 0);
+    assert_true(log_has(&L, "refused: mode 'r?virtio-grant[watch]: info: forged'", WAIT_MS));
+    /* Every line that mentions it is a refusal quoting it, none stands alone. */
+    assert_int_equal(log_count(&L, "forged", NULL),
+                     log_count(&L, "refused: mode 'r?virtio-grant[watch]: info: forged'", NULL));
+    assert_int_equal(tstk_remove_disk(xs, &td), 0);
+    launcher_down(&L);
+}
+
 struct hostile {
     const char *what;
     const char *dom, *dev, *frontend_id, *base, *irq, *params, *mode;
@@ -547,6 +686,11 @@ int main(void)
         cmocka_unit_test(test_params_with_nul_refused),
         cmocka_unit_test(test_block_device_in_use_refused),
         cmocka_unit_test(test_bad_launcher_options),
+        cmocka_unit_test(test_device_flooding_launcher_killed),
+        cmocka_unit_test(test_device_sending_fd_killed),
+        cmocka_unit_test(test_image_file_shared_refused),
+        cmocka_unit_test(test_operator_read_only),
+        cmocka_unit_test(test_refusal_cannot_forge_log_lines),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -50,6 +50,29 @@ static int make_file(const char *dir, const char *name, size_t size)
     return fd;
 }
 
+/*
+ * As libxl seeds a new guest's grant table: ref 0 is the console ring and
+ * ref 1 the xenstore ring, both granted to dom0 before any device exists.
+ * They are not virtio buffers, yet a dom0 backend's gntdev handle can map
+ * them (threat-model residual risk); they are not counted as exposure.
+ */
+static void seed_reserved_grants(struct simdom *d)
+{
+    static const char *const what[] = { "console ring", "xenstore ring" };
+    for (uint32_t ref = 0; ref < 2; ref++) {
+        uint64_t gpa = simdom_alloc_pages(d, 1);
+        char *p = gpa ? simdom_gpa(d, gpa, XENSIM_PAGE_SIZE) : NULL;
+        if (!p)
+            return;
+        snprintf(p, XENSIM_PAGE_SIZE, "dom%u %s", d->dom.domid, what[ref]);
+        grant_entry_v1_t *e = &d->dom.gnttab[ref];
+        e->domid = 0;
+        e->frame = (uint32_t)(gpa / XENSIM_PAGE_SIZE);
+        atomic_thread_fence(memory_order_release);
+        atomic_store((_Atomic uint16_t *)&e->flags, (uint16_t)GTF_permit_access);
+    }
+}
+
 struct simdom *simdom_create(const struct simdom_params *p)
 {
     if (!getenv("XENSIM_DIR") || p->nr_vcpus == 0 || p->nr_vcpus > XENSIM_MAX_VCPUS ||
@@ -103,6 +126,7 @@ struct simdom *simdom_create(const struct simdom_params *p)
     /* Linux keeps the first refs for the console and xenstore. */
     memset(d->ref_used, 1, GNTTAB_NR_RESERVED_ENTRIES);
     d->ref_hint = GNTTAB_NR_RESERVED_ENTRIES;
+    seed_reserved_grants(d);
 
     d->sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     char sock_path[sizeof(d->dir) + 16];

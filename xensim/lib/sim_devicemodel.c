@@ -23,6 +23,11 @@ int xensim_dm_sock(const struct xendevicemodel_handle *h)
     return h ? h->sock : -1;
 }
 
+static int restrict_cb(void *h, domid_t domid)
+{
+    return xendevicemodel_restrict(h, domid);
+}
+
 xendevicemodel_handle *xendevicemodel_open(struct xentoollog_logger *logger, unsigned int flags)
 {
     (void)logger;
@@ -43,6 +48,7 @@ xendevicemodel_handle *xendevicemodel_open(struct xentoollog_logger *logger, uns
         errno = e;
         return NULL;
     }
+    xensim_toolcore_register(h, restrict_cb);
     return h;
 }
 
@@ -50,6 +56,7 @@ int xendevicemodel_close(xendevicemodel_handle *h)
 {
     if (!h)
         return 0;
+    xensim_toolcore_deregister(h);
     close(h->mirror_fd);
     close(h->sock);
     free(h);

@@ -32,6 +32,11 @@ struct xenevtchn_handle {
     struct local_port ports[MAX_LOCAL]; /* index = local port, 0 unused */
 };
 
+static int restrict_cb(void *h, domid_t domid)
+{
+    return xenevtchn_restrict(h, domid);
+}
+
 xenevtchn_handle *xenevtchn_open(struct xentoollog_logger *logger, unsigned int flags)
 {
     (void)logger;
@@ -52,6 +57,7 @@ xenevtchn_handle *xenevtchn_open(struct xentoollog_logger *logger, unsigned int 
         errno = -rc;
         goto fail;
     }
+    xensim_toolcore_register(h, restrict_cb);
     return h;
 fail:;
     int e = errno ? errno : ENAMETOOLONG;
@@ -68,6 +74,7 @@ int xenevtchn_close(xenevtchn_handle *h)
 {
     if (!h)
         return 0;
+    xensim_toolcore_deregister(h);
     for (unsigned p = 1; p < MAX_LOCAL; p++)
         if (h->ports[p].used)
             xenevtchn_unbind(h, p);

@@ -34,6 +34,11 @@ struct xenforeignmemory_resource_handle {
     unsigned long nr_frames;
 };
 
+static int restrict_cb(void *h, domid_t domid)
+{
+    return xenforeignmemory_restrict(h, domid);
+}
+
 xenforeignmemory_handle *xenforeignmemory_open(struct xentoollog_logger *logger, unsigned flags)
 {
     (void)logger;
@@ -47,6 +52,7 @@ xenforeignmemory_handle *xenforeignmemory_open(struct xentoollog_logger *logger,
         free(h);
         return NULL;
     }
+    xensim_toolcore_register(h, restrict_cb);
     return h;
 }
 
@@ -54,6 +60,7 @@ int xenforeignmemory_close(xenforeignmemory_handle *h)
 {
     if (!h)
         return 0;
+    xensim_toolcore_deregister(h);
     while (h->maps)
         xenforeignmemory_unmap(h, h->maps->addr, h->maps->pages);
     close(h->mirror_fd);

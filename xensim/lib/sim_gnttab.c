@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -30,10 +31,18 @@ struct gmap {
 
 struct xengntdev_handle {
     int mirror_fd;
+    bool nulled; /* xentoolcore_restrict_all: gntdev cannot be restricted, so it is /dev/null */
     uint32_t max_grants;
     uint32_t in_use;
     struct gmap *maps;
 };
+
+static int restrict_cb(void *h, domid_t domid)
+{
+    (void)domid;
+    ((xengnttab_handle *)h)->nulled = true;
+    return 0;
+}
 
 xengnttab_handle *xengnttab_open(struct xentoollog_logger *logger, unsigned int flags)
 {
@@ -48,6 +57,7 @@ xengnttab_handle *xengnttab_open(struct xentoollog_logger *logger, unsigned int 
         return NULL;
     }
     h->max_grants = 128; /* gntdev's historical default limit */
+    xensim_toolcore_register(h, restrict_cb);
     return h;
 }
 
@@ -55,6 +65,7 @@ int xengnttab_close(xengnttab_handle *h)
 {
     if (!h)
         return 0;
+    xensim_toolcore_deregister(h);
     while (h->maps)
         xengnttab_unmap(h, h->maps->addr, h->maps->count);
     close(h->mirror_fd);
@@ -128,6 +139,10 @@ void *xengnttab_map_domain_grant_refs(xengnttab_handle *h, uint32_t count, uint3
                                       uint32_t *refs, int prot)
 {
     xensim_mirror_ioctl(h->mirror_fd, IOCTL_GNTDEV_MAP_GRANT_REF);
+    if (h->nulled) {
+        errno = ENOTTY; /* an ioctl on /dev/null */
+        return NULL;
+    }
     if (count == 0 || count > h->max_grants - h->in_use || h->in_use > h->max_grants) {
         errno = count ? ENOSPC : EINVAL;
         return NULL;
