@@ -245,6 +245,40 @@ probe_case() {
     stop_images
 }
 
+# residual_case: what the jail cannot forbid in dom0, measured on real Xen
+# by the test twin from inside the jail (threat-model/README.md): gntdev maps
+# of grants the guest gave dom0 for other purposes (refs 0 and 1: console and
+# xenstore rings), DM ops to another domain through every fd it holds, a
+# second ioreq server for its own guest.  The device exits after measuring.
+residual_case() {
+    c=residual
+    echo "=== case $c: virtio-grant-probe, VG_PROBE_FORBIDDEN=residual"
+    start_images || { fail "$c/images"; return; }
+    VG_PROBE_FORBIDDEN=residual virtio-grant-probe watch --images $IMAGES --mode grant \
+        > "/run/be-$c.log" 2>&1 &
+    BE_PID=$!
+    guest_cfg "$c" Image-grant "xen.grant_dma_backend_domid=0 vgtest=rw" \
+        "vdev=xvda,target=$IMAGES/vda"
+    xl create "/run/$c.cfg" >/dev/null 2>&1 && fail "$c/xl-create: the measuring device served"
+    xl destroy "$c" 2>/dev/null
+    grep -o 'RESIDUAL.*' "/run/be-$c.log" | sed "s/^/E2E INFO $c: /"
+    if grep -q 'RESIDUAL gntdev-map' "/run/be-$c.log" &&
+       grep -q 'RESIDUAL dm-op to another domain' "/run/be-$c.log"; then
+        pass "$c/measured from the jail"
+    else
+        sed "s/^/[backend $c] /" "/run/be-$c.log"
+        fail "$c/measured: no RESIDUAL lines"
+    fi
+    if grep -q 'RESIDUAL dm-op to dom0x7000 through fd' "/run/be-$c.log"; then
+        fail "$c/dm-op: a fd in the jail reaches Xen for another domain"
+    else
+        pass "$c/dm-op: no fd in the jail reaches Xen for another domain"
+    fi
+    kill -TERM $BE_PID 2>/dev/null
+    wait $BE_PID
+    stop_images
+}
+
 rw_case grant Image-grant grant "xen.grant_dma_backend_domid=0"
 # The same patched kernel bouncing through a 4 MiB pool per device, which the
 # backend may keep mapped (VIRTIO_F_GRANT_POOL).
@@ -252,6 +286,7 @@ rw_case pool Image-grant grant "xen.grant_dma_backend_domid=0 xen.grant_dma_pool
 rw_case foreign Image-stock foreign ""
 gpa_case
 probe_case
+residual_case
 
 printf 'E2E RESULT %-8s write %s  read %s\n' grant "$(cat /run/grant.wr)" "$(cat /run/grant.rd)"
 printf 'E2E RESULT %-8s write %s  read %s\n' pool "$(cat /run/pool.wr)" "$(cat /run/pool.rd)"

@@ -28,6 +28,7 @@
 #include "sandbox/sandbox.h"
 #include "xen/ioreq.h"
 
+#include <xen/hvm/dm_op.h>
 #include <xen/sys/evtchn.h>
 #include <xen/sys/privcmd.h>
 
@@ -117,6 +118,28 @@ static void measure_residual(struct xen_ioreq_srv *srv, xengnttab_handle *gnt)
                     strerror(errno));
         }
     }
+    /*
+     * A DM op naming a domain that does not exist, on every fd held: a
+     * restricted privcmd fd says EPERM, a fd that is not privcmd ENOTTY or
+     * EINVAL; anything else (ESRCH) means the call reached Xen unrestricted.
+     */
+    unsigned restricted = 0, other = 0, reached = 0;
+    for (int fd = 3; fd < 64; fd++) {
+        struct xen_dm_op op = { .op = XEN_DMOP_nr_vcpus };
+        privcmd_dm_op_buf_t buf = { .uptr = &op, .size = sizeof(op) };
+        privcmd_dm_op_t dm = { .dom = 0x7000, .num = 1, .ubufs = &buf };
+        if (ioctl(fd, IOCTL_PRIVCMD_DM_OP, &dm) == 0 || errno == ESRCH) {
+            reached++;
+            vg_warn("RESIDUAL dm-op to dom0x7000 through fd %d reached Xen (%s)", fd,
+                    strerror(errno));
+        } else if (errno == EPERM) {
+            restricted++;
+        } else if (errno != EBADF) {
+            other++;
+        }
+    }
+    vg_warn("RESIDUAL dm-op to another domain: %u fds restricted (EPERM), %u not privcmd, "
+            "%u reached Xen", restricted, other, reached);
     ioservid_t id;
     if (xendevicemodel_create_ioreq_server(srv->dm, srv->domid, HVM_IOREQSRV_BUFIOREQ_OFF,
                                            &id) == 0) {

@@ -12,7 +12,7 @@ set -eu
 build=${1:?usage: rule-coverage.sh BUILD_DIR}
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d /tmp/vg-rulecov.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+trap '[ -n "${VG_KEEP_TRACES:-}" ] || rm -rf "$work"' EXIT
 command -v strace >/dev/null || { echo "rule-coverage: strace is needed" >&2; exit 2; }
 
 export VG_TRACE_DIR="$work/traces" VG_REAL_BACKEND="$build/virtio-grant-sim"
@@ -25,12 +25,14 @@ for t in test_sim_blk test_launcher test_double_fetch; do
     "$build/tests/$t" > "$work/$t.log" 2>&1 || { tail -n 40 "$work/$t.log"; exit 1; }
 done
 
-# Post-jail calls of every process: "name" or "ioctl 0xNUM".
+# Post-jail calls of every process: everything after the filter's load
+# (strace -X raw: seccomp(0x1 = SECCOMP_SET_MODE_FILTER, ...) = 0).
+jail='^seccomp(0x1, .*) = 0$'
 for f in "$VG_TRACE_DIR"/t.*; do
-    sed -n '/^seccomp(SECCOMP_SET_MODE_FILTER/,$p' "$f" | sed 1d
+    sed -n "/$jail/,\$p" "$f" | sed 1d
 done > "$work/after-jail"
 ntr=$(ls "$VG_TRACE_DIR" | wc -l)
-njail=$(grep -l '^seccomp(SECCOMP_SET_MODE_FILTER' "$VG_TRACE_DIR"/t.* | wc -l)
+njail=$(grep -l "$jail" "$VG_TRACE_DIR"/t.* | wc -l)
 echo "rule coverage: $ntr processes traced, $njail of them jailed"
 [ "$njail" -gt 0 ] || { echo "rule coverage: no jailed process was traced" >&2; exit 1; }
 if grep -l 'killed by SIGSYS' "$VG_TRACE_DIR"/t.* >/dev/null 2>&1; then
