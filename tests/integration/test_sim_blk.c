@@ -171,6 +171,77 @@ static void test_flush_get_id(void **state)
     assert_int_equal(rig_down(&r), 0);
 }
 
+/* Lines of the backend's log holding @needle, and the number after it on the first. */
+static unsigned long long log_number_after(const struct rig *r, const char *needle)
+{
+    FILE *f = fopen(r->log, "r");
+    char line[2048];
+    unsigned long long v = 0;
+    while (f && fgets(line, sizeof(line), f)) {
+        const char *p = strstr(line, needle);
+        if (p) {
+            v = strtoull(p + strlen(needle), NULL, 10);
+            break;
+        }
+    }
+    if (f)
+        fclose(f);
+    return v;
+}
+
+/*
+ * A driver that declines VIRTIO_BLK_F_FLUSH believes the device has no
+ * volatile cache: each write reaches stable storage (fdatasync) before it
+ * completes.  With FLUSH negotiated, only FLUSH syncs.
+ */
+static void test_write_through_without_flush(void **state)
+{
+    (void)state;
+    static uint8_t w[4096];
+    rig_pattern(w, sizeof(w), 5);
+    for (int declined = 0; declined < 2; declined++) {
+        struct rig r;
+        assert_int_equal(rig_up(&r, NULL, VDRV_DMA_GRANT, false), 0);
+        struct vdrv_opts o = { .base = RIG_BASE, .irq = RIG_IRQ, .dma = VDRV_DMA_GRANT,
+                               .queue_size = 64, .indirect = true, .event_idx = true,
+                               .refuse_features = declined ? 1ull << 9 : 0 };
+        assert_int_equal(vdrv_probe(&r.v, r.d, &o), 0);
+        r.probed = true;
+        assert_int_equal(!!(r.v.features & (1ull << 9)), !declined);
+        for (int i = 0; i < 5; i++)
+            assert_int_equal(vdrv_blk_sync(&r.v, T_OUT, 8u * i, w, sizeof(w)), S_OK);
+        assert_int_equal(rig_down(&r), 0);
+        unsigned long long syncs = log_number_after(&r, "write-through syncs ");
+        print_message("FLUSH %s: %llu write-through syncs for 5 writes\n",
+                      declined ? "declined" : "negotiated", syncs);
+        assert_true(syncs == (declined ? 5u : 0u));
+    }
+}
+
+/*
+ * More than 65,536 completions with EVENT_IDX: the 16-bit used-event
+ * comparison must keep asking for exactly the interrupts the driver wants
+ * across the wrap (a lost one would cost the driver its 100 ms timeout).
+ */
+static void test_used_event_past_16_bit_wrap(void **state)
+{
+    (void)state;
+    struct rig r;
+    assert_int_equal(rig_up(&r, NULL, VDRV_DMA_GRANT, true), 0);
+    char id[20];
+    uint64_t irq_before = 0;
+    for (unsigned i = 0; i < 66000; i++) {
+        if (i == 65800)
+            irq_before = r.v.interrupts;
+        assert_int_equal(vdrv_blk_sync(&r.v, T_GET_ID, 0, id, sizeof(id)), S_OK);
+    }
+    uint64_t late = r.v.interrupts - irq_before;
+    print_message("used index wrapped: %llu interrupts for the last 200 of 66000 requests\n",
+                  (unsigned long long)late);
+    assert_int_equal(late, 200);
+    assert_int_equal(rig_down(&r), 0);
+}
+
 static void test_discard_write_zeroes(void **state)
 {
     (void)state;
@@ -253,6 +324,8 @@ int main(void)
         cmocka_unit_test(test_foreign_premap_roundtrip),
         cmocka_unit_test(test_grant_mode_maps_no_foreign_memory),
         cmocka_unit_test(test_flush_get_id),
+        cmocka_unit_test(test_write_through_without_flush),
+        cmocka_unit_test(test_used_event_past_16_bit_wrap),
         cmocka_unit_test(test_discard_write_zeroes),
         cmocka_unit_test(test_out_of_range_never_touches_image),
         cmocka_unit_test(test_read_only),

@@ -194,7 +194,7 @@ int vdrv_probe(struct vdrv *v, struct simdom *d, const struct vdrv_opts *o)
         want |= F_INDIRECT;
     if (o->event_idx)
         want |= F_EVENT_IDX;
-    v->features = v->dev_features & want;
+    v->features = v->dev_features & want & ~o->refuse_features;
     vdrv_write32(v, R_DRV_FEAT_SEL, 0);
     vdrv_write32(v, R_DRV_FEAT, (uint32_t)v->features);
     vdrv_write32(v, R_DRV_FEAT_SEL, 1);

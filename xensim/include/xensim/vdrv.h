@@ -29,6 +29,8 @@ struct vdrv_opts {
      * granted once (Linux's xen.grant_dma_pool_pages=), and accept
      * VIRTIO_F_GRANT_POOL if the device offers it */
     uint32_t pool_pages;
+    /* feature bits the driver declines even when offered (a simpler driver) */
+    uint64_t refuse_features;
 };
 
 /* One DMA mapping: what to revoke and free at completion. */
