@@ -62,7 +62,9 @@ int tstk_write_disk(struct xs_handle *xs, const struct tstk_disk *d)
     } nodes[] = {
         { "frontend-id", d->frontend_id }, { "base", d->base },        { "irq", d->irq },
         { "params", d->params },           { "mode", d->mode },        { "type", "standalone" },
-        { "transport", "mmio" },           { "online", "1" },          { "state", "1" },
+        { "transport", d->transport ? d->transport : "mmio" },
+        { "online", "1" },
+        { "state", d->state ? d->state : "1" },
     };
     for (unsigned i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
         if (!nodes[i].val)

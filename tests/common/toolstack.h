@@ -17,6 +17,7 @@ struct tstk_disk {
     const char *dom;  /* the domain entry, normally the domid in decimal */
     const char *dev;  /* the device entry, normally the devid in decimal */
     const char *frontend_id, *base, *irq, *params, *mode; /* NULL: not written */
+    const char *transport, *state; /* NULL: "mmio" and "1", as libxl writes them */
 };
 
 #define TSTK_DEVID 51712 /* xvda */

@@ -471,7 +471,7 @@ static void test_refusal_cannot_forge_log_lines(void **state)
 
 struct hostile {
     const char *what;
-    const char *dom, *dev, *frontend_id, *base, *irq, *params, *mode;
+    const char *dom, *dev, *frontend_id, *base, *irq, *params, *mode, *transport, *state;
     const char *reason; /* a substring of the refusal */
 };
 
@@ -497,6 +497,8 @@ static void expect_refused(struct launcher *L, const struct hostile *h)
         td.params = h->params;
     if (h->mode)
         td.mode = h->mode;
+    td.transport = h->transport;
+    td.state = h->state;
     char needle[160];
     snprintf(needle, sizeof(needle), "backend/virtio_disk/%s/%s: refused: ", td.dom, td.dev);
     int before = log_count(L, needle, h->reason);
@@ -508,7 +510,7 @@ static void expect_refused(struct launcher *L, const struct hostile *h)
     print_message("refused %s\n", h->what);
     char *st = tstk_read_node(xs, &td, "state");
     assert_non_null(st);
-    assert_string_equal(st, "1");
+    assert_string_equal(st, h->state ? h->state : "1");
     free(st);
     assert_null(tstk_read_node(xs, &td, "error"));
     assert_false(log_has(L, "started pid", 0));
@@ -563,6 +565,12 @@ static void test_hostile_directories_refused(void **state)
         { "irq missing", .irq = "-", .reason = "irq: missing" },
         { "irq not an SPI", .irq = "31", .reason = "irq: '31' is not a number in 32..1019" },
         { "mode rw", .mode = "rw", .reason = "mode 'rw' is neither" },
+        { "transport pci", .transport = "pci", .reason = "transport 'pci' is not supported" },
+        { "base past 2^64 - 4 KiB", .base = "0xfffffffffffff200",
+          .reason = "base: '0xfffffffffffff200' is not a number" },
+        { "base beyond 64 bits", .base = "18446744073709551616", .reason = "base: '1844674407" },
+        { "state with junk", .state = "1x", .reason = "state is not a XenbusState" },
+        { "state 7", .state = "7", .reason = "state is not a XenbusState" },
     };
     for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         expect_refused(&L, &cases[i]);
@@ -590,6 +598,29 @@ static void test_hostile_directories_refused(void **state)
     unlink(fifo);
     unlink(escape);
     unlink(chr);
+}
+
+/* Foreign mode sizes the guest's RAM from static-max: a junk value is refused. */
+static void test_foreign_static_max_refused(void **state)
+{
+    (void)state;
+    struct launcher L;
+    static int n;
+    snprintf(L.log, sizeof(L.log), "%s/launcher-fgn%d.log", env.dir, n++);
+    const char *argv[] = { getenv("VG_BACKEND"), "watch", "--images", images, "--mode",
+                           "foreign", NULL };
+    L.pid = sim_spawn((char *const *)argv, L.log);
+    assert_true(log_has(&L, "watching backend/virtio_disk", WAIT_MS));
+    assert_int_equal(tstk_add_domain(xs, DOMID), 0);
+    assert_true(xs_write(xs, XBT_NULL, "/local/domain/7/memory/static-max", "32768k", 6));
+    struct tstk_disk td;
+    tstk_disk_default(&td, DOMID, disk);
+    assert_int_equal(tstk_write_disk(xs, &td), 0);
+    assert_true(log_has(&L, "refused: memory/static-max: '32768k' is not a size", WAIT_MS));
+    assert_false(log_has(&L, "started pid", 0));
+    assert_int_equal(tstk_remove_disk(xs, &td), 0);
+    tstk_release_domain(xs, DOMID);
+    launcher_down(&L);
 }
 
 /* An embedded NUL would make two readers see two values: refused. */
@@ -684,6 +715,7 @@ int main(void)
         cmocka_unit_test(test_device_killed_launcher_survives),
         cmocka_unit_test(test_hostile_directories_refused),
         cmocka_unit_test(test_params_with_nul_refused),
+        cmocka_unit_test(test_foreign_static_max_refused),
         cmocka_unit_test(test_block_device_in_use_refused),
         cmocka_unit_test(test_bad_launcher_options),
         cmocka_unit_test(test_device_flooding_launcher_killed),
