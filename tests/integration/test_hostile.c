@@ -15,9 +15,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/flood.h"
 #include "../common/rig.h"
 
 /* virtio-mmio register offsets used here */
@@ -855,44 +854,6 @@ static void test_c03_chain_longer_than_queue_size_with_indirect(void **state)
 
 /* ---- a guest that keeps its device busy breaks nothing but its own latency ---- */
 
-static atomic_bool flood_stop;
-static atomic_ulong flood_notifies, flood_chains;
-
-/* Keep the ring full of cheap requests (an unknown type: UNSUPP, no I/O). */
-static void *flood_refill(void *arg)
-{
-    struct rig *r = arg;
-    uint16_t head = 0;
-    while (!atomic_load(&flood_stop)) {
-        if ((uint16_t)(r->v.avail_idx - vdrv_used_idx(&r->v)) < r->v.qsize) {
-            vdrv_put_avail(&r->v, head);
-            head = (uint16_t)((head + 2) % r->v.qsize);
-            atomic_fetch_add(&flood_chains, 1);
-        } else {
-            sched_yield();
-        }
-    }
-    return NULL;
-}
-
-/* vCPU 0 notifies without pause. */
-static void *flood_notify(void *arg)
-{
-    struct rig *r = arg;
-    while (!atomic_load(&flood_stop)) {
-        simdom_mmio_write(r->d, 0, RIG_BASE + R_NOTIFY, 4, 0);
-        atomic_fetch_add(&flood_notifies, 1);
-    }
-    return NULL;
-}
-
-static uint64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /*
  * Class 14: one vCPU floods the queue and notifies without pause.  Each notify
  * serves at most a queue's worth of chains and defers the rest, so another
@@ -902,53 +863,35 @@ static void test_c14_flooding_vcpu_does_not_starve(void **state)
 {
     (void)state;
     struct rig r;
+    struct flood f;
     hostile_up(&r);
-    struct granted hdr, st;
-    grant_page(&r, &hdr, true);
-    grant_page(&r, &st, false);
-    uint8_t *h = simdom_gpa(r.d, hdr.gpa, 16);
-    memset(h, 0, 16);
-    h[0] = 99;
-    for (uint16_t i = 0; i < r.v.qsize; i += 2) {
-        vdrv_put_desc(&r.v, i, hdr.dma, 16, D_NEXT, (uint16_t)(i + 1));
-        vdrv_put_desc(&r.v, (uint16_t)(i + 1), st.dma + i, 1, D_WRITE, 0);
-    }
-    atomic_store(&flood_stop, false);
-    atomic_store(&flood_notifies, 0);
-    atomic_store(&flood_chains, 0);
-    pthread_t t1, t2;
-    assert_int_equal(pthread_create(&t1, NULL, flood_refill, &r), 0);
-    assert_int_equal(pthread_create(&t2, NULL, flood_notify, &r), 0);
+    assert_int_equal(flood_start(&f, &r.v, RIG_BASE), 0);
     usleep(200000);
     uint64_t worst = 0, total = 0;
     unsigned reads = 0;
-    for (uint64_t end = mono_us() + 1500000; mono_us() < end; reads++) {
-        uint64_t v = 0, t0 = mono_us();
+    for (uint64_t end = flood_now_us() + 1500000; flood_now_us() < end; reads++) {
+        uint64_t v = 0, t0 = flood_now_us();
         assert_int_equal(simdom_mmio_read(r.d, 1, RIG_BASE, 4, &v), 0);
-        uint64_t dt = mono_us() - t0;
+        uint64_t dt = flood_now_us() - t0;
         assert_true(v == 0x74726976u);
         worst = dt > worst ? dt : worst;
         total += dt;
     }
-    unsigned long served_before = atomic_load(&flood_chains);
+    unsigned long published = atomic_load(&f.chains);
     /* SIGTERM while the flood goes on. */
-    uint64_t t0 = mono_us();
+    uint64_t t0 = flood_now_us();
     kill(r.pid, SIGTERM);
-    int st_ = 0;
-    assert_int_equal(waitpid(r.pid, &st_, 0), r.pid);
-    uint64_t term_us = mono_us() - t0;
-    atomic_store(&flood_stop, true);
-    pthread_join(t1, NULL);
-    /* The notifier may be waiting on a vCPU the dead backend will not answer. */
-    pthread_cancel(t2);
-    pthread_join(t2, NULL);
+    int st = 0;
+    assert_int_equal(waitpid(r.pid, &st, 0), r.pid);
+    uint64_t term_us = flood_now_us() - t0;
+    flood_stop(&f);
     print_message("flood: %lu chains published, %lu notifies; vCPU1 MMIO read over %u reads: "
                   "mean %llu us, worst %llu us; SIGTERM to exit %llu us\n",
-                  served_before, (unsigned long)atomic_load(&flood_notifies), reads,
+                  published, (unsigned long)atomic_load(&f.notifies), reads,
                   (unsigned long long)(total / (reads ? reads : 1)),
                   (unsigned long long)worst, (unsigned long long)term_us);
-    assert_true(WIFEXITED(st_) && WEXITSTATUS(st_) == 0);
-    assert_true(served_before > 10u * r.v.qsize); /* the flood was real */
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    assert_true(published > 10u * r.v.qsize); /* the flood was real */
     assert_true(reads > 10);
     /* Generous for a loaded 2-core CI machine; the figures above are the result. */
     assert_true(worst < 500000);

@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include <xenstore.h>
 
+#include "../common/flood.h"
 #include "../common/rig.h"
 #include "../common/toolstack.h"
 #include "xensim/simxs.h"
@@ -168,7 +169,7 @@ struct served {
 };
 
 /* A guest with one disk, served and probed; writes and reads back a pattern. */
-static void serve_guest(struct launcher *L, struct served *s)
+static void serve_guest_dma(struct launcher *L, struct served *s, enum vdrv_dma dma)
 {
     struct simdom_params p = { .domid = DOMID, .nr_vcpus = 2,
                                .ram_size = (uint64_t)RIG_RAM_MB << 20, .nr_grants = 8192 };
@@ -184,7 +185,7 @@ static void serve_guest(struct launcher *L, struct served *s)
     }
     s->dev = device_pid(L);
     assert_true(s->dev > 0);
-    struct vdrv_opts o = { .base = RIG_BASE, .irq = RIG_IRQ, .dma = VDRV_DMA_GRANT,
+    struct vdrv_opts o = { .base = RIG_BASE, .irq = RIG_IRQ, .dma = dma,
                            .queue_size = 64, .indirect = true, .event_idx = true };
     assert_int_equal(vdrv_probe(&s->v, s->d, &o), 0);
     static uint8_t w[8192], r[8192];
@@ -192,6 +193,11 @@ static void serve_guest(struct launcher *L, struct served *s)
     assert_int_equal(vdrv_blk_sync(&s->v, T_OUT, 16, w, sizeof(w)), S_OK);
     assert_int_equal(vdrv_blk_sync(&s->v, T_IN, 16, r, sizeof(r)), S_OK);
     assert_memory_equal(w, r, sizeof(w));
+}
+
+static void serve_guest(struct launcher *L, struct served *s)
+{
+    serve_guest_dma(L, s, VDRV_DMA_GRANT);
 }
 
 static bool pid_gone(pid_t pid, int timeout_ms)
@@ -273,6 +279,74 @@ static void test_guest_death_releases_within_2s(void **state)
     assert_int_equal(simdom_grants_mapped_now(s.d), 0);
     simdom_destroy(s.d);
     tstk_remove_disk(xs, &s.disk);
+    launcher_down(&L);
+}
+
+/* The same in foreign mode: its guest-RAM mappings go with the process. */
+static void test_guest_death_foreign_mode(void **state)
+{
+    (void)state;
+    struct launcher L;
+    struct served s;
+    static int n;
+    snprintf(L.log, sizeof(L.log), "%s/launcher-fd%d.log", env.dir, n++);
+    const char *sb = getenv("VG_TEST_SANDBOX");
+    char sandbox[32];
+    snprintf(sandbox, sizeof(sandbox), "--sandbox=%s", sb && *sb ? sb : "kill");
+    const char *argv[] = { getenv("VG_BACKEND"), "watch", "--images", images, "--mode",
+                           "foreign", sandbox, NULL };
+    L.pid = sim_spawn((char *const *)argv, L.log);
+    assert_true(log_has(&L, "watching backend/virtio_disk", WAIT_MS));
+    serve_guest_dma(&L, &s, VDRV_DMA_PHYS);
+    struct xensim_stats st;
+    simdom_stats(s.d, &st);
+    assert_true(st.fgn_map_calls > 0);
+    uint64_t t0 = now_ms();
+    assert_int_equal(tstk_release_domain(xs, DOMID), 0);
+    assert_true(pid_gone(s.dev, 2000));
+    assert_int_equal(tstk_wait_state(xs, &s.disk, 6, 2000), 0);
+    uint64_t dt = now_ms() - t0;
+    print_message("foreign mode: guest death to device gone and Closed: %llu ms\n",
+                  (unsigned long long)dt);
+    assert_true(dt < 2000);
+    simdom_stats(s.d, &st);
+    assert_int_equal(st.fgn_mapped.cur, 0);
+    simdom_destroy(s.d);
+    tstk_remove_disk(xs, &s.disk);
+    launcher_down(&L);
+}
+
+/*
+ * Closing while the guest floods its queue from one vCPU: the launcher's
+ * CLOSE is served between bounded batches, so the device still stops, maps
+ * nothing and is Closed well within the launcher's 2 s deadline.
+ */
+static void test_closing_under_flood(void **state)
+{
+    (void)state;
+    struct launcher L;
+    struct served s;
+    struct flood f;
+    launcher_up(&L);
+    serve_guest(&L, &s);
+    assert_int_equal(flood_start(&f, &s.v, RIG_BASE), 0);
+    usleep(200000);
+    uint64_t t0 = now_ms();
+    assert_int_equal(tstk_write_node(xs, &s.disk, "state", "5"), 0);
+    assert_int_equal(tstk_wait_state(xs, &s.disk, 6, WAIT_MS), 0);
+    uint64_t dt = now_ms() - t0;
+    bool gone = pid_gone(s.dev, WAIT_MS);
+    unsigned long published = atomic_load(&f.chains);
+    flood_stop(&f);
+    print_message("Closing under a flood (%lu chains published): Closed after %llu ms\n",
+                  published, (unsigned long long)dt);
+    assert_true(gone);
+    assert_true(published > 640);
+    assert_true(dt < 2000);
+    /* Stopped by CLOSE, not by the deadline's SIGKILL. */
+    assert_false(log_has(&L, "did not stop within the deadline", 0));
+    assert_true(log_has(&L, "exited 0", 0));
+    unserve_guest(&s);
     launcher_down(&L);
 }
 
@@ -711,6 +785,8 @@ int main(void)
         cmocka_unit_test(test_serves_and_closes_on_closing),
         cmocka_unit_test(test_closes_on_online_0),
         cmocka_unit_test(test_guest_death_releases_within_2s),
+        cmocka_unit_test(test_guest_death_foreign_mode),
+        cmocka_unit_test(test_closing_under_flood),
         cmocka_unit_test(test_directory_removed),
         cmocka_unit_test(test_device_killed_launcher_survives),
         cmocka_unit_test(test_hostile_directories_refused),
