@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "config/config.h"
 #include "ipc/devmsg.h"
+#include "launcher/devlog.h"
 #include "launcher/image.h"
 #include "launcher/tsinput.h"
 
@@ -38,6 +39,7 @@ struct devproc {
     bool ready, close_sent, down_seen;
     uint32_t down_status;
     uint64_t deadline_ms; /* SIGKILL after this; 0: none */
+    struct devlog log;    /* its stderr */
 };
 
 /* Directories refused once are not re-read on every watch event, until they go away. */
@@ -166,9 +168,16 @@ static void write_state(struct launcher *L, const struct devproc *d, int state, 
 
 static void spawn(struct launcher *L, struct devproc *slot, const struct ts_device *td, int img)
 {
-    int sp[2];
+    int sp[2], err_w = -1;
+    struct devlog log;
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
         vg_err("dom%u device %u: socketpair: %s", td->domid, td->devid, strerror(errno));
+        return;
+    }
+    if (devlog_open(&log, &err_w) < 0) {
+        vg_err("dom%u device %u: pipe: %s", td->domid, td->devid, strerror(errno));
+        close(sp[0]);
+        close(sp[1]);
         return;
     }
     pid_t pid = fork();
@@ -178,8 +187,10 @@ static void spawn(struct launcher *L, struct devproc *slot, const struct ts_devi
             fcntl(sp[1], F_SETFD, 0);
         else if (dup2(sp[1], DEVICE_CONTROL_FD) < 0)
             _exit(127);
-        /* No terminal, no stdin/stdout; stderr stays the launcher's log. */
+        /* No terminal, no stdin/stdout; stderr is a pipe the launcher relays. */
         if (L->devnull >= 0 && (dup2(L->devnull, 0) < 0 || dup2(L->devnull, 1) < 0))
+            _exit(127);
+        if (dup2(err_w, 2) < 0)
             _exit(127);
         setsid();
         sigset_t none;
@@ -189,12 +200,15 @@ static void spawn(struct launcher *L, struct devproc *slot, const struct ts_devi
         _exit(127);
     }
     close(sp[1]);
+    close(err_w);
     if (pid < 0) {
         vg_err("dom%u device %u: fork: %s", td->domid, td->devid, strerror(errno));
         close(sp[0]);
+        close(log.fd);
         return;
     }
-    *slot = (struct devproc){ .pid = pid, .sock = sp[0], .domid = td->domid, .devid = td->devid };
+    *slot = (struct devproc){ .pid = pid, .sock = sp[0], .domid = td->domid, .devid = td->devid,
+                              .log = log };
     struct devmsg m = { .type = DEVMSG_CONFIG };
     m.cfg.domid = td->domid;
     m.cfg.devid = td->devid;
@@ -401,15 +415,17 @@ static void reap(struct launcher *L)
             else
                 vg_info("dom%u device %u: pid %d exited %d", d->domid, d->devid, (int)pid,
                         WEXITSTATUS(status));
-            /* Its last words (DOWN) may still be queued behind the SIGCHLD. */
+            /* Its last words (DOWN, log lines) may still be queued behind the SIGCHLD. */
             if (d->sock >= 0)
                 on_device_message(L, d);
+            devlog_relay(&d->log, d->domid, d->devid);
+            devlog_close(&d->log, d->domid, d->devid);
             /* The process is gone, so is every mapping it held: now Closed is true.
              * It is never restarted against the same directory. */
             write_state(L, d, XENBUS_CLOSED, down_text(d, status));
             if (d->sock >= 0)
                 close(d->sock);
-            *d = (struct devproc){ .sock = -1 };
+            *d = (struct devproc){ .sock = -1, .log = { .fd = -1 } };
         }
     }
 }
@@ -461,8 +477,8 @@ static void on_signal(struct launcher *L)
 
 static int serve(struct launcher *L)
 {
-    struct pollfd pfd[2 + LAUNCHER_MAX_DEVICES];
-    int owner[2 + LAUNCHER_MAX_DEVICES];
+    struct pollfd pfd[2 + 2 * LAUNCHER_MAX_DEVICES];
+    int owner[2 + 2 * LAUNCHER_MAX_DEVICES];
     int xsfd = xs_fileno(L->xs);
     if (xsfd < 0) {
         vg_err("xs_fileno: %s", strerror(errno));
@@ -477,6 +493,10 @@ static int serve(struct launcher *L)
                 owner[n] = i;
                 pfd[n++] = (struct pollfd){ .fd = L->dev[i].sock, .events = POLLIN };
             }
+            if (L->dev[i].pid > 0 && L->dev[i].log.fd >= 0) {
+                owner[n] = i;
+                pfd[n++] = (struct pollfd){ .fd = L->dev[i].log.fd, .events = POLLIN };
+            }
         }
         if (poll(pfd, (nfds_t)n, poll_timeout(L)) < 0 && errno != EINTR) {
             vg_err("poll: %s", strerror(errno));
@@ -488,9 +508,15 @@ static int serve(struct launcher *L)
             xenstore_lost(L);
             xsfd = -1; /* poll ignores it from now on */
         }
-        for (int k = 2; k < n; k++)
-            if (pfd[k].revents && L->dev[owner[k]].sock == pfd[k].fd)
-                on_device_message(L, &L->dev[owner[k]]);
+        for (int k = 2; k < n; k++) {
+            struct devproc *d = &L->dev[owner[k]];
+            if (!pfd[k].revents || d->pid <= 0)
+                continue;
+            if (d->sock == pfd[k].fd)
+                on_device_message(L, d);
+            else if (d->log.fd == pfd[k].fd)
+                devlog_relay(&d->log, d->domid, d->devid);
+        }
         if (pfd[0].revents & POLLIN) {
             char **ev;
             while ((ev = xs_check_watch(L->xs))) {
@@ -552,8 +578,10 @@ static int parse_options(struct launcher *L, int argc, char **argv)
 int launcher_run(int argc, char **argv)
 {
     static struct launcher L;
-    for (int i = 0; i < LAUNCHER_MAX_DEVICES; i++)
+    for (int i = 0; i < LAUNCHER_MAX_DEVICES; i++) {
         L.dev[i].sock = -1;
+        L.dev[i].log.fd = -1;
+    }
     /* Started with 0-2 closed, a received or opened fd could land on 2: the log. */
     L.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
     while (L.devnull >= 0 && L.devnull <= 2)

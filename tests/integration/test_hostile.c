@@ -892,9 +892,14 @@ static void test_c14_flooding_vcpu_does_not_starve(void **state)
                   (unsigned long long)worst, (unsigned long long)term_us);
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     assert_true(published > 10u * r.v.qsize); /* the flood was real */
-    assert_true(reads > 10);
-    /* Generous for a loaded 2-core CI machine; the figures above are the result. */
-    assert_true(worst < 500000);
+    /*
+     * Starvation is told from scheduling noise by counts, not times: without
+     * the per-notify bound vCPU1 got 2 reads served in those 1.5 s (worst
+     * 917 ms); with it, hundreds.  The latencies above are the measurement;
+     * the time limits below only catch a process that stopped answering.
+     */
+    assert_true(reads > 50);
+    assert_true(worst < 2000000);
     assert_true(term_us < 2000000);
     r.probed = false;
     simdom_destroy(r.d);

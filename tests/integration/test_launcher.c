@@ -448,6 +448,39 @@ static void test_device_sending_fd_killed(void **state)
     device_attacks_launcher("fd-to-launcher", "malformed message from the device process");
 }
 
+/* What a device writes to stderr reaches the log attributed to it, never as the launcher. */
+static void test_device_cannot_forge_launcher_log(void **state)
+{
+    (void)state;
+    if (getenv("VG_TEST_SANDBOX") && !strcmp(getenv("VG_TEST_SANDBOX"), "off"))
+        skip(); /* the probe runs only once jailed */
+    struct launcher L;
+    setenv("VG_PROBE_FORBIDDEN", "forge-log", 1);
+    launcher_up_bin(&L, getenv("VG_PROBE_BACKEND"));
+    unsetenv("VG_PROBE_FORBIDDEN");
+    struct simdom_params p = { .domid = DOMID, .nr_vcpus = 1,
+                               .ram_size = (uint64_t)RIG_RAM_MB << 20, .nr_grants = 64 };
+    struct simdom *d = simdom_create(&p);
+    assert_non_null(d);
+    assert_int_equal(tstk_add_domain(xs, DOMID), 0);
+    struct tstk_disk td;
+    tstk_disk_default(&td, DOMID, disk);
+    assert_int_equal(tstk_write_disk(xs, &td), 0);
+    assert_int_equal(tstk_wait_state(xs, &td, 6, WAIT_MS), 0);
+    assert_true(log_has(&L, "exited 3", WAIT_MS));
+    /* Both forged lines arrive, each under the device's name, escapes replaced. */
+    assert_int_equal(log_count(&L, "dom7 device 51712 says: virtio-grant[watch]: info: dom7 "
+                                   "device 51712: ready (InitWait)", NULL), 1);
+    assert_int_equal(log_count(&L, "dom7 device 51712 says: virtio-grant[watch]: warn: "
+                                   "forged?[2J", NULL), 1);
+    assert_int_equal(log_count(&L, "ready (InitWait)", NULL), 1);
+    assert_int_equal(log_count(&L, "\x1b", NULL), 0);
+    simdom_destroy(d);
+    tstk_remove_disk(xs, &td);
+    tstk_release_domain(xs, DOMID);
+    launcher_down(&L);
+}
+
 /* Two directories naming one image file: the second is refused while the first serves. */
 static void test_image_file_shared_refused(void **state)
 {
@@ -796,6 +829,7 @@ int main(void)
         cmocka_unit_test(test_bad_launcher_options),
         cmocka_unit_test(test_device_flooding_launcher_killed),
         cmocka_unit_test(test_device_sending_fd_killed),
+        cmocka_unit_test(test_device_cannot_forge_launcher_log),
         cmocka_unit_test(test_image_file_shared_refused),
         cmocka_unit_test(test_operator_read_only),
         cmocka_unit_test(test_refusal_cannot_forge_log_lines),

@@ -162,7 +162,14 @@ void vg_sandbox_probe(struct xen_ioreq_srv *srv, xengnttab_handle *gnt,
         measure_residual(srv, gnt);
         exit(3);
     }
-    /* A compromised device turning on its launcher: floods, stray fds. */
+    /* A compromised device turning on its launcher: forged log lines, floods, stray fds. */
+    if (!strcmp(what, "forge-log")) {
+        static const char forged[] = "virtio-grant[watch]: info: dom7 device 51712: ready "
+                                     "(InitWait)\nvirtio-grant[watch]: warn: forged\x1b[2J\n";
+        if (write(2, forged, sizeof(forged) - 1) < 0)
+            exit(5);
+        exit(3);
+    }
     if (!strcmp(what, "flood-launcher") || !strcmp(what, "fd-to-launcher")) {
         struct devmsg m = { .type = DEVMSG_DOWN };
         bool fd = what[0] == 'f' && what[1] == 'd';
