@@ -48,7 +48,7 @@ SIM_SRCS := xensim/lib/sim_common.c xensim/lib/sim_devicemodel.c xensim/lib/sim_
             xensim/lib/sim_gnttab.c xensim/lib/sim_foreignmemory.c xensim/lib/sim_xenstore.c \
             xensim/lib/sim_sandbox.c xensim/lib/sim_toolcore.c
 GUEST_SRCS := xensim/guest/simdom.c xensim/guest/vdrv.c xensim/guest/harness.c xensim/guest/simxs.c \
-              xensim/guest/simxs_ops.c xensim/guest/simxs_tree.c
+              xensim/guest/simxs_ops.c xensim/guest/simxs_tree.c xensim/guest/simxs_txn.c
 RIG_SRCS   := tests/common/rig.c tests/common/toolstack.c tests/common/flood.c
 INPROC_SRCS := tests/common/inproc.c
 

@@ -148,22 +148,38 @@ static void forget_refusal_of(struct launcher *L, const char *changed)
             L->refused[i].name[0] = 0;
 }
 
-/* Written only while the node exists: after libxl removed the directory it would leak. */
+/*
+ * Written only while the directory exists, and in one transaction with that
+ * check: after libxl removed the directory, a plain write would recreate it.
+ */
 static void write_state(struct launcher *L, const struct devproc *d, int state, const char *error)
 {
-    int cur = ts_read_state(L->xs, d->domid, d->devid);
-    if (cur == -ENOENT || cur >= state)
-        return;
     char path[96], val[12];
-    if (error) {
-        snprintf(path, sizeof(path), TS_DIR "/%u/%u/error", d->domid, d->devid);
-        xs_write(L->xs, XBT_NULL, path, error, strlen(error));
-    }
-    snprintf(path, sizeof(path), TS_DIR "/%u/%u/state", d->domid, d->devid);
     snprintf(val, sizeof(val), "%d", state);
-    if (!xs_write(L->xs, XBT_NULL, path, val, strlen(val)))
-        vg_warn("dom%u device %u: writing state %d: %s", d->domid, d->devid, state,
-                strerror(errno));
+    for (int tries = 0; tries < 8; tries++) {
+        xs_transaction_t t = xs_transaction_start(L->xs);
+        if (t == XBT_NULL)
+            break;
+        int cur = ts_read_state_in(L->xs, t, d->domid, d->devid);
+        bool ok = true;
+        if (cur != -ENOENT && cur < state) {
+            if (error) {
+                snprintf(path, sizeof(path), TS_DIR "/%u/%u/error", d->domid, d->devid);
+                ok = xs_write(L->xs, t, path, error, strlen(error));
+            }
+            snprintf(path, sizeof(path), TS_DIR "/%u/%u/state", d->domid, d->devid);
+            ok = ok && xs_write(L->xs, t, path, val, strlen(val));
+        }
+        if (!ok) {
+            xs_transaction_end(L->xs, t, true);
+            break;
+        }
+        if (xs_transaction_end(L->xs, t, false))
+            return;
+        if (errno != EAGAIN)
+            break;
+    }
+    vg_warn("dom%u device %u: writing state %d: %s", d->domid, d->devid, state, strerror(errno));
 }
 
 static void spawn(struct launcher *L, struct devproc *slot, const struct ts_device *td, int img)

@@ -54,10 +54,10 @@ int ts_parse_u64(const char *s, uint64_t max, uint64_t *out)
     return ts_parse_id(s, max, out);
 }
 
-static char *read_checked(struct xs_handle *xs, const char *path)
+static char *read_checked(struct xs_handle *xs, xs_transaction_t t, const char *path)
 {
     unsigned len;
-    char *s = xs_read(xs, XBT_NULL, path, &len);
+    char *s = xs_read(xs, t, path, &len);
     if (s && strlen(s) != len) {
         /* An embedded NUL would let two readers see two different values. */
         free(s);
@@ -67,16 +67,22 @@ static char *read_checked(struct xs_handle *xs, const char *path)
     return s;
 }
 
-char *ts_read_node(struct xs_handle *xs, uint16_t domid, uint32_t devid, const char *node)
+static char *read_node_in(struct xs_handle *xs, xs_transaction_t t, uint16_t domid,
+                          uint32_t devid, const char *node)
 {
     char path[128];
     snprintf(path, sizeof(path), TS_DIR "/%u/%u/%s", domid, devid, node);
-    return read_checked(xs, path);
+    return read_checked(xs, t, path);
 }
 
-int ts_read_state(struct xs_handle *xs, uint16_t domid, uint32_t devid)
+char *ts_read_node(struct xs_handle *xs, uint16_t domid, uint32_t devid, const char *node)
 {
-    char *s = ts_read_node(xs, domid, devid, "state");
+    return read_node_in(xs, XBT_NULL, domid, devid, node);
+}
+
+int ts_read_state_in(struct xs_handle *xs, xs_transaction_t t, uint16_t domid, uint32_t devid)
+{
+    char *s = read_node_in(xs, t, domid, devid, "state");
     uint64_t v;
     if (!s)
         return -ENOENT;
@@ -115,7 +121,7 @@ static int read_ram_size(struct xs_handle *xs, struct ts_device *d, char *why, s
 {
     char path[64];
     snprintf(path, sizeof(path), "/local/domain/%u/memory/static-max", d->domid);
-    char *s = read_checked(xs, path);
+    char *s = read_checked(xs, XBT_NULL, path);
     uint64_t kib;
     /* Arm guests' RAM bank is below 1 TiB; anything larger is not a real domain. */
     int rc = s ? ts_parse_id(s, 1ull << 30, &kib) : -ENOENT;

@@ -14,8 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-struct xs_handle;
+#include <xenstore.h>
 
 #define TS_DEVID_MAX 0xfffffffu
 
@@ -48,8 +47,9 @@ int ts_read_device(struct xs_handle *xs, uint16_t domid, uint32_t devid, bool wa
 
 /* A node of the device's directory, checked as a string (no NUL inside). NULL if absent. */
 char *ts_read_node(struct xs_handle *xs, uint16_t domid, uint32_t devid, const char *node);
-/* The state node as a XenbusState (1..6), or -ENOENT / -EINVAL. */
-int ts_read_state(struct xs_handle *xs, uint16_t domid, uint32_t devid);
+/* The state node as a XenbusState (1..6), or -ENOENT / -EINVAL; in transaction t. */
+int ts_read_state_in(struct xs_handle *xs, xs_transaction_t t, uint16_t domid, uint32_t devid);
+#define ts_read_state(xs, domid, devid) ts_read_state_in((xs), XBT_NULL, (domid), (devid))
 
 #define TS_DIR "backend/virtio_disk"
 

@@ -114,14 +114,16 @@ static void dump_log(const struct launcher *L)
         perror("system");
 }
 
-static void launcher_up_bin(struct launcher *L, const char *bin)
+/* `bin watch --images DIR -v --sandbox=... [opt [arg]]`, once it watches. */
+static void launcher_up_opts(struct launcher *L, const char *bin, const char *opt,
+                             const char *arg)
 {
     static int n;
     snprintf(L->log, sizeof(L->log), "%s/launcher%d.log", env.dir, n++);
     static char sandbox[32];
     const char *sb = getenv("VG_TEST_SANDBOX");
     snprintf(sandbox, sizeof(sandbox), "--sandbox=%s", sb && *sb ? sb : "kill");
-    const char *argv[] = { bin, "watch", "--images", images, "-v", sandbox, NULL };
+    const char *argv[] = { bin, "watch", "--images", images, "-v", sandbox, opt, arg, NULL };
     L->pid = sim_spawn((char *const *)argv, L->log);
     assert_true(L->pid > 0);
     if (!log_has(L, "watching backend/virtio_disk", WAIT_MS)) {
@@ -130,9 +132,62 @@ static void launcher_up_bin(struct launcher *L, const char *bin)
     }
 }
 
+static void launcher_up_bin(struct launcher *L, const char *bin)
+{
+    launcher_up_opts(L, bin, NULL, NULL);
+}
+
 static void launcher_up(struct launcher *L)
 {
     launcher_up_bin(L, getenv("VG_BACKEND"));
+}
+
+/* The test twin as launcher (so as device), attempting @what once jailed. */
+static void launcher_up_probe(struct launcher *L, const char *what)
+{
+    setenv("VG_PROBE_FORBIDDEN", what, 1);
+    launcher_up_bin(L, getenv("VG_PROBE_BACKEND"));
+    unsetenv("VG_PROBE_FORBIDDEN");
+}
+
+static bool sandbox_off(void)
+{
+    const char *sb = getenv("VG_TEST_SANDBOX");
+    return sb && !strcmp(sb, "off");
+}
+
+/* A guest that exists and one disk directory for it, as libxl writes it. */
+struct guest_dir {
+    struct simdom *d;
+    struct tstk_disk td;
+};
+
+static void guest_dir_up(struct guest_dir *g)
+{
+    struct simdom_params p = { .domid = DOMID, .nr_vcpus = 1,
+                               .ram_size = (uint64_t)RIG_RAM_MB << 20, .nr_grants = 64 };
+    g->d = simdom_create(&p);
+    assert_non_null(g->d);
+    assert_int_equal(tstk_add_domain(xs, DOMID), 0);
+    tstk_disk_default(&g->td, DOMID, disk);
+    assert_int_equal(tstk_write_disk(xs, &g->td), 0);
+}
+
+static void guest_dir_down(struct guest_dir *g)
+{
+    simdom_destroy(g->d);
+    tstk_remove_disk(xs, &g->td);
+    tstk_release_domain(xs, DOMID);
+}
+
+/* The launcher closed the device on its behalf, with its own text. */
+static void expect_died_and_closed(struct guest_dir *g)
+{
+    assert_int_equal(tstk_wait_state(xs, &g->td, 6, WAIT_MS), 0);
+    char *err = tstk_read_node(xs, &g->td, "error");
+    assert_non_null(err);
+    assert_string_equal(err, "virtio-grant: the device process died");
+    free(err);
 }
 
 static void launcher_down(struct launcher *L)
@@ -210,6 +265,15 @@ static bool pid_gone(pid_t pid, int timeout_ms)
     return false;
 }
 
+/* libxl's close: Closing, then Closed once the device process is gone. */
+static void close_by_toolstack(struct served *s)
+{
+    vdrv_remove(&s->v);
+    assert_int_equal(tstk_write_node(xs, &s->disk, "state", "5"), 0);
+    assert_int_equal(tstk_wait_state(xs, &s->disk, 6, WAIT_MS), 0);
+    assert_true(pid_gone(s->dev, WAIT_MS));
+}
+
 /* After the device went away: nothing mapped, the directory left to the toolstack. */
 static void unserve_guest(struct served *s)
 {
@@ -230,10 +294,7 @@ static void test_serves_and_closes_on_closing(void **state)
     char id[21] = { 0 };
     assert_int_equal(vdrv_blk_sync(&s.v, T_GET_ID, 0, id, 20), S_OK);
     assert_string_equal(id, "vg-7-51712");
-    vdrv_remove(&s.v);
-    assert_int_equal(tstk_write_node(xs, &s.disk, "state", "5"), 0);
-    assert_int_equal(tstk_wait_state(xs, &s.disk, 6, WAIT_MS), 0);
-    assert_true(pid_gone(s.dev, WAIT_MS));
+    close_by_toolstack(&s);
     assert_true(log_has(&L, "exited 0", 0));
     char *err = tstk_read_node(xs, &s.disk, "error");
     assert_null(err);
@@ -260,7 +321,19 @@ static void test_closes_on_online_0(void **state)
  * The guest dies with its device live and mapped: the launcher tells the
  * device process (which holds no xenstore), the process releases everything
  * and exits, and Closed is written, all within the 2 s the launcher allows.
+ * Returns the time it took.
  */
+static uint64_t guest_death(struct served *s)
+{
+    uint64_t t0 = now_ms();
+    assert_int_equal(tstk_release_domain(xs, DOMID), 0);
+    assert_true(pid_gone(s->dev, 2000));
+    assert_int_equal(tstk_wait_state(xs, &s->disk, 6, 2000), 0);
+    uint64_t dt = now_ms() - t0;
+    assert_true(dt < 2000);
+    return dt;
+}
+
 static void test_guest_death_releases_within_2s(void **state)
 {
     (void)state;
@@ -268,13 +341,8 @@ static void test_guest_death_releases_within_2s(void **state)
     struct served s;
     launcher_up(&L);
     serve_guest(&L, &s);
-    uint64_t t0 = now_ms();
-    assert_int_equal(tstk_release_domain(xs, DOMID), 0);
-    assert_true(pid_gone(s.dev, 2000));
-    assert_int_equal(tstk_wait_state(xs, &s.disk, 6, 2000), 0);
-    uint64_t dt = now_ms() - t0;
+    uint64_t dt = guest_death(&s);
     print_message("guest death to device gone and Closed: %llu ms\n", (unsigned long long)dt);
-    assert_true(dt < 2000);
     assert_true(log_has(&L, "the guest is gone", 0));
     assert_int_equal(simdom_grants_mapped_now(s.d), 0);
     simdom_destroy(s.d);
@@ -288,27 +356,14 @@ static void test_guest_death_foreign_mode(void **state)
     (void)state;
     struct launcher L;
     struct served s;
-    static int n;
-    snprintf(L.log, sizeof(L.log), "%s/launcher-fd%d.log", env.dir, n++);
-    const char *sb = getenv("VG_TEST_SANDBOX");
-    char sandbox[32];
-    snprintf(sandbox, sizeof(sandbox), "--sandbox=%s", sb && *sb ? sb : "kill");
-    const char *argv[] = { getenv("VG_BACKEND"), "watch", "--images", images, "--mode",
-                           "foreign", sandbox, NULL };
-    L.pid = sim_spawn((char *const *)argv, L.log);
-    assert_true(log_has(&L, "watching backend/virtio_disk", WAIT_MS));
+    launcher_up_opts(&L, getenv("VG_BACKEND"), "--mode", "foreign");
     serve_guest_dma(&L, &s, VDRV_DMA_PHYS);
     struct xensim_stats st;
     simdom_stats(s.d, &st);
     assert_true(st.fgn_map_calls > 0);
-    uint64_t t0 = now_ms();
-    assert_int_equal(tstk_release_domain(xs, DOMID), 0);
-    assert_true(pid_gone(s.dev, 2000));
-    assert_int_equal(tstk_wait_state(xs, &s.disk, 6, 2000), 0);
-    uint64_t dt = now_ms() - t0;
+    uint64_t dt = guest_death(&s);
     print_message("foreign mode: guest death to device gone and Closed: %llu ms\n",
                   (unsigned long long)dt);
-    assert_true(dt < 2000);
     simdom_stats(s.d, &st);
     assert_int_equal(st.fgn_mapped.cur, 0);
     simdom_destroy(s.d);
@@ -376,63 +431,33 @@ static void test_directory_removed(void **state)
 static void test_device_killed_launcher_survives(void **state)
 {
     (void)state;
-    const char *probe = getenv("VG_PROBE_BACKEND");
-    assert_non_null(probe);
-    if (getenv("VG_TEST_SANDBOX") && !strcmp(getenv("VG_TEST_SANDBOX"), "off"))
+    if (sandbox_off())
         skip(); /* nothing kills without the sandbox */
     struct launcher L;
-    setenv("VG_PROBE_FORBIDDEN", "xenstore-socket", 1);
-    launcher_up_bin(&L, probe);
-    unsetenv("VG_PROBE_FORBIDDEN");
-    struct simdom_params p = { .domid = DOMID, .nr_vcpus = 1,
-                               .ram_size = (uint64_t)RIG_RAM_MB << 20, .nr_grants = 64 };
-    struct simdom *d = simdom_create(&p);
-    assert_non_null(d);
-    assert_int_equal(tstk_add_domain(xs, DOMID), 0);
-    struct tstk_disk td;
-    tstk_disk_default(&td, DOMID, disk);
-    assert_int_equal(tstk_write_disk(xs, &td), 0);
-    assert_int_equal(tstk_wait_state(xs, &td, 6, WAIT_MS), 0);
+    struct guest_dir g;
+    launcher_up_probe(&L, "xenstore-socket");
+    guest_dir_up(&g);
+    expect_died_and_closed(&g);
     assert_true(log_has(&L, "killed by signal 31", WAIT_MS));
-    char *err = tstk_read_node(xs, &td, "error");
-    assert_non_null(err);
-    assert_string_equal(err, "virtio-grant: the device process died");
-    free(err);
-    simdom_destroy(d);
-    tstk_remove_disk(xs, &td);
-    tstk_release_domain(xs, DOMID);
+    guest_dir_down(&g);
     launcher_down(&L);
 }
 
 /* The device process turns on its launcher: it is killed, the launcher lives on. */
 static void device_attacks_launcher(const char *what, const char *expect)
 {
-    if (getenv("VG_TEST_SANDBOX") && !strcmp(getenv("VG_TEST_SANDBOX"), "off"))
+    if (sandbox_off())
         skip(); /* the probe runs only once jailed */
     struct launcher L;
-    setenv("VG_PROBE_FORBIDDEN", what, 1);
-    launcher_up_bin(&L, getenv("VG_PROBE_BACKEND"));
-    unsetenv("VG_PROBE_FORBIDDEN");
-    struct simdom_params p = { .domid = DOMID, .nr_vcpus = 1,
-                               .ram_size = (uint64_t)RIG_RAM_MB << 20, .nr_grants = 64 };
-    struct simdom *d = simdom_create(&p);
-    assert_non_null(d);
-    assert_int_equal(tstk_add_domain(xs, DOMID), 0);
-    struct tstk_disk td;
-    tstk_disk_default(&td, DOMID, disk);
-    assert_int_equal(tstk_write_disk(xs, &td), 0);
-    assert_int_equal(tstk_wait_state(xs, &td, 6, WAIT_MS), 0);
+    struct guest_dir g;
+    launcher_up_probe(&L, what);
+    guest_dir_up(&g);
+    expect_died_and_closed(&g);
     if (!log_has(&L, expect, WAIT_MS) || !log_has(&L, "killed by signal 9", WAIT_MS)) {
         dump_log(&L);
         fail_msg("%s: the launcher did not kill the device", what);
     }
-    char *err = tstk_read_node(xs, &td, "error");
-    assert_non_null(err);
-    assert_string_equal(err, "virtio-grant: the device process died");
-    free(err);
-    simdom_destroy(d);
-    tstk_remove_disk(xs, &td);
-    tstk_release_domain(xs, DOMID);
+    guest_dir_down(&g);
     launcher_down(&L);
 }
 
@@ -452,21 +477,13 @@ static void test_device_sending_fd_killed(void **state)
 static void test_device_cannot_forge_launcher_log(void **state)
 {
     (void)state;
-    if (getenv("VG_TEST_SANDBOX") && !strcmp(getenv("VG_TEST_SANDBOX"), "off"))
+    if (sandbox_off())
         skip(); /* the probe runs only once jailed */
     struct launcher L;
-    setenv("VG_PROBE_FORBIDDEN", "forge-log", 1);
-    launcher_up_bin(&L, getenv("VG_PROBE_BACKEND"));
-    unsetenv("VG_PROBE_FORBIDDEN");
-    struct simdom_params p = { .domid = DOMID, .nr_vcpus = 1,
-                               .ram_size = (uint64_t)RIG_RAM_MB << 20, .nr_grants = 64 };
-    struct simdom *d = simdom_create(&p);
-    assert_non_null(d);
-    assert_int_equal(tstk_add_domain(xs, DOMID), 0);
-    struct tstk_disk td;
-    tstk_disk_default(&td, DOMID, disk);
-    assert_int_equal(tstk_write_disk(xs, &td), 0);
-    assert_int_equal(tstk_wait_state(xs, &td, 6, WAIT_MS), 0);
+    struct guest_dir g;
+    launcher_up_probe(&L, "forge-log");
+    guest_dir_up(&g);
+    assert_int_equal(tstk_wait_state(xs, &g.td, 6, WAIT_MS), 0);
     assert_true(log_has(&L, "exited 3", WAIT_MS));
     /* Both forged lines arrive, each under the device's name, escapes replaced. */
     assert_int_equal(log_count(&L, "dom7 device 51712 says: virtio-grant[watch]: info: dom7 "
@@ -475,9 +492,7 @@ static void test_device_cannot_forge_launcher_log(void **state)
                                    "forged?[2J", NULL), 1);
     assert_int_equal(log_count(&L, "ready (InitWait)", NULL), 1);
     assert_int_equal(log_count(&L, "\x1b", NULL), 0);
-    simdom_destroy(d);
-    tstk_remove_disk(xs, &td);
-    tstk_release_domain(xs, DOMID);
+    guest_dir_down(&g);
     launcher_down(&L);
 }
 
@@ -496,41 +511,16 @@ static void test_image_file_shared_refused(void **state)
     td.irq = "34";
     assert_int_equal(tstk_write_disk(xs, &td), 0);
     assert_true(log_has(&L, "virtio_disk/7/51728: refused: params: image file in use", WAIT_MS));
-    vdrv_remove(&s.v);
-    assert_int_equal(tstk_write_node(xs, &s.disk, "state", "5"), 0);
-    assert_int_equal(tstk_wait_state(xs, &s.disk, 6, WAIT_MS), 0);
-    assert_true(pid_gone(s.dev, WAIT_MS));
+    close_by_toolstack(&s);
     unserve_guest(&s);
     launcher_down(&L);
 }
 
-/* The operator's --read-only wins over mode=w: the device holds a read-only fd. */
-static void test_operator_read_only(void **state)
+/* The access mode the device process holds the image with. */
+static int image_access_mode(pid_t dev)
 {
-    (void)state;
-    struct launcher L;
-    static int n;
-    snprintf(L.log, sizeof(L.log), "%s/launcher-ro%d.log", env.dir, n++);
-    const char *sb = getenv("VG_TEST_SANDBOX");
-    char sandbox[32];
-    snprintf(sandbox, sizeof(sandbox), "--sandbox=%s", sb && *sb ? sb : "kill");
-    const char *argv[] = { getenv("VG_BACKEND"), "watch", "--images", images, "--read-only",
-                           sandbox, NULL };
-    L.pid = sim_spawn((char *const *)argv, L.log);
-    assert_true(log_has(&L, "watching backend/virtio_disk", WAIT_MS));
-    struct simdom_params p = { .domid = DOMID, .nr_vcpus = 1,
-                               .ram_size = (uint64_t)RIG_RAM_MB << 20, .nr_grants = 64 };
-    struct simdom *d = simdom_create(&p);
-    assert_non_null(d);
-    assert_int_equal(tstk_add_domain(xs, DOMID), 0);
-    struct tstk_disk td;
-    tstk_disk_default(&td, DOMID, disk);
-    assert_int_equal(tstk_write_disk(xs, &td), 0);
-    assert_int_equal(tstk_wait_state(xs, &td, 2, WAIT_MS), 0);
-    pid_t dev = device_pid(&L);
-    /* Find the image among the device's fds and read its open flags. */
     char path[64], target[256], line[128];
-    int found = 0;
+    int mode = -1;
     for (int fd = 3; fd < 64; fd++) {
         snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)dev, fd);
         ssize_t k = readlink(path, target, sizeof(target) - 1);
@@ -539,22 +529,33 @@ static void test_operator_read_only(void **state)
         target[k] = 0;
         if (strcmp(target, disk) != 0)
             continue;
+        assert_int_equal(mode, -1); /* held once */
         snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)dev, fd);
         FILE *f = fopen(path, "r");
         assert_non_null(f);
         while (fgets(line, sizeof(line), f))
             if (!strncmp(line, "flags:", 6))
-                assert_int_equal(strtoul(line + 6, NULL, 8) & O_ACCMODE, O_RDONLY);
+                mode = (int)(strtoul(line + 6, NULL, 8) & O_ACCMODE);
         fclose(f);
-        found++;
     }
-    assert_int_equal(found, 1);
-    assert_int_equal(tstk_write_node(xs, &td, "state", "5"), 0);
-    assert_int_equal(tstk_wait_state(xs, &td, 6, WAIT_MS), 0);
+    return mode;
+}
+
+/* The operator's --read-only wins over mode=w: the device holds a read-only fd. */
+static void test_operator_read_only(void **state)
+{
+    (void)state;
+    struct launcher L;
+    struct guest_dir g;
+    launcher_up_opts(&L, getenv("VG_BACKEND"), "--read-only", NULL);
+    guest_dir_up(&g);
+    assert_int_equal(tstk_wait_state(xs, &g.td, 2, WAIT_MS), 0);
+    pid_t dev = device_pid(&L);
+    assert_int_equal(image_access_mode(dev), O_RDONLY);
+    assert_int_equal(tstk_write_node(xs, &g.td, "state", "5"), 0);
+    assert_int_equal(tstk_wait_state(xs, &g.td, 6, WAIT_MS), 0);
     assert_true(pid_gone(dev, WAIT_MS));
-    simdom_destroy(d);
-    tstk_remove_disk(xs, &td);
-    tstk_release_domain(xs, DOMID);
+    guest_dir_down(&g);
     launcher_down(&L);
 }
 
@@ -695,10 +696,7 @@ static void test_hostile_directories_refused(void **state)
     /* And the launcher still serves a good directory. */
     struct served s;
     serve_guest(&L, &s);
-    vdrv_remove(&s.v);
-    assert_int_equal(tstk_write_node(xs, &s.disk, "state", "5"), 0);
-    assert_int_equal(tstk_wait_state(xs, &s.disk, 6, WAIT_MS), 0);
-    assert_true(pid_gone(s.dev, WAIT_MS));
+    close_by_toolstack(&s);
     unserve_guest(&s);
     launcher_down(&L);
     unlink(link);
@@ -712,12 +710,7 @@ static void test_foreign_static_max_refused(void **state)
 {
     (void)state;
     struct launcher L;
-    static int n;
-    snprintf(L.log, sizeof(L.log), "%s/launcher-fgn%d.log", env.dir, n++);
-    const char *argv[] = { getenv("VG_BACKEND"), "watch", "--images", images, "--mode",
-                           "foreign", NULL };
-    L.pid = sim_spawn((char *const *)argv, L.log);
-    assert_true(log_has(&L, "watching backend/virtio_disk", WAIT_MS));
+    launcher_up_opts(&L, getenv("VG_BACKEND"), "--mode", "foreign");
     assert_int_equal(tstk_add_domain(xs, DOMID), 0);
     assert_true(xs_write(xs, XBT_NULL, "/local/domain/7/memory/static-max", "32768k", 6));
     struct tstk_disk td;

@@ -183,8 +183,7 @@ static void on_message(struct sxs_server *s, struct sxs_conn *c, char *buf, size
         return;
     }
     uint32_t outlen;
-    /* No transaction ever exists, so any id names an unknown one. */
-    int rc = h.tx_id ? -ENOENT : sxs_request(s, c, h.type, pl, h.len, out, &outlen);
+    int rc = sxs_request(s, c, h.type, h.tx_id, pl, h.len, out, &outlen);
     if (rc == 0) {
         sxs_emit(c, h.type, h.req_id, out, outlen, NULL, 0);
         return;
@@ -217,6 +216,7 @@ static void drop(struct sxs_conn *c)
     close(c->fd);
     free(c->reply);
     sxs_watches_free(c);
+    sxs_txns_free(c); /* uncommitted: discarded, as when a client dies on Xen */
     while (c->evcount) {
         free(c->evq[c->evhead]);
         c->evhead = (c->evhead + 1) % SXS_EVQ_MAX;
@@ -322,7 +322,7 @@ static _Noreturn void child(pid_t parent, int lfd, int ready_fd)
     sigaction(SIGTERM, &sa, NULL);
 
     struct sxs_server *s = calloc(1, sizeof(*s));
-    if (!s || sxs_tree_init(s) < 0)
+    if (!s || sxs_tree_init(&s->tree) < 0)
         _exit(1);
     s->lfd = lfd;
     for (unsigned i = 0; i < SXS_MAX_CONNS; i++)
@@ -334,7 +334,7 @@ static _Noreturn void child(pid_t parent, int lfd, int ready_fd)
     for (unsigned i = 0; i < SXS_MAX_CONNS; i++)
         if (s->conns[i].fd >= 0)
             drop(&s->conns[i]);
-    sxs_tree_free(s);
+    sxs_tree_free(&s->tree);
     free(s);
     close(lfd);
     exit(0); /* not _exit: a sanitizer's leak check then covers the server too */

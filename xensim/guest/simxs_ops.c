@@ -3,7 +3,9 @@
  * The simulated xenstored's requests, with the access rules of
  * docs/misc/xenstore.txt: dom0 and a node's owner may do anything to it;
  * everyone else gets the node's per-domain entry or its default.  Also
- * watches: which watcher hears of a change, under which path.
+ * watches: which watcher hears of a change, under which path.  A request in
+ * a transaction works on the transaction's copy of the tree, under the same
+ * rules; its watchers hear of it at commit (simxs_txn.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,7 +34,7 @@ static int args(const char *pl, uint32_t len, const char **v, unsigned want)
     return n == (int)want ? 0 : -EINVAL;
 }
 
-static int reply_str(char *out, uint32_t *outlen, const char *s)
+int sxs_reply_str(char *out, uint32_t *outlen, const char *s)
 {
     size_t n = strlen(s) + 1;
     memcpy(out, s, n);
@@ -57,17 +59,21 @@ static bool at_or_below(const char *node, const char *top)
     return !strncmp(node, top, n) && (node[n] == '\0' || node[n] == '/');
 }
 
-/* A node changed; perms2 (may be NULL) is its other permission list, if any. */
-static void fire(struct sxs_server *s, const char *abs, const struct sxs_perms *perms,
-                 const struct sxs_perms *perms2, bool recurse)
+/* NULL: no node, so nothing a guest could read (dom0 reads everything). */
+static bool may_read(uint16_t domid, const struct sxs_perms *p)
+{
+    return p ? (sxs_perm_for(domid, p) & XS_PERM_READ) != 0 : domid == 0;
+}
+
+void sxs_fire(struct sxs_server *s, const char *abs, const struct sxs_perms *perms,
+              const struct sxs_perms *perms2, bool recurse)
 {
     for (unsigned i = 0; i < SXS_MAX_CONNS; i++) {
         struct sxs_conn *c = &s->conns[i];
         if (c->fd < 0 || c->dead || c->kind != SXS_REQ)
             continue;
         /* XSA-115: a watcher hears only of nodes it could read. */
-        if (!(sxs_perm_for(c->domid, perms) & XS_PERM_READ) &&
-            !(perms2 && (sxs_perm_for(c->domid, perms2) & XS_PERM_READ)))
+        if (!may_read(c->domid, perms) && !may_read(c->domid, perms2))
             continue;
         for (unsigned k = 0; k < c->nwatches; k++) {
             const struct sxs_watch *w = &c->watches[k];
@@ -127,7 +133,7 @@ static int op_watch(struct sxs_conn *c, bool add, const char *pl, uint32_t len, 
         free(w->token);
         memmove(w, w + 1, (c->nwatches - i - 1) * sizeof(*w));
         c->nwatches--;
-        return reply_str(out, outlen, "OK");
+        return sxs_reply_str(out, outlen, "OK");
     }
     if (i < c->nwatches)
         return -EEXIST;
@@ -146,7 +152,7 @@ static int op_watch(struct sxs_conn *c, bool add, const char *pl, uint32_t len, 
     c->nwatches++;
     /* Fired once up front so a client needs no separate initial read. */
     send_event(c, v[0], v[1]);
-    return reply_str(out, outlen, "OK");
+    return sxs_reply_str(out, outlen, "OK");
 }
 
 void sxs_watches_free(struct sxs_conn *c)
@@ -166,15 +172,38 @@ struct lookup {
     const char *rest;      /* missing components below anc */
 };
 
-static int resolve(struct sxs_server *s, const struct sxs_conn *c, const char *path,
+static int resolve(const struct sxs_tree *tree, const struct sxs_conn *c, const char *path,
                    struct lookup *l)
 {
     int rc = sxs_canon(c->domid, path, l->abs, false);
     if (rc < 0)
         return rc;
-    l->anc = sxs_walk(s, l->abs, &l->rest);
+    l->anc = sxs_walk(tree, l->abs, &l->rest);
     l->node = l->rest ? NULL : l->anc;
     return 0;
+}
+
+/* The tree a request works on: the store's, or its transaction's copy. */
+static struct sxs_tree *tree_of(struct sxs_server *s, struct sxs_txn *t)
+{
+    return t ? &t->tree : &s->tree;
+}
+
+/* Before changing abs: a transaction notes it (>= 0, see sxs_txn_note). */
+static int before_change(struct sxs_txn *t, const char *abs, bool recurse)
+{
+    return t ? sxs_txn_note(t, abs, recurse) : 0;
+}
+
+/* After: the store's watchers hear now, and every open transaction is stale. */
+static void after_change(struct sxs_server *s, struct sxs_txn *t, const char *abs,
+                         const struct sxs_perms *perms, const struct sxs_perms *perms2,
+                         bool recurse)
+{
+    if (t)
+        return; /* its watchers hear at commit, if it commits */
+    s->gen++;
+    sxs_fire(s, abs, perms, perms2, recurse);
 }
 
 static int need(const struct sxs_conn *c, const struct lookup *l, unsigned want)
@@ -185,14 +214,14 @@ static int need(const struct sxs_conn *c, const struct lookup *l, unsigned want)
     return (sxs_perm_for(c->domid, &l->node->perms) & want) == want ? 0 : -EACCES;
 }
 
-static int op_read(struct sxs_server *s, struct sxs_conn *c, uint32_t type, const char *pl,
-                   uint32_t len, char *out, uint32_t *outlen)
+static int op_read(const struct sxs_tree *tree, struct sxs_conn *c, uint32_t type,
+                   const char *pl, uint32_t len, char *out, uint32_t *outlen)
 {
     const char *path;
     struct lookup l;
     int rc = args(pl, len, &path, 1);
     if (rc == 0)
-        rc = resolve(s, c, path, &l);
+        rc = resolve(tree, c, path, &l);
     if (rc == 0)
         rc = need(c, &l, XS_PERM_READ);
     if (rc < 0)
@@ -219,19 +248,19 @@ static int op_read(struct sxs_server *s, struct sxs_conn *c, uint32_t type, cons
     return 0;
 }
 
-static int op_write(struct sxs_server *s, struct sxs_conn *c, bool mkdir, const char *pl,
-                    uint32_t len, char *out, uint32_t *outlen)
+static int op_write(struct sxs_server *s, struct sxs_conn *c, struct sxs_txn *t, bool mkdir,
+                    const char *pl, uint32_t len, char *out, uint32_t *outlen)
 {
     size_t plen = strnlen(pl, len);
     if (plen == len || (mkdir && plen + 1 != len))
         return -EINVAL;
     struct lookup l;
-    int rc = resolve(s, c, pl, &l);
+    int rc = resolve(tree_of(s, t), c, pl, &l);
     if (rc < 0)
         return rc;
     if (l.node && mkdir) { /* already there: fine, if the caller could have made it */
         rc = need(c, &l, XS_PERM_WRITE);
-        return rc < 0 ? rc : reply_str(out, outlen, "OK");
+        return rc < 0 ? rc : sxs_reply_str(out, outlen, "OK");
     }
 
     /* Take the value's memory first so that a failure leaves no new node. */
@@ -244,9 +273,14 @@ static int op_write(struct sxs_server *s, struct sxs_conn *c, bool mkdir, const 
         rc = need(c, &l, XS_PERM_WRITE);
     else if (!(sxs_perm_for(c->domid, &l.anc->perms) & XS_PERM_WRITE))
         rc = -EACCES;
-    else
-        rc = sxs_create(s, c->domid, l.anc, l.rest, &l.node);
+    int noted = rc < 0 ? 0 : before_change(t, l.abs, false);
+    if (noted < 0)
+        rc = noted;
+    if (rc == 0 && !l.node)
+        rc = sxs_create(tree_of(s, t), c->domid, l.anc, l.rest, &l.node);
     if (rc < 0) {
+        if (noted > 0)
+            sxs_txn_unnote(t); /* nothing changed after all */
         free(v);
         return rc;
     }
@@ -257,18 +291,18 @@ static int op_write(struct sxs_server *s, struct sxs_conn *c, bool mkdir, const 
         l.node->value = v;
         l.node->vlen = vlen;
     }
-    fire(s, l.abs, &l.node->perms, NULL, false);
-    return reply_str(out, outlen, "OK");
+    after_change(s, t, l.abs, &l.node->perms, NULL, false);
+    return sxs_reply_str(out, outlen, "OK");
 }
 
-static int op_rm(struct sxs_server *s, struct sxs_conn *c, const char *pl, uint32_t len,
-                 char *out, uint32_t *outlen)
+static int op_rm(struct sxs_server *s, struct sxs_conn *c, struct sxs_txn *t, const char *pl,
+                 uint32_t len, char *out, uint32_t *outlen)
 {
     const char *path;
     struct lookup l;
     int rc = args(pl, len, &path, 1);
     if (rc == 0)
-        rc = resolve(s, c, path, &l);
+        rc = resolve(tree_of(s, t), c, path, &l);
     if (rc < 0)
         return rc;
     if (!strcmp(l.abs, "/"))
@@ -276,17 +310,19 @@ static int op_rm(struct sxs_server *s, struct sxs_conn *c, const char *pl, uint3
     rc = need(c, &l, XS_PERM_WRITE);
     /* Removing what is not there succeeds if its parent is, as in xenstored. */
     if (rc == -ENOENT && !strchr(l.rest, '/'))
-        return reply_str(out, outlen, "OK");
+        return sxs_reply_str(out, outlen, "OK");
+    if (rc == 0)
+        rc = before_change(t, l.abs, true);
     if (rc < 0)
         return rc;
     struct sxs_perms perms = l.node->perms;
-    fire(s, l.abs, &perms, NULL, true);
-    sxs_delete(s, l.node);
-    return reply_str(out, outlen, "OK");
+    sxs_delete(tree_of(s, t), l.node);
+    after_change(s, t, l.abs, &perms, NULL, true);
+    return sxs_reply_str(out, outlen, "OK");
 }
 
-static int op_set_perms(struct sxs_server *s, struct sxs_conn *c, const char *pl, uint32_t len,
-                        char *out, uint32_t *outlen)
+static int op_set_perms(struct sxs_server *s, struct sxs_conn *c, struct sxs_txn *t,
+                        const char *pl, uint32_t len, char *out, uint32_t *outlen)
 {
     size_t plen = strnlen(pl, len);
     if (plen == len)
@@ -295,19 +331,21 @@ static int op_set_perms(struct sxs_server *s, struct sxs_conn *c, const char *pl
     struct lookup l;
     int rc = sxs_perms_parse(pl + plen + 1, len - plen - 1, &np);
     if (rc == 0)
-        rc = resolve(s, c, pl, &l);
+        rc = resolve(tree_of(s, t), c, pl, &l);
     if (rc == 0)
         rc = need(c, &l, XS_PERM_OWNER);
+    /* A guest may open or close its node, but not give it away. */
+    if (rc == 0 && c->domid != 0 && np.p[0].id != l.node->perms.p[0].id)
+        rc = -EPERM;
+    if (rc == 0)
+        rc = before_change(t, l.abs, false);
     if (rc < 0)
         return rc;
-    /* A guest may open or close its node, but not give it away. */
-    if (c->domid != 0 && np.p[0].id != l.node->perms.p[0].id)
-        return -EPERM;
     struct sxs_perms old = l.node->perms;
     l.node->perms = np;
     /* Who could see the node before or after may learn of the change. */
-    fire(s, l.abs, &old, &np, false);
-    return reply_str(out, outlen, "OK");
+    after_change(s, t, l.abs, &old, &np, false);
+    return sxs_reply_str(out, outlen, "OK");
 }
 
 static bool is_introduced(const struct sxs_server *s, unsigned domid)
@@ -331,7 +369,7 @@ static int op_domain(struct sxs_server *s, struct sxs_conn *c, uint32_t type, co
         return 0;
     }
     if (type == XS_IS_DOMAIN_INTRODUCED)
-        return reply_str(out, outlen, is_introduced(s, domid) ? "T" : "F");
+        return sxs_reply_str(out, outlen, is_introduced(s, domid) ? "T" : "F");
     if (c->domid != 0)
         return -EACCES;
     uint8_t *byte = &s->introduced[domid / 8], bit = (uint8_t)(1u << (domid % 8));
@@ -352,25 +390,38 @@ static int op_domain(struct sxs_server *s, struct sxs_conn *c, uint32_t type, co
         *byte &= (uint8_t)~bit;
         fire_special(s, "@releaseDomain");
     }
-    return reply_str(out, outlen, "OK");
+    return sxs_reply_str(out, outlen, "OK");
 }
 
-int sxs_request(struct sxs_server *s, struct sxs_conn *c, uint32_t type, const char *pl,
-                uint32_t len, char *out, uint32_t *outlen)
+int sxs_request(struct sxs_server *s, struct sxs_conn *c, uint32_t type, uint32_t tx_id,
+                const char *pl, uint32_t len, char *out, uint32_t *outlen)
 {
     *outlen = 0;
+    /*
+     * As in xenstored: watches ignore the id; any other request names one of
+     * this connection's open transactions, or none.  The domain requests
+     * below act on no tree, so they run the same either way.
+     */
+    struct sxs_txn *t = NULL;
+    if (tx_id && type != XS_WATCH && type != XS_UNWATCH && !(t = sxs_txn_find(c, tx_id)))
+        return -ENOENT;
     switch (type) {
     case XS_READ:
     case XS_DIRECTORY:
     case XS_GET_PERMS:
-        return op_read(s, c, type, pl, len, out, outlen);
+        return op_read(tree_of(s, t), c, type, pl, len, out, outlen);
     case XS_WRITE:
     case XS_MKDIR:
-        return op_write(s, c, type == XS_MKDIR, pl, len, out, outlen);
+        return op_write(s, c, t, type == XS_MKDIR, pl, len, out, outlen);
     case XS_RM:
-        return op_rm(s, c, pl, len, out, outlen);
+        return op_rm(s, c, t, pl, len, out, outlen);
     case XS_SET_PERMS:
-        return op_set_perms(s, c, pl, len, out, outlen);
+        return op_set_perms(s, c, t, pl, len, out, outlen);
+    case XS_TRANSACTION_START:
+        /* No nesting: xenstored says EBUSY to a start inside a transaction. */
+        return t ? -EBUSY : sxs_txn_start(s, c, out, outlen);
+    case XS_TRANSACTION_END:
+        return t ? sxs_txn_end(s, c, t, pl, len, out, outlen) : -ENOENT;
     case XS_WATCH:
     case XS_UNWATCH:
         return op_watch(c, type == XS_WATCH, pl, len, out, outlen);
@@ -379,8 +430,6 @@ int sxs_request(struct sxs_server *s, struct sxs_conn *c, uint32_t type, const c
     case XS_IS_DOMAIN_INTRODUCED:
     case XS_GET_DOMAIN_PATH:
         return op_domain(s, c, type, pl, len, out, outlen);
-    case XS_TRANSACTION_START:
-    case XS_TRANSACTION_END: /* the simulator has no transactions */
     case XS_CONTROL:
     case XS_RESUME:
     case XS_SET_TARGET:

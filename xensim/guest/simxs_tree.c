@@ -56,6 +56,7 @@ static struct sxs_node *new_node(const char *name, size_t len, const struct sxs_
     return n;
 }
 
+/* count: the tree's tally, or NULL for nodes never counted in one. */
 static void free_subtree(struct sxs_node *n, unsigned *count)
 {
     for (unsigned i = 0; i < n->nkids; i++)
@@ -64,7 +65,8 @@ static void free_subtree(struct sxs_node *n, unsigned *count)
     free(n->value);
     free(n->name);
     free(n);
-    (*count)--;
+    if (count)
+        (*count)--;
 }
 
 static int add_kid(struct sxs_node *parent, struct sxs_node *kid)
@@ -82,23 +84,59 @@ static int add_kid(struct sxs_node *parent, struct sxs_node *kid)
     return 0;
 }
 
-int sxs_tree_init(struct sxs_server *s)
+int sxs_tree_init(struct sxs_tree *t)
 {
     /* The tree a fresh xenstored has: dom0's, closed to everyone else. */
     const struct sxs_perms dom0_only = { .n = 1, .p = { { .id = 0, .perms = XS_PERM_NONE } } };
-    s->root = new_node("", 0, &dom0_only);
-    if (!s->root)
+    t->root = new_node("", 0, &dom0_only);
+    if (!t->root)
         return -ENOMEM;
-    s->nnodes = 1;
+    t->nnodes = 1;
     struct sxs_node *n;
-    return sxs_create(s, 0, s->root, "local/domain/0", &n);
+    return sxs_create(t, 0, t->root, "local/domain/0", &n);
 }
 
-void sxs_tree_free(struct sxs_server *s)
+void sxs_tree_free(struct sxs_tree *t)
 {
-    if (s->root)
-        free_subtree(s->root, &s->nnodes);
-    s->root = NULL;
+    if (t->root)
+        free_subtree(t->root, &t->nnodes);
+    t->root = NULL;
+}
+
+/* n's copy, with its subtree, or NULL with nothing left allocated. */
+static struct sxs_node *copy_subtree(const struct sxs_node *n)
+{
+    struct sxs_node *c = new_node(n->name, strlen(n->name), &n->perms);
+    if (!c)
+        return NULL;
+    /* A node never written has no value buffer; its copy has none either. */
+    c->value = n->value ? malloc(n->vlen ? n->vlen : 1) : NULL;
+    c->kids = n->nkids ? malloc(n->nkids * sizeof(c->kids[0])) : NULL;
+    if ((n->value && !c->value) || (n->nkids && !c->kids)) {
+        free_subtree(c, NULL);
+        return NULL;
+    }
+    if (n->vlen)
+        memcpy(c->value, n->value, n->vlen);
+    c->vlen = n->vlen;
+    c->capkids = n->nkids;
+    for (unsigned i = 0; i < n->nkids; i++) {
+        struct sxs_node *k = copy_subtree(n->kids[i]);
+        if (!k) {
+            free_subtree(c, NULL);
+            return NULL;
+        }
+        k->parent = c;
+        c->kids[c->nkids++] = k;
+    }
+    return c;
+}
+
+int sxs_tree_copy(const struct sxs_tree *from, struct sxs_tree *to)
+{
+    to->root = copy_subtree(from->root);
+    to->nnodes = to->root ? from->nnodes : 0;
+    return to->root ? 0 : -ENOMEM;
 }
 
 static struct sxs_node *kid_named(const struct sxs_node *n, const char *name, size_t len)
@@ -109,9 +147,9 @@ static struct sxs_node *kid_named(const struct sxs_node *n, const char *name, si
     return NULL;
 }
 
-struct sxs_node *sxs_walk(struct sxs_server *s, const char *abs, const char **rest)
+struct sxs_node *sxs_walk(const struct sxs_tree *t, const char *abs, const char **rest)
 {
-    struct sxs_node *n = s->root;
+    struct sxs_node *n = t->root;
     const char *p = abs + 1; /* canonical: starts with '/', no "//", no trailing '/' */
     while (*p) {
         size_t len = strcspn(p, "/");
@@ -127,6 +165,13 @@ struct sxs_node *sxs_walk(struct sxs_server *s, const char *abs, const char **re
     }
     *rest = NULL;
     return n;
+}
+
+const struct sxs_node *sxs_find(const struct sxs_tree *t, const char *abs)
+{
+    const char *rest;
+    const struct sxs_node *n = sxs_walk(t, abs, &rest);
+    return rest ? NULL : n;
 }
 
 unsigned sxs_perm_for(uint16_t domid, const struct sxs_perms *p)
@@ -147,16 +192,16 @@ static unsigned count_owned(const struct sxs_node *n, uint16_t domid)
     return c;
 }
 
-int sxs_create(struct sxs_server *s, uint16_t domid, struct sxs_node *anc, const char *rest,
+int sxs_create(struct sxs_tree *t, uint16_t domid, struct sxs_node *anc, const char *rest,
                struct sxs_node **out)
 {
     unsigned k = 1;
     for (const char *p = rest; *p; p++)
         k += *p == '/';
-    if (s->nnodes + k > SXS_MAX_NODES)
+    if (t->nnodes + k > SXS_MAX_NODES)
         return -ENOSPC;
     /* A walk per creation is cheap at these sizes and never goes stale. */
-    if (domid != 0 && count_owned(s->root, domid) + k > SXS_DOMU_NODES)
+    if (domid != 0 && count_owned(t->root, domid) + k > SXS_DOMU_NODES)
         return -ENOSPC;
 
     /* New nodes inherit the ancestor's list, but a guest owns what it creates. */
@@ -168,15 +213,14 @@ int sxs_create(struct sxs_server *s, uint16_t domid, struct sxs_node *anc, const
         size_t len = strcspn(rest, "/");
         struct sxs_node *kid = new_node(rest, len, &perms);
         if (!kid || add_kid(n, kid) < 0) {
-            unsigned uncounted = 1;
             if (kid)
-                free_subtree(kid, &uncounted);
+                free_subtree(kid, NULL);
             /* Leave no half-made chain behind: the request failed as a whole. */
             if (n != anc)
-                sxs_delete(s, anc->kids[anc->nkids - 1]);
+                sxs_delete(t, anc->kids[anc->nkids - 1]);
             return -ENOMEM;
         }
-        s->nnodes++;
+        t->nnodes++;
         n = kid;
         rest += len;
         if (*rest == '/')
@@ -186,7 +230,7 @@ int sxs_create(struct sxs_server *s, uint16_t domid, struct sxs_node *anc, const
     return 0;
 }
 
-void sxs_delete(struct sxs_server *s, struct sxs_node *n)
+void sxs_delete(struct sxs_tree *t, struct sxs_node *n)
 {
     struct sxs_node *parent = n->parent;
     if (parent) {
@@ -197,9 +241,9 @@ void sxs_delete(struct sxs_server *s, struct sxs_node *n)
                 (parent->nkids - i - 1) * sizeof(parent->kids[0]));
         parent->nkids--;
     } else {
-        s->root = NULL;
+        t->root = NULL;
     }
-    free_subtree(n, &s->nnodes);
+    free_subtree(n, &t->nnodes);
 }
 
 int sxs_parse_domid(const char *s, unsigned *domid)

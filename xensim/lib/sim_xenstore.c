@@ -51,9 +51,10 @@ static int xs_connect(void)
     return fd;
 }
 
-static bool send_msg(int fd, uint32_t type, uint32_t req_id, struct iovec *iov, unsigned n)
+static bool send_msg(int fd, uint32_t type, uint32_t req_id, xs_transaction_t t,
+                     struct iovec *iov, unsigned n)
 {
-    struct xsd_sockmsg h = { .type = type, .req_id = req_id, .tx_id = XBT_NULL };
+    struct xsd_sockmsg h = { .type = type, .req_id = req_id, .tx_id = t };
     struct iovec v[5] = { { &h, HDR } };
     for (unsigned i = 0; i < n; i++) {
         v[i + 1] = iov[i];
@@ -105,12 +106,12 @@ static int err_from_string(const char *s)
     return EINVAL;
 }
 
-static char *exchange(int fd, uint32_t type, uint32_t req_id, struct iovec *iov, unsigned n,
-                      unsigned *len)
+static char *exchange(int fd, uint32_t type, uint32_t req_id, xs_transaction_t t,
+                      struct iovec *iov, unsigned n, unsigned *len)
 {
     struct xsd_sockmsg h;
     unsigned rlen;
-    if (!send_msg(fd, type, req_id, iov, n))
+    if (!send_msg(fd, type, req_id, t, iov, n))
         return NULL;
     char *p = recv_msg(fd, 0, &h, &rlen);
     if (!p)
@@ -128,8 +129,8 @@ static char *exchange(int fd, uint32_t type, uint32_t req_id, struct iovec *iov,
 static char *talk(struct xs_handle *h, xs_transaction_t t, uint32_t type, struct iovec *iov,
                   unsigned n, unsigned *len)
 {
-    /* No transactions here (see xs_transaction_start), so only XBT_NULL. */
-    if (!h || t != XBT_NULL) {
+    /* The server judges t: an id it did not give this handle is ENOENT. */
+    if (!h) {
         errno = EINVAL;
         return NULL;
     }
@@ -138,7 +139,7 @@ static char *talk(struct xs_handle *h, xs_transaction_t t, uint32_t type, struct
             errno = EINVAL;
             return NULL;
         }
-    return exchange(h->req, type, ++h->req_id, iov, n, len);
+    return exchange(h->req, type, ++h->req_id, t, iov, n, len);
 }
 
 static struct iovec str_iov(const char *s)
@@ -172,7 +173,7 @@ struct xs_handle *xs_open(unsigned long flags)
     struct iovec hello[2] = { str_iov("sim-hello"), str_iov(dom) };
     h->evt = -1;
     h->req = xs_connect();
-    if (h->req < 0 || !(id = exchange(h->req, XS_CONTROL, ++h->req_id, hello, 2, &len)))
+    if (h->req < 0 || !(id = exchange(h->req, XS_CONTROL, ++h->req_id, XBT_NULL, hello, 2, &len)))
         goto fail;
     /* The reply is "<id>\0<cookie>\0": the event socket proves it with both. */
     if (strlen(id) + 1 >= len) {
@@ -182,7 +183,7 @@ struct xs_handle *xs_open(unsigned long flags)
     struct iovec ev[3] = { str_iov("sim-events"), str_iov(id), str_iov(id + strlen(id) + 1) };
     h->evt = xs_connect();
     /* Waiting for the answer orders the pairing before any xs_watch. */
-    if (h->evt < 0 || !(ack = exchange(h->evt, XS_CONTROL, ++h->req_id, ev, 3, NULL)))
+    if (h->evt < 0 || !(ack = exchange(h->evt, XS_CONTROL, ++h->req_id, XBT_NULL, ev, 3, NULL)))
         goto fail;
     free(id);
     free(ack);
@@ -362,23 +363,29 @@ char **xs_read_watch(struct xs_handle *h, unsigned int *num)
 }
 
 /*
- * The simulator has no transactions: a launcher must work without them.
- * Failing (ENOSYS, not EAGAIN, so retry loops end) keeps that visible.
+ * As the real library: the server gives the id ("<id>\0"), XBT_NULL on
+ * failure.  Requests name it in their header; see xensim/guest/simxs_txn.c.
  */
 xs_transaction_t xs_transaction_start(struct xs_handle *h)
 {
-    (void)h;
-    errno = ENOSYS;
-    return XBT_NULL;
+    char *s = talk1(h, XBT_NULL, XS_TRANSACTION_START, "", NULL);
+    if (!s)
+        return XBT_NULL;
+    char *end;
+    unsigned long id = strtoul(s, &end, 10);
+    bool good = end != s && !*end && id != XBT_NULL && id <= UINT32_MAX;
+    free(s);
+    if (!good) {
+        errno = EIO;
+        return XBT_NULL;
+    }
+    return (xs_transaction_t)id;
 }
 
+/* Commit, or abort: t is over either way.  EAGAIN: the store changed meanwhile; start over. */
 bool xs_transaction_end(struct xs_handle *h, xs_transaction_t t, bool abort)
 {
-    (void)h;
-    (void)t;
-    (void)abort;
-    errno = ENOSYS;
-    return false;
+    return ok(talk1(h, t, XS_TRANSACTION_END, abort ? "F" : "T", NULL));
 }
 
 static char *talk_domid(struct xs_handle *h, uint32_t type, unsigned domid, unsigned *len)
