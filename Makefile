@@ -61,7 +61,7 @@ GUEST_OBJS := $(call obj,$(GUEST_SRCS))
 BINS := $(BUILD)/virtio-grant $(BUILD)/virtio-grant-sim $(BUILD)/xensim-demo
 
 UNIT_TESTS := $(BUILD)/tests/test_mmio $(BUILD)/tests/test_virtq $(BUILD)/tests/test_blk \
-              $(BUILD)/tests/test_config $(BUILD)/tests/test_simxs
+              $(BUILD)/tests/test_config $(BUILD)/tests/test_simxs $(BUILD)/tests/test_simxs_txn
 INTEG_TESTS := $(BUILD)/tests/test_sim_blk $(BUILD)/tests/test_hostile $(BUILD)/tests/test_sandbox \
                $(BUILD)/tests/test_double_fetch $(BUILD)/tests/test_launcher
 

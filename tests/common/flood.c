@@ -80,6 +80,7 @@ void flood_stop(struct flood *f)
 {
     atomic_store(&f->stop, true);
     pthread_join(f->refill, NULL);
-    pthread_cancel(f->notify);
+    /* The notifier may wait on a backend that is gone: its domain gives up. */
+    simdom_abandon_io(f->v->d);
     pthread_join(f->notify, NULL);
 }

@@ -25,7 +25,7 @@ struct flood {
 
 /* Build the chains on v's ring (probed, at base) and start both threads. */
 int flood_start(struct flood *f, struct vdrv *v, uint64_t base);
-/* Stop both; the notifier may be stuck on a backend that is gone: it is cancelled. */
+/* Stop both, once the backend is gone: the domain's pending and later ioreqs give up. */
 void flood_stop(struct flood *f);
 uint64_t flood_now_us(void);
 

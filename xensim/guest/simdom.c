@@ -29,6 +29,7 @@ struct simdom {
     int sock;
     uint64_t irq_edges[1024];
     int io_timeout_ms;
+    _Atomic bool io_abandoned; /* simdom_abandon_io: no vCPU waits any longer */
 };
 
 uint64_t simdom_now_ns(void)
@@ -401,13 +402,22 @@ int simdom_ioreq_raw(struct simdom *d, uint32_t vcpu, const ioreq_t *req, uint64
         uint64_t now = xensim_now_ns();
         if (now >= deadline)
             return -ETIMEDOUT;
+        if (atomic_load(&d->io_abandoned))
+            return -ECANCELED;
+        /* In slices, so an abandoned wait ends soon. */
+        uint64_t left_ms = (deadline - now) / 1000000ull + 1;
         struct xensim_msg in;
-        rc = recv_msg(d, &in, (int)((deadline - now) / 1000000ull) + 1);
+        rc = recv_msg(d, &in, left_ms > 50 ? 50 : (int)left_ms);
         if (rc < 0)
             return rc;
         if (rc > 0)
             take_msg(d, &in);
     }
+}
+
+void simdom_abandon_io(struct simdom *d)
+{
+    atomic_store(&d->io_abandoned, true);
 }
 
 int simdom_mmio_read(struct simdom *d, uint32_t vcpu, uint64_t addr, uint32_t size, uint64_t *val)

@@ -56,6 +56,8 @@ int simdom_mmio_write(struct simdom *d, uint32_t vcpu, uint64_t addr, uint32_t s
                       uint64_t val);
 /* Any ioreq, for hostile tests; returns the data the server answered. */
 int simdom_ioreq_raw(struct simdom *d, uint32_t vcpu, const ioreq_t *req, uint64_t *data);
+/* The backend is gone: every vCPU waiting on an ioreq gives up (-ECANCELED), now and later. */
+void simdom_abandon_io(struct simdom *d);
 
 /* IRQ line as the backend drives it (drains pending messages first). */
 bool simdom_irq_level(struct simdom *d, uint32_t irq);
