@@ -40,7 +40,8 @@ BE_SRCS  := backend/common/log.c backend/config/config.c backend/gmem/gmem.c bac
 # tests/sandbox/probe_forbidden.c; the real binary adds the real Xen
 # libraries' seccomp rules (platform_xen.c), the simulated one xensim's.
 DAEMON_SRCS := backend/ipc/devmsg.c backend/launcher/launcher.c backend/launcher/tsinput.c \
-               backend/launcher/image.c backend/launcher/devlog.c backend/sandbox/sandbox.c backend/sandbox/rules.c \
+               backend/launcher/image.c backend/launcher/devlog.c backend/launcher/devproc.c \
+               backend/sandbox/sandbox.c backend/sandbox/rules.c \
                backend/main.c
 XEN_PLATFORM_SRCS := backend/sandbox/platform_xen.c
 PROBE_SRCS := $(DAEMON_SRCS) tests/sandbox/probe_forbidden.c

@@ -10,16 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include <xenstore.h>
 
 #include "common/log.h"
 #include "config/config.h"
 #include "ipc/devmsg.h"
-#include "launcher/devlog.h"
+#include "launcher/devproc.h"
 #include "launcher/image.h"
 #include "launcher/tsinput.h"
 
@@ -27,20 +25,6 @@
 #define XENBUS_INITWAIT 2
 #define XENBUS_CLOSING 5
 #define XENBUS_CLOSED 6
-
-/* The device process finds its end of the socketpair here. */
-#define DEVICE_CONTROL_FD 3
-
-struct devproc {
-    pid_t pid; /* 0: free slot */
-    int sock;  /* -1 once the device closed its end */
-    uint16_t domid;
-    uint32_t devid;
-    bool ready, close_sent, down_seen;
-    uint32_t down_status;
-    uint64_t deadline_ms; /* SIGKILL after this; 0: none */
-    struct devlog log;    /* its stderr */
-};
 
 /* Directories refused once are not re-read on every watch event, until they go away. */
 #define REFUSED_NAME_MAX 48
@@ -60,13 +44,6 @@ struct launcher {
     struct devproc dev[LAUNCHER_MAX_DEVICES];
     struct refusal refused[LAUNCHER_MAX_DEVICES];
 };
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 void launcher_usage(void)
 {
@@ -182,70 +159,6 @@ static void write_state(struct launcher *L, const struct devproc *d, int state, 
     vg_warn("dom%u device %u: writing state %d: %s", d->domid, d->devid, state, strerror(errno));
 }
 
-static void spawn(struct launcher *L, struct devproc *slot, const struct ts_device *td, int img)
-{
-    int sp[2], err_w = -1;
-    struct devlog log;
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
-        vg_err("dom%u device %u: socketpair: %s", td->domid, td->devid, strerror(errno));
-        return;
-    }
-    if (devlog_open(&log, &err_w) < 0) {
-        vg_err("dom%u device %u: pipe: %s", td->domid, td->devid, strerror(errno));
-        close(sp[0]);
-        close(sp[1]);
-        return;
-    }
-    pid_t pid = fork();
-    if (pid == 0) {
-        /* Only async-signal-safe calls between fork and exec: the launcher has threads. */
-        if (sp[1] == DEVICE_CONTROL_FD)
-            fcntl(sp[1], F_SETFD, 0);
-        else if (dup2(sp[1], DEVICE_CONTROL_FD) < 0)
-            _exit(127);
-        /* No terminal, no stdin/stdout; stderr is a pipe the launcher relays. */
-        if (L->devnull >= 0 && (dup2(L->devnull, 0) < 0 || dup2(L->devnull, 1) < 0))
-            _exit(127);
-        if (dup2(err_w, 2) < 0)
-            _exit(127);
-        setsid();
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        execv("/proc/self/exe", L->dev_argv);
-        _exit(127);
-    }
-    close(sp[1]);
-    close(err_w);
-    if (pid < 0) {
-        vg_err("dom%u device %u: fork: %s", td->domid, td->devid, strerror(errno));
-        close(sp[0]);
-        close(log.fd);
-        return;
-    }
-    *slot = (struct devproc){ .pid = pid, .sock = sp[0], .domid = td->domid, .devid = td->devid,
-                              .log = log };
-    struct devmsg m = { .type = DEVMSG_CONFIG };
-    m.cfg.domid = td->domid;
-    m.cfg.devid = td->devid;
-    m.cfg.base = td->base;
-    m.cfg.size = 0x200; /* what libxl allocates per device */
-    m.cfg.irq = td->irq;
-    m.cfg.read_only = !td->writable;
-    m.cfg.ram_size = td->ram_size;
-    /* The guest sees this as the disk's serial: never the host path. */
-    snprintf(m.cfg.serial, sizeof(m.cfg.serial), "vg-%u-%u", td->domid, td->devid);
-    int rc = devmsg_send(sp[0], &m, img);
-    if (rc < 0) {
-        vg_err("dom%u device %u: sending the configuration: %s", td->domid, td->devid,
-               strerror(-rc));
-        kill(pid, SIGKILL);
-        return;
-    }
-    vg_info("dom%u device %u: started pid %d for %s (%s)", td->domid, td->devid, (int)pid,
-            td->params, td->writable ? "rw" : "ro");
-}
-
 static void start_device(struct launcher *L, const char *name, uint16_t domid, uint32_t devid)
 {
     struct devproc *slot = NULL;
@@ -269,20 +182,14 @@ static void start_device(struct launcher *L, const char *name, uint16_t domid, u
         refuse(L, name, why);
         return;
     }
-    spawn(L, slot, &td, img);
+    int rc = devproc_start(slot, &td, img, L->dev_argv, L->devnull);
     close(img);
-}
-
-static void close_device(struct devproc *d, uint32_t reason)
-{
-    if (d->close_sent)
-        return;
-    d->close_sent = true;
-    d->deadline_ms = now_ms() + LAUNCHER_CLOSE_DEADLINE_MS;
-    vg_info("dom%u device %u: closing: %s", d->domid, d->devid, devmsg_close_reason_name(reason));
-    struct devmsg m = { .type = DEVMSG_CLOSE, .arg = reason };
-    if (d->sock >= 0 && devmsg_send(d->sock, &m, -1) < 0)
-        vg_warn("dom%u device %u: cannot send CLOSE; it will be killed", d->domid, d->devid);
+    if (rc < 0)
+        vg_err("dom%u device %u: cannot start the device process: %s", domid, devid,
+               strerror(-rc));
+    else
+        vg_info("dom%u device %u: started pid %d for %s (%s)", domid, devid, (int)slot->pid,
+                td.params, td.writable ? "rw" : "ro");
 }
 
 /*
@@ -298,7 +205,7 @@ static void xenstore_lost(struct launcher *L)
     L->lost_xenstore = true;
     for (int i = 0; i < LAUNCHER_MAX_DEVICES; i++)
         if (L->dev[i].pid > 0)
-            close_device(&L->dev[i], DEVMSG_CLOSE_LAUNCHER_STOP);
+            devproc_close(&L->dev[i], DEVMSG_CLOSE_LAUNCHER_STOP);
 }
 
 /* Start a device process for every valid directory that waits for its backend. */
@@ -348,72 +255,26 @@ static void check_devices(struct launcher *L)
         if (d->pid <= 0 || d->close_sent)
             continue;
         if (!xs_is_domain_introduced(L->xs, d->domid)) {
-            close_device(d, DEVMSG_CLOSE_GUEST_GONE);
+            devproc_close(d, DEVMSG_CLOSE_GUEST_GONE);
             continue;
         }
         int st = ts_read_state(L->xs, d->domid, d->devid);
         char *online = ts_read_node(L->xs, d->domid, d->devid, "online");
         if (st == -ENOENT)
-            close_device(d, DEVMSG_CLOSE_DIR_GONE);
+            devproc_close(d, DEVMSG_CLOSE_DIR_GONE);
         else if (st < 0 || st >= XENBUS_CLOSING || (online && strcmp(online, "1") != 0))
-            close_device(d, DEVMSG_CLOSE_TOOLSTACK);
+            devproc_close(d, DEVMSG_CLOSE_TOOLSTACK);
         free(online);
     }
 }
 
-static void kill_device(struct devproc *d, const char *why)
-{
-    vg_warn("dom%u device %u: %s: killing pid %d", d->domid, d->devid, why, (int)d->pid);
-    kill(d->pid, SIGKILL);
-    d->deadline_ms = 0;
-}
-
-/* A device gets a few messages per wakeup: it cannot keep the launcher to itself. */
-#define MESSAGES_PER_WAKEUP 4
-
 static void on_device_message(struct launcher *L, struct devproc *d)
 {
-    for (int n = 0; n < MESSAGES_PER_WAKEUP && d->sock >= 0; n++) {
-        struct devmsg m;
-        int rc = devmsg_recv(d->sock, &m, NULL);
-        if (rc == -EAGAIN)
-            return;
-        if (rc == -EPIPE) {
-            close(d->sock);
-            d->sock = -1;
-            /* Going away, or hiding from CLOSE: either way it gets the deadline. */
-            if (!d->deadline_ms && d->pid > 0)
-                d->deadline_ms = now_ms() + LAUNCHER_CLOSE_DEADLINE_MS;
-            return;
-        }
-        /* After DOWN there is nothing left to say. */
-        if (rc < 0 || d->down_seen || !devmsg_is_valid_from_device(&m, d->ready)) {
-            kill_device(d, "malformed message from the device process");
-            close(d->sock);
-            d->sock = -1;
-            return;
-        }
-        if (m.type == DEVMSG_READY) {
-            d->ready = true;
-            /* libxl unpauses the guest on InitWait: the ioreq server is live and jailed. */
-            write_state(L, d, XENBUS_INITWAIT, NULL);
-            vg_info("dom%u device %u: ready (InitWait)", d->domid, d->devid);
-        } else {
-            d->down_seen = true;
-            d->down_status = m.arg;
-        }
+    if (devproc_read(d) == DEVPROC_READY) {
+        /* libxl unpauses the guest on InitWait: the ioreq server is live and jailed. */
+        write_state(L, d, XENBUS_INITWAIT, NULL);
+        vg_info("dom%u device %u: ready (InitWait)", d->domid, d->devid);
     }
-}
-
-static const char *down_text(const struct devproc *d, int status)
-{
-    if (WIFSIGNALED(status) || !WIFEXITED(status) || !d->down_seen)
-        return "virtio-grant: the device process died";
-    if (d->down_status == DEVMSG_DOWN_SETUP)
-        return "virtio-grant: device set-up failed, see the backend log";
-    if (d->down_status == DEVMSG_DOWN_SERVE || WEXITSTATUS(status) != 0)
-        return "virtio-grant: the device failed, see the backend log";
-    return NULL;
 }
 
 static void reap(struct launcher *L)
@@ -425,23 +286,11 @@ static void reap(struct launcher *L)
             struct devproc *d = &L->dev[i];
             if (d->pid != pid)
                 continue;
-            if (WIFSIGNALED(status))
-                vg_warn("dom%u device %u: pid %d killed by signal %d", d->domid, d->devid,
-                        (int)pid, WTERMSIG(status));
-            else
-                vg_info("dom%u device %u: pid %d exited %d", d->domid, d->devid, (int)pid,
-                        WEXITSTATUS(status));
-            /* Its last words (DOWN, log lines) may still be queued behind the SIGCHLD. */
-            if (d->sock >= 0)
-                on_device_message(L, d);
-            devlog_relay(&d->log, d->domid, d->devid);
-            devlog_close(&d->log, d->domid, d->devid);
+            const char *error = devproc_exited(d, status);
             /* The process is gone, so is every mapping it held: now Closed is true.
              * It is never restarted against the same directory. */
-            write_state(L, d, XENBUS_CLOSED, down_text(d, status));
-            if (d->sock >= 0)
-                close(d->sock);
-            *d = (struct devproc){ .sock = -1, .log = { .fd = -1 } };
+            write_state(L, d, XENBUS_CLOSED, error);
+            devproc_release(d);
         }
     }
 }
@@ -456,17 +305,17 @@ static int live_devices(const struct launcher *L)
 
 static void enforce_deadlines(struct launcher *L)
 {
-    uint64_t now = now_ms();
+    uint64_t now = devproc_now_ms();
     for (int i = 0; i < LAUNCHER_MAX_DEVICES; i++) {
         struct devproc *d = &L->dev[i];
         if (d->pid > 0 && d->deadline_ms && now >= d->deadline_ms)
-            kill_device(d, "did not stop within the deadline");
+            devproc_kill(d, "did not stop within the deadline");
     }
 }
 
 static int poll_timeout(const struct launcher *L)
 {
-    uint64_t now = now_ms(), next = UINT64_MAX;
+    uint64_t now = devproc_now_ms(), next = UINT64_MAX;
     for (int i = 0; i < LAUNCHER_MAX_DEVICES; i++)
         if (L->dev[i].pid > 0 && L->dev[i].deadline_ms && L->dev[i].deadline_ms < next)
             next = L->dev[i].deadline_ms;
@@ -486,7 +335,7 @@ static void on_signal(struct launcher *L)
         L->stopping = true;
         for (int i = 0; i < LAUNCHER_MAX_DEVICES; i++)
             if (L->dev[i].pid > 0)
-                close_device(&L->dev[i], DEVMSG_CLOSE_LAUNCHER_STOP);
+                devproc_close(&L->dev[i], DEVMSG_CLOSE_LAUNCHER_STOP);
     }
     reap(L);
 }
@@ -594,10 +443,8 @@ static int parse_options(struct launcher *L, int argc, char **argv)
 int launcher_run(int argc, char **argv)
 {
     static struct launcher L;
-    for (int i = 0; i < LAUNCHER_MAX_DEVICES; i++) {
-        L.dev[i].sock = -1;
-        L.dev[i].log.fd = -1;
-    }
+    for (int i = 0; i < LAUNCHER_MAX_DEVICES; i++)
+        devproc_clear(&L.dev[i]);
     /* Started with 0-2 closed, a received or opened fd could land on 2: the log. */
     L.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
     while (L.devnull >= 0 && L.devnull <= 2)

@@ -6,12 +6,11 @@
  * device process per device, handing it the configuration and the image fd
  * (devmsg.h).  It does the whole XenbusState handshake for the device, tells
  * it when the toolstack closes it or the guest dies, and kills it if it does
- * not stop within LAUNCHER_CLOSE_DEADLINE_MS.
+ * not stop within DEVPROC_CLOSE_DEADLINE_MS (devproc.h).
  */
 #ifndef VG_LAUNCHER_H
 #define VG_LAUNCHER_H
 
-#define LAUNCHER_CLOSE_DEADLINE_MS 2000
 #define LAUNCHER_MAX_DEVICES 64
 
 int launcher_run(int argc, char **argv);

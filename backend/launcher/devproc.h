@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One device process as the launcher sees it: started with fork and exec,
+ * its end of the socketpair at fd 3, /dev/null as stdin and stdout, a pipe
+ * as stderr (devlog.h), its own session; then CONFIG and the image fd.  What
+ * it says is checked (devmsg.h); CLOSE starts a deadline after which it is
+ * killed.  The launcher keeps xenstore: this module never touches it.
+ */
+#ifndef VG_DEVPROC_H
+#define VG_DEVPROC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "launcher/devlog.h"
+#include "launcher/tsinput.h"
+
+#define DEVPROC_CLOSE_DEADLINE_MS 2000
+
+struct devproc {
+    pid_t pid; /* 0: free slot */
+    int sock;  /* -1 once the device closed its end */
+    uint16_t domid;
+    uint32_t devid;
+    bool ready, close_sent, down_seen;
+    uint32_t down_status;
+    uint64_t deadline_ms; /* SIGKILL after this; 0: none */
+    struct devlog log;    /* its stderr */
+};
+
+enum devproc_event { DEVPROC_NOTHING, DEVPROC_READY };
+
+uint64_t devproc_now_ms(void);
+void devproc_clear(struct devproc *d);
+/* Start the process for td, handing it img; on success the slot is live. */
+int devproc_start(struct devproc *d, const struct ts_device *td, int img, char *const argv[],
+                  int devnull);
+/* What it said since the last call: DEVPROC_READY once, when it reports READY. */
+enum devproc_event devproc_read(struct devproc *d);
+void devproc_close(struct devproc *d, uint32_t reason);
+void devproc_kill(struct devproc *d, const char *why);
+/* It was reaped with @status: drain it, and the error text for libxl (NULL: a clean close). */
+const char *devproc_exited(struct devproc *d, int status);
+/* Close what is left and free the slot. */
+void devproc_release(struct devproc *d);
+
+#endif
