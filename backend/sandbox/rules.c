@@ -28,8 +28,11 @@ static const struct vg_rule common_rules[] = {
     FD_RULE(pwrite64, VG_FD_IMAGE, VG_REACH_RARE,
             "WRITE_ZEROES where the filesystem cannot zero a range"),
     /* The event loop. */
-    ANY_RULE(ppoll, VG_REACH_SERVE, "the event loop (glibc's poll on arm64)"),
-    ANY_RULE(poll, VG_REACH_SERVE, "the event loop (x86_64)"),
+#if defined(__aarch64__)
+    ANY_RULE(ppoll, VG_REACH_SERVE, "the event loop (glibc's poll() on arm64)"),
+#else
+    ANY_RULE(poll, VG_REACH_SERVE, "the event loop"),
+#endif
     FD_RULE(read, VG_FD_SIGNAL, VG_REACH_TEARDOWN, "SIGTERM arrives on the signalfd"),
     /* The launcher: CLOSE in, READY and DOWN out, on the socketpair only. */
     FD_RULE(recvmsg, VG_FD_CONTROL, VG_REACH_TEARDOWN, "CLOSE from the launcher"),

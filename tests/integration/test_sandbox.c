@@ -216,6 +216,8 @@ static int run_probe_dma(const char *what, const char *mode, enum vdrv_dma dma,
     setenv("VG_BACKEND", saved, 1);
     unsetenv("VG_PROBE_FORBIDDEN");
     free(saved);
+    /* Never kill(0) or waitpid(0): that is this whole process group. */
+    assert_true(r.pid > 0);
     int st = -1;
     for (int i = 0; i < 500; i++) {
         if (waitpid(r.pid, &st, WNOHANG) == r.pid)
@@ -385,6 +387,11 @@ static int lines_with(const char *path, const char *needle)
 static void test_residual_risks_measured(void **state)
 {
     (void)state;
+#if defined(__SANITIZE_ADDRESS__)
+    /* ASan's runtime makes calls on the way out that the jail kills (SIGSYS);
+     * the gcc and clang runs measure this with the production filter. */
+    skip();
+#endif
     const char *be = getenv("VG_BACKEND");
     char *saved = strdup(be);
     setenv("VG_BACKEND", getenv("VG_PROBE_BACKEND"), 1);
@@ -395,10 +402,12 @@ static void test_residual_risks_measured(void **state)
     setenv("VG_BACKEND", saved, 1);
     unsetenv("VG_PROBE_FORBIDDEN");
     free(saved);
+    assert_true(r.pid > 0);
     int st = -1;
     for (int i = 0; i < 500 && waitpid(r.pid, &st, WNOHANG) != r.pid; i++)
         usleep(10000);
-    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 3);
+    if (!(WIFEXITED(st) && WEXITSTATUS(st) == 3))
+        fail_msg("residual probe: wait status 0x%x, expected exit 3", st);
     print_message("residual, from the jail:\n");
     char cmd[256];
     snprintf(cmd, sizeof(cmd), "grep -o 'RESIDUAL.*' %s >&2", r.log);

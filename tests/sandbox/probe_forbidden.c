@@ -88,7 +88,7 @@ static long attempt(const char *what, struct xen_ioreq_srv *srv)
     if (!strcmp(what, "fork"))
         return fork();
     vg_err("probe: unknown class '%s'", what);
-    exit(4);
+    _exit(4);
 }
 
 /*
@@ -160,15 +160,15 @@ void vg_sandbox_probe(struct xen_ioreq_srv *srv, xengnttab_handle *gnt,
         return;
     if (!strcmp(what, "residual")) {
         measure_residual(srv, gnt);
-        exit(3);
+        _exit(3);
     }
     /* A compromised device turning on its launcher: forged log lines, floods, stray fds. */
     if (!strcmp(what, "forge-log")) {
         static const char forged[] = "virtio-grant[watch]: info: dom7 device 51712: ready "
                                      "(InitWait)\nvirtio-grant[watch]: warn: forged\x1b[2J\n";
         if (write(2, forged, sizeof(forged) - 1) < 0)
-            exit(5);
-        exit(3);
+            _exit(5);
+        _exit(3);
     }
     if (!strcmp(what, "flood-launcher") || !strcmp(what, "fd-to-launcher")) {
         struct devmsg m = { .type = DEVMSG_DOWN };
@@ -184,5 +184,5 @@ void vg_sandbox_probe(struct xen_ioreq_srv *srv, xengnttab_handle *gnt,
     long r = attempt(what, srv);
     vg_err("probe: forbidden '%s' returned %ld (%s): not killed", what, r,
            r < 0 ? strerror(errno) : "success");
-    exit(3);
+    _exit(3);
 }

@@ -58,12 +58,8 @@ while IFS="$(printf '\t')" read -r sc cond reach why; do
     case "$cond" in IOCTL_*=*) num=${cond#*=} ;; esac
     if [ -n "$num" ]; then hit "$sc" "$num" && seen=yes || seen=no
     else hit "$sc" && seen=yes || seen=no; fi
-    # poll is x86_64's, ppoll arm64's: one of the two is enough.
-    if [ "$seen" = no ] && [ "$sc" = ppoll ] && hit poll; then seen=alias; fi
-    if [ "$seen" = no ] && [ "$sc" = poll ] && hit ppoll; then seen=alias; fi
     case "$seen/$reach" in
     yes/*) printf 'hit      %-10s %-42s %s\n' "$sc" "$cond" "$reach" ;;
-    alias/*) printf 'arch     %-10s %-42s (the other architecture'"'"'s poll was hit)\n' "$sc" "$cond" ;;
     no/xen-only|no/rare) printf 'listed   %-10s %-42s %s: %s\n' "$sc" "$cond" "$reach" "$why" ;;
     *) printf 'UNUSED   %-10s %-42s %s: %s\n' "$sc" "$cond" "$reach" "$why"; fails=$((fails + 1)) ;;
     esac
