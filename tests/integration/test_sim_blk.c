@@ -226,6 +226,9 @@ static void test_write_through_without_flush(void **state)
 static void test_used_event_past_16_bit_wrap(void **state)
 {
     (void)state;
+    /* Minutes with every syscall traced, and no syscall the others lack. */
+    if (getenv("VG_UNDER_TRACE"))
+        skip();
     struct rig r;
     assert_int_equal(rig_up(&r, NULL, VDRV_DMA_GRANT, true), 0);
     char id[20];
