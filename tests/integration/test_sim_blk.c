@@ -10,6 +10,8 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -275,6 +277,45 @@ static void test_discard_write_zeroes(void **state)
     assert_int_equal(rig_down(&r), 0);
 }
 
+/*
+ * WRITE_ZEROES on a filesystem without FALLOC_FL_ZERO_RANGE (tmpfs): the
+ * device writes zeroes itself (pwrite, a rule of the jail kept for this).
+ */
+static void test_write_zeroes_without_zero_range(void **state)
+{
+    (void)state;
+    char probe[64];
+    snprintf(probe, sizeof(probe), "/dev/shm/vg-zr-%d", (int)getpid());
+    int fd = open(probe, O_RDWR | O_CREAT | O_EXCL, 0600);
+    bool zero_range = fd >= 0 && ftruncate(fd, 8192) == 0 &&
+                      fallocate(fd, FALLOC_FL_ZERO_RANGE, 0, 4096) == 0;
+    bool usable = fd >= 0;
+    if (fd >= 0)
+        close(fd);
+    unlink(probe);
+    if (!usable || zero_range) {
+        print_message("no filesystem without ZERO_RANGE at /dev/shm: case not run\n");
+        skip();
+    }
+    setenv("VG_RIG_IMG_DIR", "/dev/shm", 1);
+    struct rig r;
+    int rc = rig_up(&r, NULL, VDRV_DMA_GRANT, true);
+    unsetenv("VG_RIG_IMG_DIR");
+    assert_int_equal(rc, 0);
+    static uint8_t buf[16384], rd[16384], zero[16384];
+    rig_pattern(buf, sizeof(buf), 9);
+    assert_int_equal(vdrv_blk_sync(&r.v, T_OUT, 64, buf, sizeof(buf)), S_OK);
+    uint8_t seg[16] = { 0 };
+    uint64_t sector = 64;
+    uint32_t num = 32;
+    memcpy(seg, &sector, 8);
+    memcpy(seg + 8, &num, 4);
+    assert_int_equal(vdrv_blk_sync(&r.v, T_WZ, 0, seg, 16), S_OK);
+    assert_int_equal(vdrv_blk_sync(&r.v, T_IN, 64, rd, sizeof(rd)), S_OK);
+    assert_memory_equal(rd, zero, sizeof(rd));
+    assert_int_equal(rig_down(&r), 0);
+}
+
 static void test_out_of_range_never_touches_image(void **state)
 {
     (void)state;
@@ -330,6 +371,7 @@ int main(void)
         cmocka_unit_test(test_write_through_without_flush),
         cmocka_unit_test(test_used_event_past_16_bit_wrap),
         cmocka_unit_test(test_discard_write_zeroes),
+        cmocka_unit_test(test_write_zeroes_without_zero_range),
         cmocka_unit_test(test_out_of_range_never_touches_image),
         cmocka_unit_test(test_read_only),
     };
