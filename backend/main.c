@@ -84,7 +84,7 @@ static int setup(struct backend *b)
                          blk_ops.queue_size_max);
     b->image_fd = -1; /* owned by blk now, closed on failure */
     if (rc < 0) {
-        vg_err("the image is neither a regular file nor a block device: %s", strerror(-rc));
+        vg_err("cannot serve the image (a regular file or a block device): %s", strerror(-rc));
         return rc;
     }
     b->blk_open = true;

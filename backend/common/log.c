@@ -23,6 +23,15 @@ void vg_log_set_who(const char *who)
         snprintf(who_buf, sizeof(who_buf), "%s", who);
 }
 
+void vg_log_sanitize(char *dst, size_t n, const char *src, size_t len)
+{
+    size_t k = 0;
+    for (; k < len && src[k] && k + 1 < n; k++)
+        dst[k] = src[k] >= 0x20 && src[k] < 0x7f ? src[k] : '?';
+    if (n)
+        dst[k] = 0;
+}
+
 enum vg_log_level vg_log_level(void)
 {
     return cur_level;
@@ -31,7 +40,7 @@ enum vg_log_level vg_log_level(void)
 static void emit(enum vg_log_level level, const char *fmt, va_list ap)
 {
     static const char *const names[] = { "error", "warn", "info", "debug" };
-    char line[512];
+    char line[VG_LOG_LINE_MAX];
     vsnprintf(line, sizeof(line), fmt, ap);
     fprintf(stderr, "%s: %s: %s\n", who_buf, names[level], line);
 }

@@ -3,9 +3,17 @@
 #ifndef VG_LOG_H
 #define VG_LOG_H
 
+#include <stddef.h>
+
 enum vg_log_level { VG_LOG_ERROR, VG_LOG_WARN, VG_LOG_INFO, VG_LOG_DEBUG };
 
+/* The longest line the log writes; longer ones are cut. */
+#define VG_LOG_LINE_MAX 512
+
 void vg_log_init(enum vg_log_level level, const char *who);
+/* Copy @src into @dst (size n), every control or non-ASCII byte replaced by '?':
+ * text from outside (toolstack values, a device's output) cannot forge a line. */
+void vg_log_sanitize(char *dst, size_t n, const char *src, size_t len);
 void vg_log_set_who(const char *who);
 enum vg_log_level vg_log_level(void);
 __attribute__((format(printf, 2, 3))) void vg_log(enum vg_log_level level, const char *fmt, ...);

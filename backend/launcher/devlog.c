@@ -30,8 +30,9 @@ static void emit(struct devlog *l, uint16_t domid, uint32_t devid)
 {
     if (l->len == 0)
         return;
-    l->line[l->len] = 0;
-    vg_info("dom%u device %u says: %s", domid, devid, l->line);
+    char clean[DEVLOG_LINE_MAX];
+    vg_log_sanitize(clean, sizeof(clean), l->line, l->len);
+    vg_info("dom%u device %u says: %s", domid, devid, clean);
     l->len = 0;
 }
 
@@ -57,7 +58,7 @@ void devlog_relay(struct devlog *l, uint16_t domid, uint32_t devid)
                 if (c == '\n')
                     continue;
             }
-            l->line[l->len++] = c >= 0x20 && c < 0x7f ? c : '?';
+            l->line[l->len++] = c ? c : '?';
         }
     }
 }

@@ -12,7 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DEVLOG_LINE_MAX 512
+#include "common/log.h"
+
+/* Room for the launcher's prefix ("domD device N says: ") within one log line. */
+#define DEVLOG_LINE_MAX (VG_LOG_LINE_MAX - 64)
 #define DEVLOG_BYTES_PER_WAKEUP 8192
 
 struct devlog {

@@ -15,8 +15,6 @@
 #include "common/log.h"
 #include "ipc/devmsg.h"
 
-/* The device process finds its end of the socketpair here (--control-fd 3). */
-#define DEVICE_CONTROL_FD 3
 /* A device gets a few messages per wakeup: it cannot keep the launcher to itself. */
 #define MESSAGES_PER_WAKEUP 4
 
@@ -35,9 +33,9 @@ void devproc_clear(struct devproc *d)
 /* Only async-signal-safe calls between fork and exec: the launcher has threads. */
 static void exec_device(int ctl, int err_w, int devnull, char *const argv[])
 {
-    if (ctl == DEVICE_CONTROL_FD)
+    if (ctl == DEVPROC_CONTROL_FD)
         fcntl(ctl, F_SETFD, 0);
-    else if (dup2(ctl, DEVICE_CONTROL_FD) < 0)
+    else if (dup2(ctl, DEVPROC_CONTROL_FD) < 0)
         _exit(127);
     /* No terminal, no stdin/stdout; stderr is a pipe the launcher relays. */
     if (devnull >= 0 && (dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0))
@@ -159,7 +157,7 @@ const char *devproc_exited(struct devproc *d, int status)
         devproc_read(d);
     devlog_relay(&d->log, d->domid, d->devid);
     devlog_close(&d->log, d->domid, d->devid);
-    if (WIFSIGNALED(status) || !WIFEXITED(status) || !d->down_seen)
+    if (!WIFEXITED(status) || !d->down_seen)
         return "virtio-grant: the device process died";
     if (d->down_status == DEVMSG_DOWN_SETUP)
         return "virtio-grant: device set-up failed, see the backend log";

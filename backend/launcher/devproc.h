@@ -17,6 +17,9 @@
 #include "launcher/tsinput.h"
 
 #define DEVPROC_CLOSE_DEADLINE_MS 2000
+/* Where the device process finds its end of the socketpair: `--control-fd 3`. */
+#define DEVPROC_CONTROL_FD 3
+#define DEVPROC_CONTROL_FD_ARG "3"
 
 struct devproc {
     pid_t pid; /* 0: free slot */

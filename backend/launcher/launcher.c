@@ -45,7 +45,7 @@ struct launcher {
     struct refusal refused[LAUNCHER_MAX_DEVICES];
 };
 
-void launcher_usage(void)
+static void launcher_usage(void)
 {
     printf("usage: virtio-grant watch [--images DIR] [device options]\n"
            "\n"
@@ -80,10 +80,7 @@ static void refuse(struct launcher *L, const char *name, const char *why)
 {
     /* Toolstack values are quoted in @why: no control byte may forge a log line. */
     char clean[192];
-    size_t k = 0;
-    for (; why[k] && k + 1 < sizeof(clean); k++)
-        clean[k] = why[k] >= 0x20 && why[k] < 0x7f ? why[k] : '?';
-    clean[k] = 0;
+    vg_log_sanitize(clean, sizeof(clean), why, strlen(why));
     vg_warn("backend/virtio_disk/%s: refused: %s", name, clean);
     for (int i = 0; i < LAUNCHER_MAX_DEVICES; i++) {
         if (!L->refused[i].name[0]) {
@@ -369,10 +366,8 @@ static int serve(struct launcher *L)
         }
         if (pfd[1].revents & POLLIN)
             on_signal(L);
-        if (pfd[0].revents & (POLLHUP | POLLERR)) {
-            xenstore_lost(L);
-            xsfd = -1; /* poll ignores it from now on */
-        }
+        if (pfd[0].revents & (POLLHUP | POLLERR))
+            xenstore_lost(L); /* stopping: poll ignores its fd from now on */
         for (int k = 2; k < n; k++) {
             struct devproc *d = &L->dev[owner[k]];
             if (!pfd[k].revents || d->pid <= 0)
@@ -412,7 +407,7 @@ static int parse_options(struct launcher *L, int argc, char **argv)
     L->dev_argv[n++] = "virtio-grant";
     L->dev_argv[n++] = "blk";
     L->dev_argv[n++] = "--control-fd";
-    L->dev_argv[n++] = "3";
+    L->dev_argv[n++] = DEVPROC_CONTROL_FD_ARG;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             launcher_usage();

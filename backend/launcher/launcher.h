@@ -14,6 +14,5 @@
 #define LAUNCHER_MAX_DEVICES 64
 
 int launcher_run(int argc, char **argv);
-void launcher_usage(void);
 
 #endif

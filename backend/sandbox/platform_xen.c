@@ -6,15 +6,12 @@ size_t vg_sandbox_platform_rules(enum gmem_mode mode, const struct xen_ioreq_srv
                                  struct vg_rule *out, size_t max)
 {
     static const struct vg_rule xen_rules[] = {
-        { "read", VG_COND_FD, VG_FD_EVTCHN, -1, 0, NULL, VG_REACH_XEN,
-          "xenevtchn_pending reads the pending port from /dev/xen/evtchn" },
-        { "write", VG_COND_FD, VG_FD_EVTCHN, -1, 0, NULL, VG_REACH_XEN,
-          "xenevtchn_unmask writes the port back to /dev/xen/evtchn" },
+        VG_FD_RULE(read, VG_FD_EVTCHN, VG_REACH_XEN,
+                   "xenevtchn_pending reads the pending port from /dev/xen/evtchn"),
+        VG_FD_RULE(write, VG_FD_EVTCHN, VG_REACH_XEN,
+                   "xenevtchn_unmask writes the port back to /dev/xen/evtchn"),
     };
     (void)mode;
     (void)srv;
-    size_t n = 0;
-    for (size_t i = 0; i < sizeof(xen_rules) / sizeof(xen_rules[0]) && n < max; i++)
-        out[n++] = xen_rules[i];
-    return n;
+    return vg_rules_append(out, 0, max, xen_rules, sizeof(xen_rules) / sizeof(xen_rules[0]));
 }

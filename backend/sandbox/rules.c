@@ -9,9 +9,9 @@
 #include <xen/sys/gntdev.h>
 #include <xen/sys/privcmd.h>
 
-#define FD_RULE(sc, which, reach, why) { #sc, VG_COND_FD, which, -1, 0, NULL, reach, why }
-#define ANY_RULE(sc, reach, why) { #sc, VG_COND_NONE, 0, -1, 0, NULL, reach, why }
-#define IOCTL_RULE(req, reach, why) { "ioctl", VG_COND_IOCTL, 0, -1, req, #req, reach, why }
+#define FD_RULE VG_FD_RULE
+#define ANY_RULE VG_ANY_RULE
+#define IOCTL_RULE VG_IOCTL_RULE
 
 /*
  * The device process is single-threaded from exec to exit and holds no
@@ -67,8 +67,8 @@ static const struct vg_rule foreign_rules[] = {
                "the comparison mode maps guest frames per request: the exposure we measure"),
 };
 
-static size_t append(struct vg_rule *out, size_t n, size_t max, const struct vg_rule *r,
-                     size_t count)
+size_t vg_rules_append(struct vg_rule *out, size_t n, size_t max, const struct vg_rule *r,
+                       size_t count)
 {
     for (size_t i = 0; i < count && n < max; i++)
         out[n++] = r[i];
@@ -78,11 +78,11 @@ static size_t append(struct vg_rule *out, size_t n, size_t max, const struct vg_
 size_t vg_sandbox_rules(enum gmem_mode mode, const struct xen_ioreq_srv *srv,
                         struct vg_rule *out, size_t max)
 {
-    size_t n = append(out, 0, max, common_rules, sizeof(common_rules) / sizeof(common_rules[0]));
+    size_t n = vg_rules_append(out, 0, max, common_rules, sizeof(common_rules) / sizeof(common_rules[0]));
     if (mode == GMEM_GRANT)
-        n = append(out, n, max, grant_rules, sizeof(grant_rules) / sizeof(grant_rules[0]));
+        n = vg_rules_append(out, n, max, grant_rules, sizeof(grant_rules) / sizeof(grant_rules[0]));
     else if (mode == GMEM_FOREIGN)
-        n = append(out, n, max, foreign_rules, sizeof(foreign_rules) / sizeof(foreign_rules[0]));
+        n = vg_rules_append(out, n, max, foreign_rules, sizeof(foreign_rules) / sizeof(foreign_rules[0]));
     /* Premapped foreign mode maps everything before the jail: no mapping ioctl at all. */
     return n + vg_sandbox_platform_rules(mode, srv, out + n, max - n);
 }
@@ -106,7 +106,7 @@ int vg_rule_fd_value(const struct vg_rule *r, const struct vg_sandbox_fds *fds)
     return -1;
 }
 
-const char *vg_rule_reach_name(enum vg_rule_reach r)
+static const char *vg_rule_reach_name(enum vg_rule_reach r)
 {
     static const char *const names[] = { "serve", "teardown", "xen-only", "rare" };
     return r <= VG_REACH_RARE ? names[r] : "?";

@@ -2,9 +2,9 @@
 /*
  * The device process's seccomp allowlist, kept as data: common rules, the
  * rules of the guest-memory mode, and the rules of the Xen library
- * implementation underneath (platform.h: real Xen or the simulator, so the
- * simulator never widens the production filter).  Each rule carries its
- * reason and says where it is reached; `virtio-grant blk --sandbox-rules`
+ * implementation underneath (platform_xen.c, or xensim's sim_sandbox.c, so
+ * the simulator never widens the production filter).  Each rule carries its
+ * reason and says where it is reached; `virtio-grant sandbox-rules MODE`
  * prints the table, and tests/sandbox/rule-coverage.sh fails if a rule the
  * suites should reach was never hit.
  */
@@ -47,6 +47,11 @@ struct vg_rule {
 
 #define VG_MAX_RULES 64
 
+/* One rule each: on a declared fd, with any arguments, on one ioctl request. */
+#define VG_FD_RULE(sc, which, reach, why) { #sc, VG_COND_FD, which, -1, 0, NULL, reach, why }
+#define VG_ANY_RULE(sc, reach, why) { #sc, VG_COND_NONE, 0, -1, 0, NULL, reach, why }
+#define VG_IOCTL_RULE(req, reach, why) { "ioctl", VG_COND_IOCTL, 0, -1, req, #req, reach, why }
+
 struct xen_ioreq_srv;
 
 /* Compose the whole allowlist for this configuration; the number of rules. */
@@ -55,7 +60,9 @@ size_t vg_sandbox_rules(enum gmem_mode mode, const struct xen_ioreq_srv *srv,
 /* The fd a rule names, from the declared set; -1 if none. */
 int vg_rule_fd_value(const struct vg_rule *r, const struct vg_sandbox_fds *fds);
 void vg_sandbox_print_rules(FILE *f, enum gmem_mode mode);
-const char *vg_rule_reach_name(enum vg_rule_reach r);
+/* Append @count rules to out[n..max); the new count. */
+size_t vg_rules_append(struct vg_rule *out, size_t n, size_t max, const struct vg_rule *r,
+                       size_t count);
 
 /* The Xen library implementation's own rules (platform_xen.c or xensim's). */
 size_t vg_sandbox_platform_rules(enum gmem_mode mode, const struct xen_ioreq_srv *srv,

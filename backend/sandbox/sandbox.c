@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <sched.h>
-#include <signal.h>
 #include <seccomp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,8 +126,10 @@ static int add_rule(scmp_filter_ctx ctx, uint32_t action, const struct vg_rule *
                     const struct vg_sandbox_fds *fds)
 {
     int nr = seccomp_syscall_resolve_name(r->syscall);
-    if (nr == __NR_SCMP_ERROR)
-        return 0; /* not a syscall on this architecture (poll on arm64) */
+    if (nr == __NR_SCMP_ERROR) {
+        vg_err("seccomp: no system call '%s' on this architecture", r->syscall);
+        return -EINVAL;
+    }
     switch (r->cond) {
     case VG_COND_NONE:
         return seccomp_rule_add(ctx, action, nr, 0);

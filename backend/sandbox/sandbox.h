@@ -3,7 +3,7 @@
  * Narrowing the backend after set-up, before the first guest request: the
  * Xen handles pinned to the guest (during set-up), an empty read-only root, an unprivileged
  * uid, no new privileges, tight rlimits, and a seccomp allowlist whose
- * default kills the process.  What stays allowed, and why, is in sandbox.c.
+ * default kills the process.  What stays allowed, and why, is in rules.c.
  */
 #ifndef VG_SANDBOX_H
 #define VG_SANDBOX_H

@@ -18,7 +18,8 @@ struct flood {
     struct vdrv *v;
     uint64_t base;
     atomic_bool stop;
-    atomic_ulong notifies, chains;
+    atomic_ulong notifies, chains, errors;
+    atomic_int first_error; /* of a notify, 0 if none */
     pthread_t refill, notify;
     struct vdrv_map hdr_map, st_map;
 };

@@ -20,8 +20,6 @@ struct tstk_disk {
     const char *transport, *state; /* NULL: "mmio" and "1", as libxl writes them */
 };
 
-#define TSTK_DEVID 51712 /* xvda */
-
 struct xs_handle *tstk_open(void);
 /* The guest's home and its introduction, as libxl and xenstored make them. */
 int tstk_add_domain(struct xs_handle *xs, uint16_t domid);

@@ -6,6 +6,9 @@
 # ('serve' or 'teardown' in `virtio-grant sandbox-rules MODE`) was never hit.
 # Rules marked 'xen-only' or 'rare' are listed with their reasons instead.
 # Also fails if any traced process died of SIGSYS outside the probe tests.
+# A hit is matched on the call (and an ioctl's request), not on its fd: rules
+# that allow one call on different fds count as one here; that each rule
+# allows only its own fd is shown by test_sandbox.c's write-to-every-fd probe.
 #
 # usage: rule-coverage.sh BUILD_DIR      (e.g. build/gcc, after `make test`)
 set -eu

@@ -48,7 +48,14 @@ xendevicemodel_handle *xendevicemodel_open(struct xentoollog_logger *logger, uns
         errno = e;
         return NULL;
     }
-    xensim_toolcore_register(h, restrict_cb);
+    if (xensim_toolcore_register(h, restrict_cb) < 0) {
+        int e = errno;
+        close(h->mirror_fd);
+        close(h->sock);
+        free(h);
+        errno = e;
+        return NULL;
+    }
     return h;
 }
 

@@ -57,7 +57,8 @@ xenevtchn_handle *xenevtchn_open(struct xentoollog_logger *logger, unsigned int 
         errno = -rc;
         goto fail;
     }
-    xensim_toolcore_register(h, restrict_cb);
+    if (xensim_toolcore_register(h, restrict_cb) < 0)
+        goto fail;
     return h;
 fail:;
     int e = errno ? errno : ENAMETOOLONG;

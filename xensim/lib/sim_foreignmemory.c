@@ -52,7 +52,13 @@ xenforeignmemory_handle *xenforeignmemory_open(struct xentoollog_logger *logger,
         free(h);
         return NULL;
     }
-    xensim_toolcore_register(h, restrict_cb);
+    if (xensim_toolcore_register(h, restrict_cb) < 0) {
+        int e = errno;
+        close(h->mirror_fd);
+        free(h);
+        errno = e;
+        return NULL;
+    }
     return h;
 }
 

@@ -57,7 +57,13 @@ xengnttab_handle *xengnttab_open(struct xentoollog_logger *logger, unsigned int 
         return NULL;
     }
     h->max_grants = 128; /* gntdev's historical default limit */
-    xensim_toolcore_register(h, restrict_cb);
+    if (xensim_toolcore_register(h, restrict_cb) < 0) {
+        int e = errno;
+        close(h->mirror_fd);
+        free(h);
+        errno = e;
+        return NULL;
+    }
     return h;
 }
 

@@ -54,7 +54,9 @@ void xensim_guest_sock_path(uint32_t domid, char *buf, size_t len);
 int xensim_bind_sock(int sock, const char *name);
 int xensim_send_msg(int sock, const char *name, const struct xensim_msg *m);
 /* xentoolcore_restrict_all's registry (sim_toolcore.c). */
-void xensim_toolcore_register(void *h, int (*restrict_cb)(void *h, domid_t domid));
+/* 0, or -1 with errno set: a handle that cannot be registered must not be opened,
+ * or restrict_all would leave it unrestricted. */
+int xensim_toolcore_register(void *h, int (*restrict_cb)(void *h, domid_t domid));
 void xensim_toolcore_deregister(void *h);
 
 /* The device model handle's socket, for the simulator's seccomp rules. */

@@ -12,17 +12,18 @@
 size_t vg_sandbox_platform_rules(enum gmem_mode mode, const struct xen_ioreq_srv *srv,
                                  struct vg_rule *out, size_t max)
 {
-    const struct vg_rule sim_rules[] = {
-        { "recvfrom", VG_COND_FD, VG_FD_EVTCHN, -1, 0, NULL, VG_REACH_SERVE,
-          "simulator: xenevtchn_pending receives from the event channel socket" },
-        { "sendto", VG_COND_FD, VG_FD_EVTCHN, -1, 0, NULL, VG_REACH_SERVE,
-          "simulator: xenevtchn_notify sends on the event channel socket" },
-        { "sendto", VG_COND_FD, VG_FD_RAW, srv ? xensim_dm_sock(srv->dm) : -1, 0, NULL,
-          VG_REACH_SERVE, "simulator: set_irq_level sends on the device model's socket" },
+    struct vg_rule sim_rules[] = {
+        VG_FD_RULE(recvfrom, VG_FD_EVTCHN, VG_REACH_SERVE,
+                   "simulator: xenevtchn_pending receives from the event channel socket"),
+        VG_FD_RULE(sendto, VG_FD_EVTCHN, VG_REACH_SERVE,
+                   "simulator: xenevtchn_notify sends on the event channel socket"),
+        VG_FD_RULE(sendto, VG_FD_RAW, VG_REACH_SERVE,
+                   "simulator: set_irq_level sends on the device model's socket"),
+        VG_ANY_RULE(sched_yield, VG_REACH_RARE,
+                    "simulator: the spinlock on the state it shares with the guest yields when "
+                    "contended (seen under a flooding guest)"),
     };
+    sim_rules[2].raw_fd = srv ? xensim_dm_sock(srv->dm) : -1;
     (void)mode;
-    size_t n = 0;
-    for (size_t i = 0; i < sizeof(sim_rules) / sizeof(sim_rules[0]) && n < max; i++)
-        out[n++] = sim_rules[i];
-    return n;
+    return vg_rules_append(out, 0, max, sim_rules, sizeof(sim_rules) / sizeof(sim_rules[0]));
 }

@@ -17,15 +17,18 @@ static struct {
     int (*restrict_cb)(void *h, domid_t domid);
 } reg[MAX_HANDLES];
 
-void xensim_toolcore_register(void *h, int (*restrict_cb)(void *h, domid_t domid))
+/* Backend processes are single-threaded: no lock. */
+int xensim_toolcore_register(void *h, int (*restrict_cb)(void *h, domid_t domid))
 {
     for (int i = 0; i < MAX_HANDLES; i++) {
         if (!reg[i].h) {
             reg[i].h = h;
             reg[i].restrict_cb = restrict_cb;
-            return;
+            return 0;
         }
     }
+    errno = EMFILE;
+    return -1;
 }
 
 void xensim_toolcore_deregister(void *h)
