@@ -143,7 +143,7 @@ int vg_config_parse(struct vg_config *c, int argc, char **argv)
         case O_DOMID:
             if (parse_u64("--domid", optarg, &v) < 0)
                 return -EINVAL;
-            if (v == 0 || v >= 0x7ff0)
+            if (!vg_domid_ok(v))
                 return bad("--domid must name a guest (1..0x7fef)");
             c->domid = (uint16_t)v;
             c->have_domid = true;
@@ -159,7 +159,7 @@ int vg_config_parse(struct vg_config *c, int argc, char **argv)
         case O_IRQ:
             if (parse_u64("--irq", optarg, &v) < 0)
                 return -EINVAL;
-            if (v < 32 || v > 1019)
+            if (!vg_irq_ok(v))
                 return bad("--irq must be an Arm SPI (32..1019)");
             c->irq = (unsigned)v;
             break;
@@ -254,8 +254,7 @@ int vg_config_check(struct vg_config *c)
         return bad("--domid is required");
     if (!c->image && c->control_fd < 0)
         return bad("--image is required");
-    /* The register file plus a config space must fit; 4 KiB is one trap page. */
-    if (c->size < 0x200 || c->size > 0x1000 || c->base % 0x200 || c->base + c->size < c->base)
+    if (!vg_window_ok(c->base, c->size))
         return bad("--base must be 512-byte aligned and --size within 0x200..0x1000");
     if (c->premap && c->mode != GMEM_FOREIGN && c->mode != GMEM_FOREIGN_PREMAP)
         return bad("--premap needs --mode foreign");

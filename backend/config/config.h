@@ -11,6 +11,33 @@
 #include "gmem/gmem.h"
 #include "sandbox/sandbox.h"
 
+/*
+ * Bounds every source of a device's configuration shares: the command line,
+ * the toolstack's directory (launcher/tsinput.c) and the launcher's CONFIG
+ * (ipc/devmsg.c).
+ */
+#define VG_DOMID_MAX 0x7fefu     /* guest domids end below DOMID_FIRST_RESERVED */
+#define VG_SPI_MIN 32u           /* an Arm SPI */
+#define VG_SPI_MAX 1019u
+#define VG_WINDOW_ALIGN 0x200u   /* the MMIO window: registers plus config space... */
+#define VG_WINDOW_MAX 0x1000u    /* ...and at most one trap page */
+
+static inline bool vg_domid_ok(uint64_t d)
+{
+    return d >= 1 && d <= VG_DOMID_MAX;
+}
+
+static inline bool vg_irq_ok(uint64_t irq)
+{
+    return irq >= VG_SPI_MIN && irq <= VG_SPI_MAX;
+}
+
+static inline bool vg_window_ok(uint64_t base, uint64_t size)
+{
+    return size >= VG_WINDOW_ALIGN && size <= VG_WINDOW_MAX && base % VG_WINDOW_ALIGN == 0 &&
+           base + size > base;
+}
+
 struct vg_config {
     const char *device; /* "blk" */
     uint16_t domid;

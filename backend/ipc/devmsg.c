@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "config/config.h"
+
 int devmsg_send(int sock, const struct devmsg *m, int fd)
 {
     struct iovec iov = { .iov_base = (void *)m, .iov_len = sizeof(*m) };
@@ -90,10 +92,8 @@ int devmsg_recv(int sock, struct devmsg *m, int *fd)
 
 bool devmsg_is_valid_config(const struct devmsg_config *c)
 {
-    return c->domid != 0 && c->domid < 0x7ff0 && c->read_only <= 1 && c->irq >= 32 &&
-           c->irq <= 1019 && c->size >= 0x200 && c->size <= 0x1000 && c->base % 0x200 == 0 &&
-           c->base + c->size > c->base &&
-           memchr(c->serial, 0, sizeof(c->serial)) != NULL;
+    return vg_domid_ok(c->domid) && c->read_only <= 1 && vg_irq_ok(c->irq) &&
+           vg_window_ok(c->base, c->size) && memchr(c->serial, 0, sizeof(c->serial)) != NULL;
 }
 
 bool devmsg_is_valid_from_device(const struct devmsg *m, bool ready_seen)

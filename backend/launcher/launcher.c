@@ -223,7 +223,7 @@ static void scan(struct launcher *L)
                 continue; /* longer than any canonical name: logged below via the domain */
             if (was_refused(L, name))
                 continue;
-            if (ts_parse_id(doms[i], 0x7fef, &domid) < 0 || domid == 0) {
+            if (ts_parse_id(doms[i], VG_DOMID_MAX, &domid) < 0 || !vg_domid_ok(domid)) {
                 refuse(L, name, "the domain id is not a canonical guest domid");
                 continue;
             }

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <xenstore.h>
 
+#include "config/config.h"
+
 static int digit(char c, bool hex)
 {
     if (c >= '0' && c <= '9')
@@ -145,17 +147,17 @@ int ts_read_device(struct xs_handle *xs, uint16_t domid, uint32_t devid, bool wa
     d->devid = devid;
 
     /* The guest this directory serves is the one its path names, nothing else. */
-    if (read_number(xs, d, "frontend-id", 1, 0x7fef, &v, why, why_len) < 0)
+    if (read_number(xs, d, "frontend-id", 1, VG_DOMID_MAX, &v, why, why_len) < 0)
         return -EINVAL;
     if (v != domid)
         return refuse(why, why_len, "frontend-id %llu is not the directory's domid",
                       (unsigned long long)v);
-    if (read_number(xs, d, "base", 0, UINT64_MAX - 0x1000, &d->base, why, why_len) < 0)
+    if (read_number(xs, d, "base", 0, UINT64_MAX - VG_WINDOW_MAX, &d->base, why, why_len) < 0)
         return -EINVAL;
-    if (d->base % 0x200)
+    if (d->base % VG_WINDOW_ALIGN)
         return refuse(why, why_len, "base 0x%llx is not 512-byte aligned",
                       (unsigned long long)d->base);
-    if (read_number(xs, d, "irq", 32, 1019, &v, why, why_len) < 0)
+    if (read_number(xs, d, "irq", VG_SPI_MIN, VG_SPI_MAX, &v, why, why_len) < 0)
         return -EINVAL;
     d->irq = (uint32_t)v;
 

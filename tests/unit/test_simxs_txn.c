@@ -25,14 +25,20 @@ static void assert_dir_in(struct xs_handle *h, xs_transaction_t t, const char *p
     free(d);
 }
 
+/* /dev/state is 1, and w watches /dev with its first event already taken. */
+static void dev_state_watched(struct xs_handle *h, struct xs_handle *w)
+{
+    assert_true(wr(h, "/dev/state", "1"));
+    assert_true(xs_watch(w, "/dev", "d"));
+    expect_event(w, "/dev", "d");
+}
+
 static void test_txn_commit(void **state)
 {
     (void)state;
     struct xs_handle *h = xs_open(0), *o = xs_open(0), *w = xs_open(0);
     unsigned len;
-    assert_true(wr(h, "/dev/state", "1"));
-    assert_true(xs_watch(w, "/dev", "d"));
-    expect_event(w, "/dev", "d");
+    dev_state_watched(h, w);
 
     xs_transaction_t t = start(h);
     assert_true(wr_in(h, t, "/dev/state", "3"));
@@ -113,9 +119,7 @@ static void test_txn_conflict(void **state)
     (void)state;
     struct xs_handle *h = xs_open(0), *o = xs_open(0), *w = xs_open(0);
     unsigned len;
-    assert_true(wr(h, "/dev/state", "1"));
-    assert_true(xs_watch(w, "/dev", "d"));
-    expect_event(w, "/dev", "d");
+    dev_state_watched(h, w);
 
     xs_transaction_t t = start(h);
     assert_value_in(h, t, "/dev/state", "1");

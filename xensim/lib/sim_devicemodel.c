@@ -38,20 +38,12 @@ xendevicemodel_handle *xendevicemodel_open(struct xentoollog_logger *logger, uns
     h->restrict_domid = -1;
     h->mirror_fd = xensim_open_mirror_fd();
     h->sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (h->mirror_fd < 0 || h->sock < 0) {
+    if (h->mirror_fd < 0 || h->sock < 0 || xensim_toolcore_register(h, restrict_cb) < 0) {
         int e = errno;
         if (h->mirror_fd >= 0)
             close(h->mirror_fd);
         if (h->sock >= 0)
             close(h->sock);
-        free(h);
-        errno = e;
-        return NULL;
-    }
-    if (xensim_toolcore_register(h, restrict_cb) < 0) {
-        int e = errno;
-        close(h->mirror_fd);
-        close(h->sock);
         free(h);
         errno = e;
         return NULL;

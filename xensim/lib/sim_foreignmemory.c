@@ -48,13 +48,10 @@ xenforeignmemory_handle *xenforeignmemory_open(struct xentoollog_logger *logger,
         return NULL;
     h->restrict_domid = -1;
     h->mirror_fd = xensim_open_mirror_fd();
-    if (h->mirror_fd < 0) {
-        free(h);
-        return NULL;
-    }
-    if (xensim_toolcore_register(h, restrict_cb) < 0) {
+    if (h->mirror_fd < 0 || xensim_toolcore_register(h, restrict_cb) < 0) {
         int e = errno;
-        close(h->mirror_fd);
+        if (h->mirror_fd >= 0)
+            close(h->mirror_fd);
         free(h);
         errno = e;
         return NULL;

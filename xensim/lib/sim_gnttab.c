@@ -52,14 +52,11 @@ xengnttab_handle *xengnttab_open(struct xentoollog_logger *logger, unsigned int 
     if (!h)
         return NULL;
     h->mirror_fd = xensim_open_mirror_fd();
-    if (h->mirror_fd < 0) {
-        free(h);
-        return NULL;
-    }
     h->max_grants = 128; /* gntdev's historical default limit */
-    if (xensim_toolcore_register(h, restrict_cb) < 0) {
+    if (h->mirror_fd < 0 || xensim_toolcore_register(h, restrict_cb) < 0) {
         int e = errno;
-        close(h->mirror_fd);
+        if (h->mirror_fd >= 0)
+            close(h->mirror_fd);
         free(h);
         errno = e;
         return NULL;
