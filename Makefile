@@ -41,6 +41,7 @@ BE_SRCS  := backend/common/log.c backend/config/config.c backend/gmem/gmem.c bac
 # libraries' seccomp rules (platform_xen.c), the simulated one xensim's.
 DAEMON_SRCS := backend/ipc/devmsg.c backend/launcher/launcher.c backend/launcher/tsinput.c \
                backend/launcher/image.c backend/launcher/devlog.c backend/launcher/devproc.c \
+               backend/launcher/closedirs.c \
                backend/sandbox/sandbox.c backend/sandbox/rules.c \
                backend/main.c
 XEN_PLATFORM_SRCS := backend/sandbox/platform_xen.c

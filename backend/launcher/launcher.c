@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "config/config.h"
 #include "ipc/devmsg.h"
+#include "launcher/closedirs.h"
 #include "launcher/devproc.h"
 #include "launcher/image.h"
 #include "launcher/tsinput.h"
@@ -34,6 +35,14 @@ struct refusal {
 
 struct launcher {
     struct xs_handle *xs;
+    /*
+     * The domain we run in.  Outside dom0 (a driver domain) xenstored refuses
+     * XS_IS_DOMAIN_INTRODUCED (EACCES), so guest death is seen only as the
+     * toolstack's online 0, Closing or removed directory; and closed
+     * directories are ours to remove (closedirs.h).
+     */
+    uint16_t self;
+    struct closedirs closed;
     int sigfd;
     bool stopping, lost_xenstore;
     bool force_ro; /* the operator's --read-only: every image opened read-only */
@@ -238,6 +247,8 @@ static void scan(struct launcher *L)
                 refuse(L, name, "state is not a XenbusState");
             else if (st == XENBUS_INITIALISING)
                 start_device(L, name, (uint16_t)domid, (uint32_t)devid);
+            else if (st == XENBUS_CLOSED && L->self != 0)
+                closedirs_note(&L->closed, (uint16_t)domid, (uint32_t)devid, devproc_now_ms());
         }
         free(devs);
     }
@@ -251,7 +262,7 @@ static void check_devices(struct launcher *L)
         struct devproc *d = &L->dev[i];
         if (d->pid <= 0 || d->close_sent)
             continue;
-        if (!xs_is_domain_introduced(L->xs, d->domid)) {
+        if (L->self == 0 && !xs_is_domain_introduced(L->xs, d->domid)) {
             devproc_close(d, DEVMSG_CLOSE_GUEST_GONE);
             continue;
         }
@@ -316,9 +327,12 @@ static int poll_timeout(const struct launcher *L)
     for (int i = 0; i < LAUNCHER_MAX_DEVICES; i++)
         if (L->dev[i].pid > 0 && L->dev[i].deadline_ms && L->dev[i].deadline_ms < next)
             next = L->dev[i].deadline_ms;
-    if (next == UINT64_MAX)
-        return -1;
-    return next <= now ? 0 : (int)(next - now);
+    uint64_t wait = next == UINT64_MAX ? UINT64_MAX : next <= now ? 0 : next - now;
+    if (!L->stopping) {
+        uint64_t rm = closedirs_next_ms(&L->closed, now);
+        wait = rm < wait ? rm : wait;
+    }
+    return wait == UINT64_MAX ? -1 : wait > INT32_MAX ? INT32_MAX : (int)wait;
 }
 
 static void on_signal(struct launcher *L)
@@ -392,8 +406,31 @@ static int serve(struct launcher *L)
             check_devices(L);
         }
         enforce_deadlines(L);
+        if (!L->stopping)
+            closedirs_run(&L->closed, L->xs, devproc_now_ms());
     }
     return L->lost_xenstore ? 1 : 0;
+}
+
+/* Our domid, from the domid node libxl (or xen-init-dom0) writes in our home. */
+static int read_self(struct launcher *L)
+{
+    unsigned len;
+    uint64_t id;
+    char *s = xs_read(L->xs, XBT_NULL, "domid", &len);
+    int rc = s && strlen(s) == len ? ts_parse_id(s, VG_DOMID_MAX, &id) : -EINVAL;
+    free(s);
+    if (rc < 0) {
+        vg_err("cannot tell which domain this is: no canonical 'domid' in this domain's "
+               "xenstore home (is the toolstack up?)");
+        return rc;
+    }
+    L->self = (uint16_t)id;
+    if (L->self != 0)
+        vg_info("in driver domain %u: guest liveness from the toolstack's online/state and "
+                "directory removal; closed directories are removed here",
+                L->self);
+    return 0;
 }
 
 /* Split our own options from the device's, and check the device's now, once. */
@@ -462,12 +499,14 @@ int launcher_run(int argc, char **argv)
         vg_err("launcher set-up: %s", strerror(errno));
         return 1;
     }
+    if (read_self(&L) < 0)
+        return 1;
     if (!xs_watch(L.xs, TS_DIR, "vg-dir") || !xs_watch(L.xs, "@releaseDomain", "vg-release")) {
         vg_err("xs_watch: %s", strerror(errno));
         return 1;
     }
-    vg_info("watching %s for new devices%s%s", TS_DIR, L.images.dir ? ", images under " : "",
-            L.images.dir ? L.images.dir : "");
+    vg_info("dom%u: watching %s for new devices%s%s", L.self, TS_DIR,
+            L.images.dir ? ", images under " : "", L.images.dir ? L.images.dir : "");
     scan(&L);
     rc = serve(&L);
     xs_close(L.xs);

@@ -77,9 +77,10 @@ static char *read_node_in(struct xs_handle *xs, xs_transaction_t t, uint16_t dom
     return read_checked(xs, t, path);
 }
 
-char *ts_read_node(struct xs_handle *xs, uint16_t domid, uint32_t devid, const char *node)
+char *ts_read_node_in(struct xs_handle *xs, xs_transaction_t t, uint16_t domid, uint32_t devid,
+                      const char *node)
 {
-    return read_node_in(xs, XBT_NULL, domid, devid, node);
+    return read_node_in(xs, t, domid, devid, node);
 }
 
 int ts_read_state_in(struct xs_handle *xs, xs_transaction_t t, uint16_t domid, uint32_t devid)

@@ -46,7 +46,9 @@ int ts_read_device(struct xs_handle *xs, uint16_t domid, uint32_t devid, bool wa
                    struct ts_device *d, char *why, size_t why_len);
 
 /* A node of the device's directory, checked as a string (no NUL inside). NULL if absent. */
-char *ts_read_node(struct xs_handle *xs, uint16_t domid, uint32_t devid, const char *node);
+char *ts_read_node_in(struct xs_handle *xs, xs_transaction_t t, uint16_t domid, uint32_t devid,
+                      const char *node);
+#define ts_read_node(xs, domid, devid, node) ts_read_node_in((xs), XBT_NULL, (domid), (devid), (node))
 /* The state node as a XenbusState (1..6), or -ENOENT / -EINVAL; in transaction t. */
 int ts_read_state_in(struct xs_handle *xs, xs_transaction_t t, uint16_t domid, uint32_t devid);
 #define ts_read_state(xs, domid, devid) ts_read_state_in((xs), XBT_NULL, (domid), (devid))

@@ -14,6 +14,26 @@ struct xs_handle *tstk_open(void)
     return xs_open(0);
 }
 
+int tstk_init_dom0(struct xs_handle *xs)
+{
+    return xs_write(xs, XBT_NULL, "/local/domain/0/domid", "0", 1) ? 0 : -errno;
+}
+
+int tstk_add_driver_domain(struct xs_handle *xs, uint16_t domid)
+{
+    char home[32], path[64], id[8];
+    snprintf(home, sizeof(home), "/local/domain/%u", domid);
+    snprintf(path, sizeof(path), "%s/domid", home);
+    snprintf(id, sizeof(id), "%u", domid);
+    struct xs_permissions perms[2] = { { .id = 0, .perms = XS_PERM_NONE },
+                                       { .id = domid, .perms = XS_PERM_READ } };
+    if (!xs_write(xs, XBT_NULL, path, id, strlen(id)) ||
+        !xs_set_permissions(xs, XBT_NULL, home, perms, 2) ||
+        !xs_set_permissions(xs, XBT_NULL, path, perms, 2))
+        return -errno;
+    return 0;
+}
+
 int tstk_add_domain(struct xs_handle *xs, uint16_t domid)
 {
     char path[64], kib[32];
@@ -39,11 +59,18 @@ void tstk_disk_default(struct tstk_disk *d, uint16_t domid, const char *params)
                              .irq = "33", .params = params, .mode = "w" };
 }
 
+/* The device directory, or one of its nodes (node NULL: the directory). */
+static void disk_path(char *path, size_t n, const struct tstk_disk *d, const char *node)
+{
+    snprintf(path, n, "%s%sbackend/virtio_disk/%s/%s%s%s", d->backend_home ? d->backend_home : "",
+             d->backend_home ? "/" : "", d->dom, d->dev, node ? "/" : "", node ? node : "");
+}
+
 int tstk_write_node(struct xs_handle *xs, const struct tstk_disk *d, const char *node,
                     const char *val)
 {
     char path[256];
-    snprintf(path, sizeof(path), "backend/virtio_disk/%s/%s/%s", d->dom, d->dev, node);
+    disk_path(path, sizeof(path), d, node);
     return xs_write(xs, XBT_NULL, path, val, strlen(val)) ? 0 : -errno;
 }
 
@@ -51,12 +78,32 @@ char *tstk_read_node(struct xs_handle *xs, const struct tstk_disk *d, const char
 {
     char path[256];
     unsigned len;
-    snprintf(path, sizeof(path), "backend/virtio_disk/%s/%s/%s", d->dom, d->dev, node);
+    disk_path(path, sizeof(path), d, node);
     return xs_read(xs, XBT_NULL, path, &len);
+}
+
+/* libxl gives a driver domain its device directory, the guest reading it. */
+static int give_to_backend(struct xs_handle *xs, const struct tstk_disk *d)
+{
+    char path[256];
+    unsigned be, guest;
+    disk_path(path, sizeof(path), d, NULL);
+    if (sscanf(d->backend_home, "/local/domain/%u", &be) != 1 || sscanf(d->dom, "%u", &guest) != 1)
+        return -EINVAL;
+    struct xs_permissions perms[2] = { { .id = (unsigned)be, .perms = XS_PERM_NONE },
+                                       { .id = (unsigned)guest, .perms = XS_PERM_READ } };
+    if (!xs_mkdir(xs, XBT_NULL, path) || !xs_set_permissions(xs, XBT_NULL, path, perms, 2))
+        return -errno;
+    return 0;
 }
 
 int tstk_write_disk(struct xs_handle *xs, const struct tstk_disk *d)
 {
+    if (d->backend_home) {
+        int rc = give_to_backend(xs, d);
+        if (rc < 0)
+            return rc;
+    }
     const struct {
         const char *node, *val;
     } nodes[] = {
@@ -79,7 +126,8 @@ int tstk_write_disk(struct xs_handle *xs, const struct tstk_disk *d)
 int tstk_remove_disk(struct xs_handle *xs, const struct tstk_disk *d)
 {
     char path[256];
-    snprintf(path, sizeof(path), "backend/virtio_disk/%s", d->dom);
+    disk_path(path, sizeof(path), d, NULL);
+    *strrchr(path, '/') = 0; /* the guest's whole entry, as the tests always did */
     return xs_rm(xs, XBT_NULL, path) ? 0 : -errno;
 }
 

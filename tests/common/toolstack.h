@@ -18,13 +18,23 @@ struct tstk_disk {
     const char *dev;  /* the device entry, normally the devid in decimal */
     const char *frontend_id, *base, *irq, *params, *mode; /* NULL: not written */
     const char *transport, *state; /* NULL: "mmio" and "1", as libxl writes them */
+    /* The backend domain's home ("/local/domain/5"), or NULL: ours (dom0's). */
+    const char *backend_home;
 };
 
 struct xs_handle *tstk_open(void);
+/* What xen-init-dom0 writes: dom0's domid node, which the launcher reads to know where it runs. */
+int tstk_init_dom0(struct xs_handle *xs);
+/* A driver domain's home as libxl makes it (its domid node, readable by it). */
+int tstk_add_driver_domain(struct xs_handle *xs, uint16_t domid);
 /* The guest's home and its introduction, as libxl and xenstored make them. */
 int tstk_add_domain(struct xs_handle *xs, uint16_t domid);
 int tstk_release_domain(struct xs_handle *xs, uint16_t domid);
-/* A disk as libxl writes it for domid (params, writable), then state 1 and online 1. */
+/*
+ * A disk as libxl writes it for domid (params, writable), then state 1 and
+ * online 1.  Under a backend_home the device directory is made first and
+ * given to the backend domain, the guest reading, as libxl does.
+ */
 void tstk_disk_default(struct tstk_disk *d, uint16_t domid, const char *params);
 int tstk_write_disk(struct xs_handle *xs, const struct tstk_disk *d);
 int tstk_write_node(struct xs_handle *xs, const struct tstk_disk *d, const char *node,

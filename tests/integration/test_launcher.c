@@ -28,9 +28,12 @@
 #include "../common/flood.h"
 #include "../common/rig.h"
 #include "../common/toolstack.h"
+#include "launcher/closedirs.h"
 #include "xensim/simxs.h"
 
 #define DOMID 7
+#define DD_DOMID 5
+#define DD_DOMID_STR "5"
 #define WAIT_MS 5000
 
 static struct sim_env env;
@@ -53,7 +56,8 @@ static uint64_t now_ms(void)
 static int group_setup(void **state)
 {
     (void)state;
-    if (sim_env_init(&env) < 0 || (xsd = simxs_start()) < 0 || !(xs = tstk_open()))
+    if (sim_env_init(&env) < 0 || (xsd = simxs_start()) < 0 || !(xs = tstk_open()) ||
+        tstk_init_dom0(xs) < 0)
         return -1;
     snprintf(images, sizeof(images), "%s/images", env.dir);
     snprintf(disk, sizeof(disk), "%s/disk.img", images);
@@ -223,16 +227,21 @@ struct served {
     pid_t dev;
 };
 
-/* A guest with one disk, served and probed; writes and reads back a pattern. */
-static void serve_guest_dma(struct launcher *L, struct served *s, enum vdrv_dma dma)
+/*
+ * A guest with one disk, served by backend domain @be (its xenstore home
+ * @be_home, NULL for ours) and probed; writes and reads back a pattern.
+ */
+static void serve_guest_by(struct launcher *L, struct served *s, enum vdrv_dma dma, uint16_t be,
+                           const char *be_home)
 {
-    struct simdom_params p = { .domid = DOMID, .nr_vcpus = 2,
+    struct simdom_params p = { .domid = DOMID, .nr_vcpus = 2, .backend_domid = be,
                                .ram_size = (uint64_t)RIG_RAM_MB << 20, .nr_grants = 8192 };
     memset(s, 0, sizeof(*s));
     s->d = simdom_create(&p);
     assert_non_null(s->d);
     assert_int_equal(tstk_add_domain(xs, DOMID), 0);
     tstk_disk_default(&s->disk, DOMID, disk);
+    s->disk.backend_home = be_home;
     assert_int_equal(tstk_write_disk(xs, &s->disk), 0);
     if (tstk_wait_state(xs, &s->disk, 2, WAIT_MS) < 0) {
         dump_log(L);
@@ -248,6 +257,11 @@ static void serve_guest_dma(struct launcher *L, struct served *s, enum vdrv_dma 
     assert_int_equal(vdrv_blk_sync(&s->v, T_OUT, 16, w, sizeof(w)), S_OK);
     assert_int_equal(vdrv_blk_sync(&s->v, T_IN, 16, r, sizeof(r)), S_OK);
     assert_memory_equal(w, r, sizeof(w));
+}
+
+static void serve_guest_dma(struct launcher *L, struct served *s, enum vdrv_dma dma)
+{
+    serve_guest_by(L, s, dma, 0, NULL);
 }
 
 static void serve_guest(struct launcher *L, struct served *s)
@@ -788,6 +802,74 @@ static void test_block_device_in_use_refused(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/*
+ * The launcher in a driver domain (dom5): it finds the directory libxl wrote
+ * in its own home, serves the guest's grants to dom5, and since xenstored
+ * will not tell it whether the guest lives (EACCES), the guest's release
+ * alone closes nothing.  libxl's online 0 and Closing do; once Closed, the
+ * launcher removes the directory itself after its grace period, as xl devd
+ * would, but never a Closed directory still online.
+ */
+static void test_driver_domain(void **state)
+{
+    (void)state;
+    struct launcher L;
+    struct served s;
+    assert_int_equal(tstk_add_driver_domain(xs, DD_DOMID), 0);
+    setenv("XENSIM_SELF_DOMID", DD_DOMID_STR, 1);
+    launcher_up(&L);
+    unsetenv("XENSIM_SELF_DOMID");
+    assert_true(log_has(&L, "in driver domain " DD_DOMID_STR, 0));
+    serve_guest_by(&L, &s, VDRV_DMA_GRANT, DD_DOMID, "/local/domain/" DD_DOMID_STR);
+
+    struct tstk_disk stale = s.disk;
+    stale.dev = "51728";
+    stale.state = "6";
+    assert_int_equal(tstk_write_disk(xs, &stale), 0);
+
+    assert_int_equal(tstk_release_domain(xs, DOMID), 0);
+    usleep(300 * 1000);
+    assert_int_equal(kill(s.dev, 0), 0);
+    static uint8_t buf[4096];
+    assert_int_equal(vdrv_blk_sync(&s.v, T_IN, 0, buf, sizeof(buf)), S_OK);
+    assert_int_equal(log_count(&L, "the guest is gone", NULL), 0);
+
+    vdrv_remove(&s.v);
+    assert_int_equal(tstk_write_node(xs, &s.disk, "online", "0"), 0);
+    assert_int_equal(tstk_write_node(xs, &s.disk, "state", "5"), 0);
+    /* libxl must be able to read Closed before the directory goes. */
+    assert_int_equal(tstk_wait_state(xs, &s.disk, 6, WAIT_MS), 0);
+    assert_true(pid_gone(s.dev, WAIT_MS));
+    assert_true(log_has(&L, "closed directory removed", CLOSEDIRS_GRACE_MS + WAIT_MS));
+    char *st = tstk_read_node(xs, &s.disk, "state");
+    assert_null(st);
+    st = tstk_read_node(xs, &stale, "state");
+    assert_non_null(st); /* online 1: the toolstack has not let go of it */
+    free(st);
+    assert_int_equal(simdom_grants_mapped_now(s.d), 0);
+    simdom_destroy(s.d);
+    tstk_remove_disk(xs, &s.disk);
+    launcher_down(&L);
+}
+
+/* A launcher that cannot tell which domain it runs in does not start. */
+static void test_launcher_needs_its_domid(void **state)
+{
+    (void)state;
+    const char *argv[] = { getenv("VG_BACKEND"), "watch", NULL };
+    char log[160];
+    snprintf(log, sizeof(log), "%s/nodomid.log", env.dir);
+    setenv("XENSIM_SELF_DOMID", "9", 1);
+    pid_t pid = sim_spawn((char *const *)argv, log);
+    unsetenv("XENSIM_SELF_DOMID");
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+    struct launcher L = { .pid = pid };
+    snprintf(L.log, sizeof(L.log), "%s", log);
+    assert_true(log_has(&L, "cannot tell which domain this is", 0));
+}
+
 static void test_bad_launcher_options(void **state)
 {
     (void)state;
@@ -823,6 +905,8 @@ int main(void)
         cmocka_unit_test(test_foreign_static_max_refused),
         cmocka_unit_test(test_block_device_in_use_refused),
         cmocka_unit_test(test_bad_launcher_options),
+        cmocka_unit_test(test_driver_domain),
+        cmocka_unit_test(test_launcher_needs_its_domid),
         cmocka_unit_test(test_device_flooding_launcher_killed),
         cmocka_unit_test(test_device_sending_fd_killed),
         cmocka_unit_test(test_device_cannot_forge_launcher_log),

@@ -262,6 +262,12 @@ static void test_domains(void **state)
     assert_fails(xs_release_domain(h, 0), EINVAL);
     assert_fails(xs_introduce_domain(h, 0x7ff0, 1, 1), EINVAL);
     assert_fails(xs_read(h, XBT_NULL, "@releaseDomain", NULL) != NULL, EINVAL);
+    /* A driver domain may not even ask (xenstored: EACCES), so the answer is "no". */
+    struct xs_handle *dd = open_as(5);
+    assert_non_null(dd);
+    assert_fails(xs_is_domain_introduced(dd, 0), EACCES);
+    assert_fails(xs_introduce_domain(dd, 8, 0xfeffc, 3), EACCES);
+    xs_close(dd);
     xs_close(w);
     xs_close(h);
 }

@@ -368,10 +368,11 @@ static int op_domain(struct sxs_server *s, struct sxs_conn *c, uint32_t type, co
         *outlen = (uint32_t)snprintf(out, XENSTORE_PAYLOAD_MAX, "/local/domain/%u", domid) + 1;
         return 0;
     }
-    if (type == XS_IS_DOMAIN_INTRODUCED)
-        return sxs_reply_str(out, outlen, is_introduced(s, domid) ? "T" : "F");
+    /* As xenstored: only the privileged domain may ask, or introduce and release. */
     if (c->domid != 0)
         return -EACCES;
+    if (type == XS_IS_DOMAIN_INTRODUCED)
+        return sxs_reply_str(out, outlen, is_introduced(s, domid) ? "T" : "F");
     uint8_t *byte = &s->introduced[domid / 8], bit = (uint8_t)(1u << (domid % 8));
     if (intro) {
         /* The ring page and port mean nothing here, but must be numbers. */
