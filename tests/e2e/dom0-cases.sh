@@ -290,6 +290,6 @@ gpa_case
 probe_case
 residual_case
 
-printf 'E2E RESULT %-8s write %s  read %s\n' grant "$(cat /run/grant.wr)" "$(cat /run/grant.rd)"
-printf 'E2E RESULT %-8s write %s  read %s\n' pool "$(cat /run/pool.wr)" "$(cat /run/pool.rd)"
-printf 'E2E RESULT %-8s write %s  read %s\n' foreign "$(cat /run/foreign.wr)" "$(cat /run/foreign.rd)"
+# What the policy refused during the dom0 cases (none expected).
+xl dmesg | grep -c 'avc:  denied' | sed 's/^/E2E INFO dom0 cases: AVC denials so far: /'
+xl dmesg | grep 'avc:  denied' | head -n 20 | sed 's/^/[xen avc] /'

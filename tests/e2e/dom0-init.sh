@@ -27,6 +27,14 @@ xenstored --pid-file /run/xenstored.pid || die "dom0/xenstored"
 xen-init-dom0 || die "dom0/xen-init-dom0"
 xenconsoled --log=guest --log-dir=/var/log/xen || die "dom0/xenconsoled"
 pass "dom0/toolstack up after $(cut -d' ' -f1 /proc/uptime) s"
+# Every case runs under the XSM/FLASK policy (tests/e2e/build-policy.sh).
+echo "E2E INFO dom0: FLASK $(xl getenforce 2>&1)"
+
 . /vg/cases.sh
+. /vg/dd-cases.sh
+# Throughput of every data case, measured side by side in this one run.
+for c in grant pool foreign dd-stock dd-pool; do
+    [ -s /run/$c.wr ] && printf 'E2E RESULT %-8s write %s  read %s\n' $c "$(cat /run/$c.wr)" "$(cat /run/$c.rd)"
+done
 echo "E2E DONE failures=$FAILS"
 poweroff -f

@@ -7,6 +7,7 @@ set -eu
 start=$(date +%s)
 "$E2E_DIR/host-deps.sh"
 xen=$(sh "$E2E_DIR/build-xen.sh")
+policy=$(sh "$E2E_DIR/build-policy.sh")
 arm=$(sh "$E2E_DIR/fetch-arm64.sh")
 backend=$(sh "$E2E_DIR/build-backend.sh" "$arm")
 k_stock=$(sh "$E2E_DIR/build-domu-kernel.sh" stock)
@@ -23,6 +24,11 @@ mkdir -p "$(dirname "$log")"
 ${CROSS}gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static \
     -o "$work/vg-e2e-blk" "$E2E_DIR/guest/vg-e2e-blk.c"
 cp "$work/vg-e2e-blk" "$work/guest/init"
+# The containment probe runs in the driver domain and in dom0, against their libraries.
+sys="$arm/sysroot" lib="$arm/sysroot/usr/lib/aarch64-linux-gnu"
+${CROSS}gcc -std=gnu11 -O2 -Wall -Wextra -Werror -isystem "$sys/usr/include" -L"$lib" \
+    -Wl,-rpath-link,"$lib" -o "$work/vg-xenprobe" "$E2E_DIR/probe/vg-xenprobe.c" \
+    -lxenforeignmemory -lxengnttab -lxendevicemodel
 (cd "$work/guest" && echo init | cpio -o -H newc --quiet | gzip -1) > "$work/guest.cpio.gz"
 
 # dom0: Debian's arm64 userspace without kernel modules we do not load.
@@ -47,26 +53,52 @@ for f in $order; do
     mkdir -p "$(dirname "$dst")" && cp "$f" "$dst"
     echo "/lib/modules/$kver/${f#"$mods"/}" >> "$r/vg/modules"
 done
-cp "$backend/virtio-grant" "$backend/virtio-grant-probe" "$work/vg-e2e-blk" "$r/vg/"
+cp "$backend/virtio-grant" "$backend/virtio-grant-probe" "$work/vg-e2e-blk" "$work/vg-xenprobe" \
+    "$r/vg/"
+# The driver domain: dom0's Debian kernel, and an initramfs cut from dom0's
+# tree (busybox, libraries, xenstore tools, the same modules, the backend and
+# the probe) without the toolstack or the guests' kernels.
+dd="$work/dd"
+mkdir -p "$dd"
+(cd "$r" && tar -cf - --exclude=./usr/lib/xen-4.17 --exclude='./usr/lib/linux-image-*' \
+    --exclude=./usr/share .) | (cd "$dd" && tar -xf -)
+cp "$E2E_DIR/dd-init.sh" "$dd/init" && chmod +x "$dd/init"
+(cd "$dd" && find . | cpio -o -H newc --quiet | gzip -1) > "$r/vg/dd.cpio.gz"
+cp "$arm/Image" "$r/vg/Image-dd"
+say "driver domain initramfs $(du -h "$r/vg/dd.cpio.gz" | cut -f1)"
 cp "$k_grant" "$r/vg/Image-grant"
 cp "$k_stock" "$r/vg/Image-stock"
 cp "$work/guest.cpio.gz" "$r/vg/"
 cp "$E2E_DIR/dom0-cases.sh" "$r/vg/cases.sh"
+cp "$E2E_DIR/dd-cases.sh" "$r/vg/dd-cases.sh"
 cp "$E2E_DIR/dom0-init.sh" "$r/init" && chmod +x "$r/init"
 (cd "$r" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/dom0.cpio.gz"
 say "dom0 initramfs $(du -h "$work/dom0.cpio.gz" | cut -f1)"
 
 # Xen at QEMU's default load address; dom0 kernel and initrd through the
-# guest-loader, the initrd clear of QEMU's DTB at 0x48000000.
-say "booting Xen under qemu-system-aarch64 (serial log: $log)"
-set +e
-timeout "${VG_E2E_TIMEOUT:-1500}" qemu-system-aarch64 \
-    -M virt,virtualization=on,gic-version=3 -cpu cortex-a57 -smp 2 -m 2048 \
+# guest-loader, the initrd clear of QEMU's DTB at 0x48000000.  The guest-loader
+# cannot describe an XSM policy, so QEMU's device tree is dumped once, given a
+# "xen,xsm-policy" module node for the policy loaded at 0x4A000000, and passed
+# back with -dtb.  FLASK enforces from the first hypercall (VG_E2E_FLASK=
+# permissive only logs, for collecting AVC denials while writing policy).
+flask=${VG_E2E_FLASK:-enforcing}
+set -- -M virt,virtualization=on,gic-version=3 -cpu cortex-a57 -smp 2 -m 2048 \
     -nographic -no-reboot -monitor none -serial stdio -nic none \
-    -kernel "$xen" -append "dom0_mem=768M,max:768M console=dtuart" \
+    -kernel "$xen" -append "dom0_mem=768M,max:768M console=dtuart xsm=flask flask=$flask" \
     -device guest-loader,addr=0x42000000,kernel="$arm/Image",bootargs="console=hvc0 earlycon=xen rdinit=/init" \
     -device guest-loader,addr=0x4C000000,initrd="$work/dom0.cpio.gz" \
-    < /dev/null > "$log" 2>&1
+    -device loader,file="$policy",addr=0x4A000000,force-raw=on
+dtb="$work/virt.dtb"
+qemu-system-aarch64 "$@" -machine dumpdtb="$dtb" >/dev/null 2>&1 ||
+    die "QEMU could not dump its device tree"
+node=/chosen/module@4a000000
+fdtput -c "$dtb" "$node" &&
+    fdtput -t s "$dtb" "$node" compatible "xen,xsm-policy" "multiboot,module" &&
+    fdtput -t x "$dtb" "$node" reg 0 4a000000 0 "$(printf '%x' "$(stat -c %s "$policy")")" ||
+    die "fdtput: cannot add the XSM policy node"
+say "booting Xen (xsm=flask flask=$flask) under qemu-system-aarch64 (serial log: $log)"
+set +e
+timeout "${VG_E2E_TIMEOUT:-1500}" qemu-system-aarch64 "$@" -dtb "$dtb" < /dev/null > "$log" 2>&1
 qrc=$?
 set -e
 end=$(date +%s)

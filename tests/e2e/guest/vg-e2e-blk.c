@@ -3,7 +3,8 @@
  * The e2e block test, one static arm64 binary with two roles:
  *   as the domU's /init: mount /dev, run the test named by vgtest= on the
  *     kernel command line, print "VGTEST PASS|FAIL <step> ..." lines on the
- *     console, power off;
+ *     console, power off (after vghold= seconds); with vgiommu=D, first check
+ *     that the device tree links every virtio device to backend domain D;
  *   in dom0: `vg-e2e-blk verify FILE SEED MIB` checks that the image holds the
  *     pattern the guest wrote, i.e. the data really went through the backend;
  *     `vg-e2e-blk zero FILE MIB` checks an image was left untouched.
@@ -220,8 +221,6 @@ static const char *cmdline_arg(const char *cmdline, const char *key, char *val, 
 static void report_exposure(int pool_expected)
 {
     const char *dir = "/sys/kernel/debug/xen-grant-dma";
-    mkdir("/sys", 0755);
-    mount("sysfs", "/sys", "sysfs", 0, NULL);
     mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
     DIR *d = opendir(dir);
     if (!d) {
@@ -278,12 +277,74 @@ static void report_exposure(int pool_expected)
         fail("pool-feature", "virtio0 did not negotiate VIRTIO_F_GRANT_POOL (features %s)", feat);
 }
 
+/* A device-tree property of up to n bytes; its length, or -1. */
+static ssize_t dt_prop(const char *node, const char *prop, void *buf, size_t n)
+{
+    char path[320];
+    snprintf(path, sizeof(path), "/sys/firmware/devicetree/base/%s/%s", node, prop);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return -1;
+    ssize_t len = read(fd, buf, n);
+    close(fd);
+    return len;
+}
+
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/*
+ * What makes an unpatched kernel use grants: libxl gives each virtio device
+ * whose backend is not dom0 an "iommus = <&xen-grant-dma BACKEND>" link.
+ * Every virtio@ node must carry one naming @want, through a node whose
+ * compatible is "xen,grant-dma".
+ */
+static void check_iommus(unsigned want)
+{
+    DIR *d = opendir("/sys/firmware/devicetree/base");
+    if (!d) {
+        fail("iommus", "no /sys/firmware/devicetree/base");
+        return;
+    }
+    uint32_t grant_dma = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        char compat[64] = "";
+        unsigned char ph[4];
+        if (dt_prop(de->d_name, "compatible", compat, sizeof(compat) - 1) > 0 &&
+            !strcmp(compat, "xen,grant-dma") && dt_prop(de->d_name, "phandle", ph, 4) == 4)
+            grant_dma = be32(ph);
+    }
+    rewinddir(d);
+    int n = 0;
+    while ((de = readdir(d))) {
+        if (strncmp(de->d_name, "virtio@", 7))
+            continue;
+        unsigned char cells[8];
+        n++;
+        if (dt_prop(de->d_name, "iommus", cells, sizeof(cells)) != 8)
+            fail("iommus", "%s has no iommus link", de->d_name);
+        else if (!grant_dma || be32(cells) != grant_dma || be32(cells + 4) != want)
+            fail("iommus", "%s links to <0x%x %u>, want <xen,grant-dma 0x%x, %u>", de->d_name,
+                 be32(cells), be32(cells + 4), grant_dma, want);
+        else
+            pass("iommus", "%s: iommus = <&xen,grant-dma %u>", de->d_name, want);
+    }
+    closedir(d);
+    if (!n)
+        fail("iommus", "no virtio@ node in the device tree");
+}
+
 static int guest_main(void)
 {
     mkdir("/dev", 0755);
     mkdir("/proc", 0755);
     mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
     mount("proc", "/proc", "proc", 0, NULL);
+    mkdir("/sys", 0755);
+    mount("sysfs", "/sys", "sysfs", 0, NULL);
     /* The initramfs has no /dev/console, so the kernel gave us no stdio. */
     int con = open("/dev/console", O_RDWR);
     if (con >= 0) {
@@ -294,7 +355,8 @@ static int guest_main(void)
             close(con);
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
-    char cmdline[1024] = "", test[32] = "rw", mib[16] = "64", seed[24] = "1";
+    char cmdline[1024] = "", test[32] = "rw", mib[16] = "64", seed[24] = "1", iommu[8] = "",
+         hold[8] = "0";
     int fd = open("/proc/cmdline", O_RDONLY);
     if (fd >= 0) {
         ssize_t n = read(fd, cmdline, sizeof(cmdline) - 1);
@@ -304,17 +366,22 @@ static int guest_main(void)
     cmdline_arg(cmdline, "vgtest=", test, sizeof(test));
     cmdline_arg(cmdline, "vgmib=", mib, sizeof(mib));
     cmdline_arg(cmdline, "vgseed=", seed, sizeof(seed));
+    cmdline_arg(cmdline, "vghold=", hold, sizeof(hold));
     printf("VGTEST START %s mib=%s seed=%s\n", test, mib, seed);
+    if (cmdline_arg(cmdline, "vgiommu=", iommu, sizeof(iommu)))
+        check_iommus((unsigned)atoi(iommu));
     uint64_t s = strtoull(seed, NULL, 0);
     if (!strcmp(test, "rw")) {
         test_rw("/dev/vda", s, (unsigned)atoi(mib));
         test_ro("/dev/vdb", s + 1);
-        if (strstr(cmdline, "xen.grant_dma_backend_domid="))
+        if (strstr(cmdline, "xen.grant_dma_backend_domid=") ||
+            strstr(cmdline, "xen.grant_dma_pool_pages="))
             report_exposure(strstr(cmdline, "xen.grant_dma_pool_pages=") != NULL);
-    } else {
+    } else if (strcmp(test, "idle") != 0) { /* idle: a bystander domain, vghold= long */
         fail("args", "unknown vgtest=%s", test);
     }
     printf("VGTEST DONE failures=%d\n", failures);
+    sleep((unsigned)atoi(hold)); /* while the host probes what else it can reach */
     sync();
     reboot(RB_POWER_OFF);
     return 0;
