@@ -174,6 +174,24 @@ contain_case() {
         [ $i -gt 300 ] && break
         sleep 1
     done
+    # The guest is idle now (vghold): no grant allocation races the probe.
+    # resource_map made its grant table writable to the driver domain: forge
+    # an unused entry granting frame 0x40000, map it, revoke it.
+    dd_run probe grant-forge "$gid" 0x40000 "$DD_ID" 500
+    sleep 0.5
+    forged=$(grep -o "PROBE grant-forge dom$gid.*" "$DD_LOG" | tail -n1 | tr -d '\r')
+    echo "E2E INFO $c: residual: dd: $forged"
+    if [ -n "$forged" ]; then
+        pass "$c/grant-forge measured: ${forged#*: }"
+    else
+        fail "$c/grant-forge: not measured"
+    fi
+    # The same frame read by dom0's foreign map, now: is it the same page?
+    seen=$(vg-xenprobe foreign-map "$gid" 0x40000 | grep -o 'first word 0x[0-9a-f]*')
+    case "$forged" in
+    *"$seen") echo "E2E INFO $c: residual: the forged grant showed the driver domain what dom0's foreign map of gfn 0x40000 reads ($seen)" ;;
+    *SUCCEEDED*) echo "E2E INFO $c: residual: the forged grant mapped a page; dom0's foreign map of gfn 0x40000 now reads $seen" ;;
+    esac
     xl destroy "$c"
     xl destroy bystander
     wait_gone "$c" 30

@@ -10,6 +10,12 @@
  *   vg-xenprobe ioreq-server DOMID      create (then destroy) an ioreq server
  *   vg-xenprobe grant-table DOMID       map DOMID's grant table frame 0
  *                                       (XENMEM_acquire_resource)
+ *   vg-xenprobe grant-forge DOMID GFN SELF REF
+ *                                       through that mapping, write grant REF
+ *                                       (unused) of DOMID as a read-only grant
+ *                                       of frame GFN to domain SELF, map it,
+ *                                       then revoke it: guest RAM by frame
+ *                                       number, reached through the grant table
  *
  * Prints one "PROBE" line.  Exit status: 0 the operation succeeded, 3 it was
  * refused (the line gives the errno), 2 bad usage.
@@ -122,6 +128,59 @@ static int grant_table(unsigned domid)
     return rc;
 }
 
+/*
+ * What resource_map on a guest amounts to: its grant table is writable, so
+ * the mapper can grant itself any of the guest's frames.  Only an unused
+ * entry is touched, and it is cleared again.
+ */
+static int grant_forge(unsigned domid, uint64_t gfn, unsigned self, uint32_t ref)
+{
+    struct entry {
+        uint16_t flags, domid;
+        uint32_t frame;
+    };
+    const char *what = "grant-forge";
+    if (ref >= 4096 / sizeof(struct entry) || gfn > UINT32_MAX) {
+        fprintf(stderr, "vg-xenprobe: REF must lie in grant frame 0, GFN below 2^32\n");
+        return ST_USAGE;
+    }
+    xenforeignmemory_handle *fm = xenforeignmemory_open(NULL, 0);
+    xengnttab_handle *g = xengnttab_open(NULL, 0);
+    if (!fm || !g)
+        return refused(what, domid, errno);
+    void *p = NULL;
+    xenforeignmemory_resource_handle *r = xenforeignmemory_map_resource(
+        fm, (domid_t)domid, XENMEM_resource_grant_table, XENMEM_resource_grant_table_id_shared,
+        0, 1, &p, PROT_READ | PROT_WRITE, 0);
+    if (!r)
+        return refused("grant-forge (writable grant table)", domid, errno);
+    volatile struct entry *e = (volatile struct entry *)p + ref;
+    if (e->flags) {
+        printf("PROBE %s dom%u: not tried: ref %u is in use (flags 0x%x)\n", what, domid, ref,
+               e->flags);
+        return ST_USAGE;
+    }
+    e->domid = (uint16_t)self;
+    e->frame = (uint32_t)gfn;
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    e->flags = 1 /* GTF_permit_access */ | 4 /* GTF_readonly */;
+    void *m = xengnttab_map_grant_ref(g, (uint32_t)domid, ref, PROT_READ);
+    int rc;
+    if (!m) {
+        rc = refused(what, domid, errno);
+    } else {
+        printf("PROBE %s dom%u: SUCCEEDED: ref %u forged for gfn 0x%" PRIx64 " and mapped, "
+               "first word 0x%" PRIx64 "\n", what, domid, ref, gfn, *(volatile uint64_t *)m);
+        xengnttab_unmap(g, m, 1);
+        rc = ST_OK;
+    }
+    e->flags = 0;
+    xenforeignmemory_unmap_resource(fm, r);
+    xenforeignmemory_close(fm);
+    xengnttab_close(g);
+    return rc;
+}
+
 static int number(const char *s, uint64_t max, uint64_t *out)
 {
     char *end;
@@ -135,9 +194,11 @@ static int number(const char *s, uint64_t max, uint64_t *out)
 
 int main(int argc, char **argv)
 {
-    uint64_t domid, arg = 0;
+    uint64_t domid, arg = 0, self = 0, ref = 0;
     if (argc < 3 || number(argv[2], 0x7fef, &domid) < 0 ||
-        (argc == 4 && number(argv[3], UINT64_MAX, &arg) < 0) || argc > 4)
+        (argc >= 4 && number(argv[3], UINT64_MAX, &arg) < 0) ||
+        (argc == 6 && (number(argv[4], 0x7fef, &self) < 0 || number(argv[5], 511, &ref) < 0)) ||
+        argc == 5 || argc > 6)
         goto usage;
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (!strcmp(argv[1], "foreign-map") && argc == 4)
@@ -148,8 +209,11 @@ int main(int argc, char **argv)
         return ioreq_server((unsigned)domid);
     if (!strcmp(argv[1], "grant-table") && argc == 3)
         return grant_table((unsigned)domid);
+    if (!strcmp(argv[1], "grant-forge") && argc == 6)
+        return grant_forge((unsigned)domid, arg, (unsigned)self, (uint32_t)ref);
 usage:
     fprintf(stderr, "usage: vg-xenprobe foreign-map DOMID GFN | grant-map DOMID REF |\n"
-                    "                   ioreq-server DOMID | grant-table DOMID\n");
+                    "                   ioreq-server DOMID | grant-table DOMID |\n"
+                    "                   grant-forge DOMID GFN SELF REF\n");
     return ST_USAGE;
 }
