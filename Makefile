@@ -65,7 +65,8 @@ BINS := $(BUILD)/virtio-grant $(BUILD)/virtio-grant-sim $(BUILD)/xensim-demo
 UNIT_TESTS := $(BUILD)/tests/test_mmio $(BUILD)/tests/test_virtq $(BUILD)/tests/test_blk \
               $(BUILD)/tests/test_config $(BUILD)/tests/test_simxs $(BUILD)/tests/test_simxs_txn
 INTEG_TESTS := $(BUILD)/tests/test_sim_blk $(BUILD)/tests/test_hostile $(BUILD)/tests/test_sandbox \
-               $(BUILD)/tests/test_double_fetch $(BUILD)/tests/test_launcher
+               $(BUILD)/tests/test_double_fetch $(BUILD)/tests/test_launcher \
+               $(BUILD)/tests/test_launcher_dd
 
 # keep objects built through pattern rules
 .SECONDARY:
@@ -121,6 +122,13 @@ $(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c) $(call obj,$(INPROC_SRCS)
 
 $(BUILD)/tests/test_%: $(call obj,tests/integration/test_%.c $(RIG_SRCS)) \
                        $(BUILD)/libsimguest.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka
+
+# The launcher's tests (dom0 and driver domain) share their rig.
+LAUNCHER_TESTS := $(BUILD)/tests/test_launcher $(BUILD)/tests/test_launcher_dd
+$(LAUNCHER_TESTS): $(BUILD)/tests/%: $(BUILD)/obj/tests/integration/%.o \
+                   $(call obj,tests/integration/launcher_rig.c $(RIG_SRCS)) $(BUILD)/libsimguest.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka
 

@@ -23,10 +23,13 @@ void closedirs_note(struct closedirs *c, uint16_t domid, uint32_t devid, uint64_
             free_slot = i;
     }
     if (free_slot < 0) {
-        /* libxl removes it itself after its timeout: late, not lost. */
-        vg_warn("dom%u device %u: too many closed directories to remove", domid, devid);
+        /* libxl removes it itself after its timeout: late, not lost.  Said once per overflow. */
+        if (!c->full_warned)
+            vg_warn("dom%u device %u: too many closed directories to remove", domid, devid);
+        c->full_warned = true;
         return;
     }
+    c->full_warned = false;
     c->e[free_slot].domid = domid;
     c->e[free_slot].devid = devid;
     c->e[free_slot].due_ms = now_ms + CLOSEDIRS_GRACE_MS;
@@ -41,16 +44,16 @@ static void remove_if_closed(struct xs_handle *xs, uint16_t domid, uint32_t devi
         xs_transaction_t t = xs_transaction_start(xs);
         if (t == XBT_NULL)
             break;
-        char *online = ts_read_node_in(xs, t, domid, devid, "online");
-        bool closed = ts_read_state_in(xs, t, domid, devid) == XENBUS_CLOSED && online &&
-                      !strcmp(online, "0");
-        free(online);
+        bool closed = ts_read_state_in(xs, t, domid, devid) == XENBUS_CLOSED &&
+                      ts_online_is(xs, t, domid, devid, "0");
         if (!closed) {
             xs_transaction_end(xs, t, true);
             return;
         }
         if (!xs_rm(xs, t, path)) {
+            int err = errno;
             xs_transaction_end(xs, t, true);
+            errno = err;
             break;
         }
         if (xs_transaction_end(xs, t, false)) {
@@ -60,6 +63,7 @@ static void remove_if_closed(struct xs_handle *xs, uint16_t domid, uint32_t devi
         if (errno != EAGAIN)
             break;
     }
+    /* libxl removes it itself once its wait times out: late, not lost. */
     vg_warn("dom%u device %u: removing the closed directory: %s", domid, devid, strerror(errno));
 }
 
@@ -69,6 +73,7 @@ void closedirs_run(struct closedirs *c, struct xs_handle *xs, uint64_t now_ms)
         if (!c->e[i].due_ms || now_ms < c->e[i].due_ms)
             continue;
         c->e[i].due_ms = 0;
+        c->full_warned = false;
         remove_if_closed(xs, c->e[i].domid, c->e[i].devid);
     }
 }

@@ -1,18 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A duty of a backend outside the toolstack's domain (a driver domain): it
- * removes its own device directories once they are closed.  libxl, closing a
+ * removes its own device directories once they are closed and let go.  libxl, closing a
  * device whose backend lives in another domain, writes online 0 and state
  * Closing, waits for Closed, then waits up to LIBXL_DESTROY_TIMEOUT (10 s)
  * for that domain to remove the directory, as `xl devd` would
- * (libxl_device.c, device_backend_callback).  A directory that is Closed
- * with online 0 is removed CLOSEDIRS_GRACE_MS later, so that libxl reads
- * state 6 first: a directory gone before that read makes libxl log a failed
- * removal.  In the toolstack's own domain libxl removes it itself.
+ * (libxl_device.c, device_backend_callback).  A directory seen Closed with
+ * online 0 is removed CLOSEDIRS_GRACE_MS later, so that libxl reads state 6
+ * first: a directory gone before that read makes libxl log a failed
+ * removal.  In the toolstack's own domain libxl removes it itself.  A
+ * launcher that stops drops what is pending: libxl's own cleanup takes over.
  */
 #ifndef VG_CLOSEDIRS_H
 #define VG_CLOSEDIRS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <xenstore.h>
 
@@ -26,6 +28,7 @@ struct closedirs {
         uint32_t devid;
         uint64_t due_ms; /* 0: a free slot */
     } e[LAUNCHER_MAX_DEVICES];
+    bool full_warned;
 };
 
 /* domid/devid (names already checked) is Closed: remove it when due, if it still is. */

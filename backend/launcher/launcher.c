@@ -135,7 +135,8 @@ static void forget_refusal_of(struct launcher *L, const char *changed)
  * Written only while the directory exists, and in one transaction with that
  * check: after libxl removed the directory, a plain write would recreate it.
  */
-static void write_state(struct launcher *L, const struct devproc *d, int state, const char *error)
+static void write_state(struct launcher *L, uint16_t domid, uint32_t devid, int state,
+                        const char *error)
 {
     char path[96], val[12];
     snprintf(val, sizeof(val), "%d", state);
@@ -143,14 +144,14 @@ static void write_state(struct launcher *L, const struct devproc *d, int state, 
         xs_transaction_t t = xs_transaction_start(L->xs);
         if (t == XBT_NULL)
             break;
-        int cur = ts_read_state_in(L->xs, t, d->domid, d->devid);
+        int cur = ts_read_state_in(L->xs, t, domid, devid);
         bool ok = true;
         if (cur != -ENOENT && cur < state) {
             if (error) {
-                snprintf(path, sizeof(path), TS_DIR "/%u/%u/error", d->domid, d->devid);
+                snprintf(path, sizeof(path), TS_DIR "/%u/%u/error", domid, devid);
                 ok = xs_write(L->xs, t, path, error, strlen(error));
             }
-            snprintf(path, sizeof(path), TS_DIR "/%u/%u/state", d->domid, d->devid);
+            snprintf(path, sizeof(path), TS_DIR "/%u/%u/state", domid, devid);
             ok = ok && xs_write(L->xs, t, path, val, strlen(val));
         }
         if (!ok) {
@@ -162,7 +163,7 @@ static void write_state(struct launcher *L, const struct devproc *d, int state, 
         if (errno != EAGAIN)
             break;
     }
-    vg_warn("dom%u device %u: writing state %d: %s", d->domid, d->devid, state, strerror(errno));
+    vg_warn("dom%u device %u: writing state %d: %s", domid, devid, state, strerror(errno));
 }
 
 static void start_device(struct launcher *L, const char *name, uint16_t domid, uint32_t devid)
@@ -247,7 +248,12 @@ static void scan(struct launcher *L)
                 refuse(L, name, "state is not a XenbusState");
             else if (st == XENBUS_INITIALISING)
                 start_device(L, name, (uint16_t)domid, (uint32_t)devid);
-            else if (st == XENBUS_CLOSED && L->self != 0)
+            else if (st == XENBUS_CLOSING)
+                /* Nothing is served here (refused, or never started): Closed is true now. */
+                write_state(L, (uint16_t)domid, (uint32_t)devid, XENBUS_CLOSED, NULL);
+            else if (st == XENBUS_CLOSED && L->self != 0 &&
+                     ts_online_is(L->xs, XBT_NULL, (uint16_t)domid, (uint32_t)devid, "0"))
+                /* The grace starts once libxl has let go too: online 0. */
                 closedirs_note(&L->closed, (uint16_t)domid, (uint32_t)devid, devproc_now_ms());
         }
         free(devs);
@@ -280,7 +286,7 @@ static void on_device_message(struct launcher *L, struct devproc *d)
 {
     if (devproc_read(d) == DEVPROC_READY) {
         /* libxl unpauses the guest on InitWait: the ioreq server is live and jailed. */
-        write_state(L, d, XENBUS_INITWAIT, NULL);
+        write_state(L, d->domid, d->devid, XENBUS_INITWAIT, NULL);
         vg_info("dom%u device %u: ready (InitWait)", d->domid, d->devid);
     }
 }
@@ -297,7 +303,7 @@ static void reap(struct launcher *L)
             const char *error = devproc_exited(d, status);
             /* The process is gone, so is every mapping it held: now Closed is true.
              * It is never restarted against the same directory. */
-            write_state(L, d, XENBUS_CLOSED, error);
+            write_state(L, d->domid, d->devid, XENBUS_CLOSED, error);
             devproc_release(d);
         }
     }

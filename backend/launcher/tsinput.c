@@ -83,6 +83,15 @@ char *ts_read_node_in(struct xs_handle *xs, xs_transaction_t t, uint16_t domid, 
     return read_node_in(xs, t, domid, devid, node);
 }
 
+bool ts_online_is(struct xs_handle *xs, xs_transaction_t t, uint16_t domid, uint32_t devid,
+                  const char *want)
+{
+    char *s = read_node_in(xs, t, domid, devid, "online");
+    bool is = s && !strcmp(s, want);
+    free(s);
+    return is;
+}
+
 int ts_read_state_in(struct xs_handle *xs, xs_transaction_t t, uint16_t domid, uint32_t devid)
 {
     char *s = read_node_in(xs, t, domid, devid, "state");

@@ -49,6 +49,9 @@ int ts_read_device(struct xs_handle *xs, uint16_t domid, uint32_t devid, bool wa
 char *ts_read_node_in(struct xs_handle *xs, xs_transaction_t t, uint16_t domid, uint32_t devid,
                       const char *node);
 #define ts_read_node(xs, domid, devid, node) ts_read_node_in((xs), XBT_NULL, (domid), (devid), (node))
+/* Does the device's online node read exactly @want, in transaction t? */
+bool ts_online_is(struct xs_handle *xs, xs_transaction_t t, uint16_t domid, uint32_t devid,
+                  const char *want);
 /* The state node as a XenbusState (1..6), or -ENOENT / -EINVAL; in transaction t. */
 int ts_read_state_in(struct xs_handle *xs, xs_transaction_t t, uint16_t domid, uint32_t devid);
 #define ts_read_state(xs, domid, devid) ts_read_state_in((xs), XBT_NULL, (domid), (devid))

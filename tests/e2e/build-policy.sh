@@ -5,7 +5,8 @@
 # Prints the path of the binary policy.
 set -eu
 . "$(dirname "$0")/lib.sh"
-mod="$REPO_DIR/policy/flask/vg.te"
+# VG_E2E_POLICY_MODULE swaps the module, to see which denials a rule prevents.
+mod=${VG_E2E_POLICY_MODULE:-$REPO_DIR/policy/flask/vg.te}
 out="$E2E_CACHE/policy-$(key "$XEN_SRC_VERSION" "$mod" "$0" "$(checkpolicy -V)")"
 if [ -f "$out/xenpolicy" ]; then echo "$out/xenpolicy"; exit 0; fi
 src="$E2E_CACHE/src/xen-${XEN_SRC_VERSION%-*}"

@@ -83,6 +83,7 @@ cmd_verify() {
 
 # jail CASE: each task of each live device process is confined, as in dom0.
 cmd_jail() {
+    seen=0
     for pid in $(grep -o 'started pid [0-9]*' "/run/be-$1.log" | cut -d' ' -f3); do
         kill -0 "$pid" 2>/dev/null || continue
         n=0 bad=""
@@ -93,12 +94,14 @@ cmd_jail() {
             grep -q '^Uid:[[:space:]]*65534' "$t/status" || bad="$bad uid"
             [ -z "$(ls -A "$t/root/" 2>/dev/null)" ] || bad="$bad root"
         done
+        seen=$((seen + 1))
         if [ -z "$bad" ] && [ $n = 1 ]; then
             echo "E2E PASS $1/dd-jail pid $pid: 1 task, Seccomp 2, NoNewPrivs 1, uid 65534, empty root"
         else
             echo "E2E FAIL $1/dd-jail pid $pid: $n tasks,$bad"
         fi
     done
+    [ $seen -gt 0 ] || echo "E2E FAIL $1/dd-jail: no live device process to check"
 }
 
 # probe ARGS...: vg-xenprobe, its exit status passed on.

@@ -24,7 +24,7 @@ export VG_BACKEND="$here/traced-backend.sh" VG_PROBE_BACKEND="$build/tests/virti
 mkdir -p "$VG_TRACE_DIR"
 # The suites whose devices run normally: plain serving, both memory modes,
 # hostile guests, and launcher-started devices (CLOSE, DOWN).
-for t in test_sim_blk test_launcher test_double_fetch; do
+for t in test_sim_blk test_launcher test_launcher_dd test_double_fetch; do
     echo "== rule coverage: $t under strace"
     "$build/tests/$t" > "$work/$t.log" 2>&1 || { tail -n 40 "$work/$t.log"; exit 1; }
 done

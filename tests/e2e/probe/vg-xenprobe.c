@@ -17,8 +17,9 @@
  *                                       then revoke it: guest RAM by frame
  *                                       number, reached through the grant table
  *
- * Prints one "PROBE" line.  Exit status: 0 the operation succeeded, 3 it was
- * refused (the line gives the errno), 2 bad usage.
+ * Prints one "PROBE" line.  Exit status: 0 the operation succeeded, 3 Xen
+ * (or the kernel on its behalf) refused it (the line gives the errno), 4 it
+ * could not be tried here (a device node would not open), 2 bad usage.
  */
 #define _GNU_SOURCE
 #define __XEN_TOOLS__ 1 /* the ioreq server flags are a tools interface */
@@ -37,6 +38,13 @@
 #define ST_OK 0
 #define ST_USAGE 2
 #define ST_REFUSED 3
+#define ST_LOCAL 4
+
+static int cannot_try(const char *what, unsigned domid, int err)
+{
+    printf("PROBE %s dom%u: not tried: %s (errno %d)\n", what, domid, strerror(err), err);
+    return ST_LOCAL;
+}
 
 static int refused(const char *what, unsigned domid, int err)
 {
@@ -48,7 +56,7 @@ static int foreign_map(unsigned domid, uint64_t gfn)
 {
     xenforeignmemory_handle *fm = xenforeignmemory_open(NULL, 0);
     if (!fm)
-        return refused("foreign-map (open privcmd)", domid, errno);
+        return cannot_try("foreign-map", domid, errno);
     xen_pfn_t pfn = (xen_pfn_t)gfn;
     int err = 0;
     void *p = xenforeignmemory_map(fm, (uint32_t)domid, PROT_READ, 1, &pfn, &err);
@@ -70,7 +78,7 @@ static int grant_map(unsigned domid, uint32_t ref)
 {
     xengnttab_handle *g = xengnttab_open(NULL, 0);
     if (!g)
-        return refused("grant-map (open gntdev)", domid, errno);
+        return cannot_try("grant-map", domid, errno);
     void *p = xengnttab_map_grant_ref(g, (uint32_t)domid, ref, PROT_READ);
     int rc;
     if (!p) {
@@ -89,7 +97,7 @@ static int ioreq_server(unsigned domid)
 {
     xendevicemodel_handle *dm = xendevicemodel_open(NULL, 0);
     if (!dm)
-        return refused("ioreq-server (open privcmd)", domid, errno);
+        return cannot_try("ioreq-server", domid, errno);
     ioservid_t id;
     int rc;
     if (xendevicemodel_create_ioreq_server(dm, (domid_t)domid, HVM_IOREQSRV_BUFIOREQ_OFF, &id)) {
@@ -108,7 +116,7 @@ static int grant_table(unsigned domid)
 {
     xenforeignmemory_handle *fm = xenforeignmemory_open(NULL, 0);
     if (!fm)
-        return refused("grant-table (open privcmd)", domid, errno);
+        return cannot_try("grant-table", domid, errno);
     void *p = NULL;
     xenforeignmemory_resource_handle *r = xenforeignmemory_map_resource(
         fm, (domid_t)domid, XENMEM_resource_grant_table, XENMEM_resource_grant_table_id_shared,
@@ -147,7 +155,7 @@ static int grant_forge(unsigned domid, uint64_t gfn, unsigned self, uint32_t ref
     xenforeignmemory_handle *fm = xenforeignmemory_open(NULL, 0);
     xengnttab_handle *g = xengnttab_open(NULL, 0);
     if (!fm || !g)
-        return refused(what, domid, errno);
+        return cannot_try(what, domid, errno);
     void *p = NULL;
     xenforeignmemory_resource_handle *r = xenforeignmemory_map_resource(
         fm, (domid_t)domid, XENMEM_resource_grant_table, XENMEM_resource_grant_table_id_shared,
@@ -158,7 +166,7 @@ static int grant_forge(unsigned domid, uint64_t gfn, unsigned self, uint32_t ref
     if (e->flags) {
         printf("PROBE %s dom%u: not tried: ref %u is in use (flags 0x%x)\n", what, domid, ref,
                e->flags);
-        return ST_USAGE;
+        return ST_LOCAL;
     }
     e->domid = (uint16_t)self;
     e->frame = (uint32_t)gfn;
