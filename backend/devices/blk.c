@@ -140,6 +140,8 @@ static int blk_config_write(void *dev, uint32_t off, const void *buf, uint32_t l
     return off < CFG_BYTES ? 0 : -ERANGE;
 }
 
+void (*blk_read_dest_hook)(const struct iovec *iov, int iovcnt);
+
 /* The request stays inside the disk: sector + n <= capacity, no wrap. */
 static bool in_capacity(const struct blk_dev *b, uint64_t sector, uint64_t nsectors)
 {
@@ -201,6 +203,8 @@ static uint8_t blk_rw(struct blk_dev *b, bool write, uint64_t sector, const stru
     int n = gmem_sg_iov(sg, !write, data_off, data_len, iov, GMEM_MAX_BUFS);
     if (n < 0)
         return VIRTIO_BLK_S_IOERR;
+    if (!write && blk_read_dest_hook)
+        blk_read_dest_hook(iov, n);
     int rc = rw_full(b->fd, write, iov, n, (off_t)(sector * VIRTIO_BLK_SECTOR));
     if (rc == 0 && write)
         rc = write_through(b);

@@ -53,6 +53,14 @@ struct blk_dev {
 
 extern const struct vdev_ops blk_ops;
 
+struct iovec;
+/*
+ * Test-only: the probe twin sets it, the daemon never does.  Called with the
+ * guest buffers a read is about to fill, before the device writes them, to
+ * measure what a backend could see there (stale guest data).
+ */
+extern void (*blk_read_dest_hook)(const struct iovec *iov, int iovcnt);
+
 /*
  * Serve the image open on fd (a regular file or a block device; the device
  * process is handed it and never opens a path).  Takes fd, closed on

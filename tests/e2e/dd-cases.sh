@@ -233,7 +233,7 @@ dd_lines() {
 
 if dd_up; then
     dd_rw_case dd-stock Image-stock ""
-    dd_rw_case dd-pool Image-grant "xen.grant_dma_pool_pages=1024"
+    dd_rw_case dd-pool Image-grant "xen.grant_dma_pool_pages=1024 xen.grant_dma_ring_ro=1"
     contain_case
     xl destroy $DD
 fi

@@ -36,9 +36,16 @@ stop_images() {
     losetup -d /dev/loop1 2>/dev/null
 }
 
-# start_backend CASE MODE: the launcher, logging to /run/be-CASE.log.
+# start_backend CASE MODE [stale]: the launcher, logging to /run/be-CASE.log;
+# with "stale", the test twin, which counts what each read's guest buffers
+# hold before the device writes them (the same code serving otherwise).
 start_backend() {
-    virtio-grant watch --images $IMAGES --mode "$2" > "/run/be-$1.log" 2>&1 &
+    if [ "${3:-}" = stale ]; then
+        VG_PROBE_FORBIDDEN=stale virtio-grant-probe watch --images $IMAGES --mode "$2" \
+            > "/run/be-$1.log" 2>&1 &
+    else
+        virtio-grant watch --images $IMAGES --mode "$2" > "/run/be-$1.log" 2>&1 &
+    fi
     BE_PID=$!
     sleep 1
     kill -0 $BE_PID 2>/dev/null
@@ -146,12 +153,31 @@ hostile_dir_check() {
     xenstore-rm $dir
 }
 
-# rw_case CASE KERNEL MODE EXTRA: the data test through vda and vdb.
+# stale_check CASE WANT: the twin's STALE line for vda (the data disk);
+# WANT=zero: no byte of a read's buffers was non-zero before the device
+# wrote them; WANT=some: the guest's 0xa5 pattern was there to be seen.
+stale_check() {
+    l=$(grep -o 'dom[0-9]* device 51712 says: .*STALE .*' "/run/be-$1.log" | sed 's/.*STALE //')
+    n=${l%% of *}
+    echo "E2E INFO $1: stale bytes seen by the backend (vda): ${l:-none reported}"
+    if [ -z "$l" ]; then
+        fail "$1/stale: no STALE count from the twin"
+    elif [ "$2" = zero ] && [ "$n" = 0 ]; then
+        pass "$1/stale: $l"
+    elif [ "$2" = some ] && [ "$n" -gt 0 ]; then
+        pass "$1/stale (in place, expected): $l"
+    else
+        fail "$1/stale: wanted $2: $l"
+    fi
+}
+
+# rw_case CASE KERNEL MODE EXTRA [STALE-WANT]: the data test through vda and
+# vdb; with STALE-WANT the backend is the twin counting stale bytes.
 rw_case() {
     c=$1
     echo "=== case $c: domU kernel $2, backend --mode $3"
     start_images || { fail "$c/images"; return; }
-    start_backend "$c" "$3" || { fail "$c/backend-start"; stop_images; return; }
+    start_backend "$c" "$3" ${5:+stale} || { fail "$c/backend-start"; stop_images; return; }
     guest_cfg "$c" "$2" "$4 vgtest=rw" "vdev=xvda,target=$IMAGES/vda" \
         "vdev=xvdb,access=ro,target=$IMAGES/vdb"
     t0=$(cut -d' ' -f1 /proc/uptime)
@@ -177,6 +203,7 @@ rw_case() {
         fail "$c/ro-image: the read-only disk changed"
     fi
     stop_backend "$c"
+    [ -n "${5:-}" ] && stale_check "$c" "$5"
     stop_images
 }
 
@@ -284,10 +311,11 @@ residual_case() {
     stop_images
 }
 
-rw_case grant Image-grant grant "xen.grant_dma_backend_domid=0"
+rw_case grant Image-grant grant "xen.grant_dma_backend_domid=0 xen.grant_dma_ring_ro=1" some
 # The same patched kernel bouncing through a 4 MiB pool per device, which the
-# backend may keep mapped (VIRTIO_F_GRANT_POOL).
-rw_case pool Image-grant grant "xen.grant_dma_backend_domid=0 xen.grant_dma_pool_pages=1024"
+# backend may keep mapped (VIRTIO_F_GRANT_POOL).  Its DMA_FROM_DEVICE slots
+# must reach the backend zeroed.
+rw_case pool Image-grant grant "xen.grant_dma_backend_domid=0 xen.grant_dma_pool_pages=1024" zero
 rw_case foreign Image-stock foreign ""
 gpa_case
 probe_case

@@ -130,7 +130,12 @@ static void test_rw(const char *dev, uint64_t seed, unsigned mib)
     double rt = 0;
     for (unsigned i = 0; i < mib; i++) {
         uint64_t off = (uint64_t)i * CHUNK;
-        memset(buf, 0, CHUNK);
+        /*
+         * A known non-zero destination: what a backend sees in it before
+         * the device writes is then measurable (the probe twin's STALE
+         * count): the pattern with in-place grants, zeroes from a pool.
+         */
+        memset(buf, 0xa5, CHUNK);
         double r0 = now();
         if (pread(fd, buf, CHUNK, (off_t)off) != (ssize_t)CHUNK) {
             fail("read", "%s at %llu: %s", dev, (unsigned long long)off, strerror(errno));
@@ -218,7 +223,7 @@ static const char *cmdline_arg(const char *cmdline, const char *key, char *val, 
  * on the command line) also check the pool is in use and that the device
  * negotiated VIRTIO_F_GRANT_POOL (bit 45).
  */
-static void report_exposure(int pool_expected)
+static void report_exposure(int pool_expected, int ring_ro_expected)
 {
     const char *dir = "/sys/kernel/debug/xen-grant-dma";
     mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
@@ -251,11 +256,19 @@ static void report_exposure(int pool_expected)
             }
         }
         printf("VGTEST INFO exposure %s%s\n", de->d_name, line);
-        /* the descriptor table and available ring fill whole pages the device only reads */
-        if (ring_ro > 0)
+        /*
+         * The descriptor table and available ring fill whole pages the device
+         * only reads: read-only with xen.grant_dma_ring_ro=1, else (the
+         * default) read-write like the rest.
+         */
+        if (ring_ro_expected && ring_ro > 0)
             pass("ring-ro", "%s: %ld ring pages granted read-only", de->d_name, ring_ro);
-        else
+        else if (ring_ro_expected)
             fail("ring-ro", "%s: the whole ring is granted read-write", de->d_name);
+        else if (ring_ro == 0)
+            pass("ring-rw", "%s: rings read-write by default", de->d_name);
+        else
+            fail("ring-rw", "%s: %ld ring pages read-only without asking", de->d_name, ring_ro);
         if (pool_expected && pool <= 0)
             fail("pool-active", "%s has no bounce pool", de->d_name);
         else if (pool_expected)
@@ -376,7 +389,8 @@ static int guest_main(void)
         test_ro("/dev/vdb", s + 1);
         if (strstr(cmdline, "xen.grant_dma_backend_domid=") ||
             strstr(cmdline, "xen.grant_dma_pool_pages="))
-            report_exposure(strstr(cmdline, "xen.grant_dma_pool_pages=") != NULL);
+            report_exposure(strstr(cmdline, "xen.grant_dma_pool_pages=") != NULL,
+                            strstr(cmdline, "xen.grant_dma_ring_ro=1") != NULL);
     } else if (strcmp(test, "idle") != 0) { /* idle: a bystander domain, vghold= long */
         fail("args", "unknown vgtest=%s", test);
     }
