@@ -38,11 +38,12 @@ mkdir -p "$obj" "$plain"
 reset_linux_tree "$ver" "$tree"
 
 export CCACHE_DIR="$E2E_CACHE/ccache"
-# mk OBJDIR ARGS...: make in the tree for x86_64, objects in OBJDIR.
+# mk OBJDIR ARGS...: make in the tree for $karch, objects in OBJDIR.
+karch=x86_64 kcross=""
 mk() {
     o=$1
     shift
-    make -s -C "$tree" O="$o" ARCH=x86_64 CC="ccache gcc" "$@"
+    make -s -C "$tree" O="$o" ARCH=$karch CROSS_COMPILE="$kcross" CC="ccache ${kcross}gcc" "$@"
 }
 # config OBJDIR FRAGMENT: tinyconfig plus the fragment, in OBJDIR.
 config() {
@@ -90,6 +91,29 @@ core=$(echo "$objs" | grep '^drivers/virtio/')
 # shellcheck disable=SC2086
 mk "$plain" -j"$(nproc)" W=1 KCFLAGS=-Werror $core >&2 || die "x86_64 build without Xen"
 say "without Xen: $(echo $core) build"
+
+# arm64 the other way round from the e2e domU kernel (4 KiB pages,
+# FORCE_GRANT off, debugfs on): 64 KiB pages, where Linux and Xen page frames
+# differ, FORCE_GRANT on, debugfs off.
+a64="$E2E_CACHE/linux-arm64-obj-64k"
+mkdir -p "$a64"
+karch=arm64 kcross=$CROSS
+config "$a64" "CONFIG_ARM64_64K_PAGES=y
+CONFIG_SMP=y
+CONFIG_XEN=y
+CONFIG_VIRTIO_MENU=y
+CONFIG_VIRTIO=y
+CONFIG_VIRTIO_MMIO=y
+CONFIG_XEN_VIRTIO=y
+CONFIG_XEN_VIRTIO_FORCE_GRANT=y
+# CONFIG_DEBUG_FS is not set"
+for opt in ARM64_64K_PAGES XEN XEN_GRANT_DMA_OPS XEN_VIRTIO_FORCE_GRANT; do
+    grep -qx "CONFIG_$opt=y" "$a64/.config" || die "arm64 64K config lacks CONFIG_$opt"
+done
+! grep -qx "CONFIG_DEBUG_FS=y" "$a64/.config" || die "arm64 64K config has DEBUG_FS"
+# shellcheck disable=SC2086
+mk "$a64" -j"$(nproc)" W=1 KCFLAGS=-Werror $objs >&2 || die "arm64 64K build"
+say "arm64, 64 KiB pages, FORCE_GRANT, no debugfs: $(echo $objs) build"
 mkdir -p "$out"
-echo "$n patches, x86_64 after each: $(echo $objs); without Xen: $(echo $core)" > "$out/done"
+echo "$n patches, x86_64 after each: $(echo $objs); without Xen: $(echo $core); arm64 64K" > "$out/done"
 say "frontend series: x86_64 builds clean (W=1, -Werror)"
