@@ -30,6 +30,10 @@ ${CROSS}gcc -std=gnu11 -O2 -Wall -Wextra -Werror -isystem "$sys/usr/include" -L"
     -Wl,-rpath-link,"$lib" -o "$work/vg-xenprobe" "$E2E_DIR/probe/vg-xenprobe.c" \
     -lxenforeignmemory -lxengnttab -lxendevicemodel
 (cd "$work/guest" && echo init | cpio -o -H newc --quiet | gzip -1) > "$work/guest.cpio.gz"
+# The patched kernel once without Xen: virtio_ring without the DMA API.
+say "booting the patched domU kernel without Xen (QEMU's own virtio-mmio disks)"
+sh "$E2E_DIR/run-bare.sh" "$k_grant" "$work/guest.cpio.gz" "$work/bare" >&2 ||
+    die "the patched kernel without Xen failed (log: $work/bare/bare.log)"
 
 # dom0: Debian's arm64 userspace without kernel modules we do not load.
 r="$work/dom0"
