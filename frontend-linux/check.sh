@@ -22,6 +22,9 @@ CONFIG_XEN_PVHVM_GUEST=y
 CONFIG_VIRTIO_MENU=y
 CONFIG_VIRTIO=y
 CONFIG_VIRTIO_MMIO=y
+CONFIG_BLOCK=y
+CONFIG_BLK_DEV=y
+CONFIG_VIRTIO_BLK=y
 CONFIG_XEN_VIRTIO=y
 CONFIG_DEBUG_FS=y"
 # shellcheck disable=SC2086
@@ -54,7 +57,7 @@ config() {
 }
 # The series adds no Kconfig symbol, so one configuration serves every step.
 config "$obj" "$frag"
-for opt in XEN XEN_VIRTIO XEN_GRANT_DMA_OPS VIRTIO DEBUG_FS; do
+for opt in XEN XEN_VIRTIO XEN_GRANT_DMA_OPS VIRTIO VIRTIO_BLK DEBUG_FS; do
     grep -qx "CONFIG_$opt=y" "$obj/.config" || die "x86_64 config lacks CONFIG_$opt"
 done
 
@@ -79,15 +82,18 @@ done
 say "frontend series: $n patches apply to $ver, are checkpatch --strict clean, and build one by one"
 say "built for x86_64 after each patch: $(echo $objs)"
 
-# The virtio core the series touches, in a kernel without Xen: nothing may
-# depend on the Xen side being there.
+# The virtio core and virtio-blk as the series touches them, in a kernel
+# without Xen: nothing may depend on the Xen side being there.
 config "$plain" "CONFIG_64BIT=y
 CONFIG_PCI=y
 CONFIG_VIRTIO_MENU=y
 CONFIG_VIRTIO=y
-CONFIG_VIRTIO_MMIO=y"
+CONFIG_VIRTIO_MMIO=y
+CONFIG_BLOCK=y
+CONFIG_BLK_DEV=y
+CONFIG_VIRTIO_BLK=y"
 ! grep -qx "CONFIG_XEN=y" "$plain/.config" || die "the no-Xen config has CONFIG_XEN"
-core=$(echo "$objs" | grep '^drivers/virtio/')
+core=$(echo "$objs" | grep '^drivers/virtio/\|^drivers/block/')
 # shellcheck disable=SC2086
 mk "$plain" -j"$(nproc)" W=1 KCFLAGS=-Werror $core >&2 || die "x86_64 build without Xen"
 say "without Xen: $(echo $core) build"
@@ -104,6 +110,9 @@ CONFIG_XEN=y
 CONFIG_VIRTIO_MENU=y
 CONFIG_VIRTIO=y
 CONFIG_VIRTIO_MMIO=y
+CONFIG_BLOCK=y
+CONFIG_BLK_DEV=y
+CONFIG_VIRTIO_BLK=y
 CONFIG_XEN_VIRTIO=y
 CONFIG_XEN_VIRTIO_FORCE_GRANT=y
 # CONFIG_DEBUG_FS is not set"
