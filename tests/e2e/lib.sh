@@ -7,6 +7,8 @@ E2E_DIR=${E2E_DIR:-$(cd "$(dirname "$0")" && pwd)}
 REPO_DIR=$(cd "$E2E_DIR/../.." && pwd)
 XEN_SRC_VERSION=4.17.5+72-g01140da4e8-1
 LINUX_SRC_PKG=linux-source-6.1
+# The current long-term kernel, for the second frontend series (frontend-check).
+LINUX_612_SRC_PKG=linux-source-6.12
 CROSS=aarch64-linux-gnu-
 mkdir -p "$E2E_CACHE"
 
@@ -25,15 +27,16 @@ installed_version() {
     dpkg-query -W -f='${Version}' "$1" 2>/dev/null || true
 }
 
-# reset_linux_tree VER TREE: TREE becomes Debian's pristine linux-source VER
-# (unpacked once into the cache); files rsync rewrites get a fresh mtime so
-# make rebuilds what a previously applied patch had changed.
+# reset_linux_tree VER TREE [PKG]: TREE becomes Debian's pristine PKG
+# (linux-source-6.1 by default) at VER, unpacked once into the cache; files
+# rsync rewrites get a fresh mtime so make rebuilds what a previously applied
+# patch had changed.
 reset_linux_tree() {
     pristine="$E2E_CACHE/src/linux-$1"
     if [ ! -f "$pristine/Makefile" ]; then
-        say "unpacking $LINUX_SRC_PKG $1"
+        say "unpacking ${3:-$LINUX_SRC_PKG} $1"
         rm -rf "$pristine" "$pristine.tmp" && mkdir -p "$pristine.tmp"
-        tar -xf "/usr/src/$LINUX_SRC_PKG.tar.xz" -C "$pristine.tmp" --strip-components=1
+        tar -xf "/usr/src/${3:-$LINUX_SRC_PKG}.tar.xz" -C "$pristine.tmp" --strip-components=1
         mv "$pristine.tmp" "$pristine"
     fi
     mkdir -p "$2"
