@@ -69,7 +69,7 @@ stop_backend() {
     fi
 }
 
-# guest_cfg CASE KERNEL EXTRA DISKS...
+# guest_cfg CASE KERNEL EXTRA DISKS...: the guest writes GMIB MiB (default MIB)
 guest_cfg() {
     c=$1 k=$2 x=$3
     shift 3
@@ -81,7 +81,7 @@ kernel = "/vg/$k"
 ramdisk = "/vg/guest.cpio.gz"
 memory = 128
 vcpus = 1
-extra = "console=hvc0 $x vgseed=$SEED vgmib=$MIB"
+extra = "console=hvc0 $x vgseed=$SEED vgmib=${GMIB:-$MIB}"
 disk = [ $d ]
 on_poweroff = "destroy"
 on_crash = "destroy"
@@ -101,6 +101,26 @@ guest_lines() {
     grep -q 'VGTEST DONE' "$log" || fail "$1/guest-done: the guest test did not finish"
     grep -o 'VGTEST PASS write .*MB/s' "$log" | sed 's/.*: //' > "/run/$1.wr"
     grep -o 'VGTEST PASS read .*MB/s' "$log" | sed 's/.*: //' > "/run/$1.rd"
+}
+
+# guest_log CASE: where xenconsoled logs the guest's console.
+guest_log() {
+    if [ -f "/var/log/xen/guest-$1.log" ]; then
+        echo "/var/log/xen/guest-$1.log"
+    else
+        echo "/var/log/xen/console/guest-$1.log"
+    fi
+}
+
+# wait_line FILE TEXT SECONDS: until FILE has a line with TEXT; 1 on timeout.
+wait_line() {
+    i=0
+    until grep -q "$2" "$1" 2>/dev/null; do
+        i=$((i + 1))
+        [ $i -gt $(($3 * 2)) ] && return 1
+        sleep 0.5
+    done
+    return 0
 }
 
 # jail_check CASE: every task of every live device process is filtered, has
@@ -311,12 +331,99 @@ residual_case() {
     stop_images
 }
 
+# pool_revoke_check CASE: told by the guest's SYNC lines, map the first and
+# last grant of its device's pool from dom0 (the backend domain): it must
+# work while the device is bound and be refused once the guest unbound it.
+pool_revoke_check() {
+    log=$(guest_log "$1")
+    d=$(xl domid "$1") || { fail "$1/pool-revoked: no domid"; return; }
+    wait_line "$log" 'VGTEST SYNC pool-live' 900 ||
+        { fail "$1/pool-revoked: the guest never got to the check"; return; }
+    refs=$(grep -o 'granted pages (refs [0-9]*\.\.[0-9]*)' "$log" | tail -n1 | tr -dc '0-9.')
+    first=${refs%%..*} last=${refs##*..}
+    if [ -z "$first" ] || [ -z "$last" ]; then
+        fail "$1/pool-revoked: no pool refs on the guest's console"
+        return
+    fi
+    # Unless the live map works, these are not the refs of the current pool
+    # (the console's last pool line is older), and a refusal proves nothing.
+    if vg-xenprobe grant-map "$d" "$first" > /run/probe-live.log 2>&1; then
+        pass "$1/pool-live: dom$d's pool grant $first maps while the device is bound"
+    else
+        fail "$1/pool-live: refs $first..$last: $(cat /run/probe-live.log)"
+        return
+    fi
+    wait_line "$log" 'VGTEST SYNC pool-ended' 60 ||
+        { fail "$1/pool-revoked: the guest did not unbind"; return; }
+    for ref in "$first" "$last"; do
+        vg-xenprobe grant-map "$d" "$ref" > /run/probe-ended.log 2>&1
+        rc=$?
+        if [ $rc = 3 ]; then
+            pass "$1/pool-revoked: grant $ref after unbind: $(grep -o 'refused.*' /run/probe-ended.log)"
+        else
+            fail "$1/pool-revoked: grant $ref after unbind: rc $rc: $(cat /run/probe-ended.log)"
+        fi
+    done
+}
+
+# sanitizer_check CASE: the debug kernel ran KASAN and DMA-API debugging
+# (their boot lines) and neither reported anything on the console.
+sanitizer_check() {
+    log=$(guest_log "$1")
+    if ! grep -q 'KernelAddressSanitizer initialized' "$log"; then
+        fail "$1/kasan: the guest kernel did not start KASAN"
+    elif grep -q 'BUG: KASAN' "$log"; then
+        grep -A 30 'BUG: KASAN' "$log" | head -n 40 | sed "s/^/[domU $1] /"
+        fail "$1/kasan: $(grep -m1 -o 'BUG: KASAN.*' "$log")"
+    else
+        pass "$1/kasan: no report"
+    fi
+    if ! grep -q 'DMA-API: debugging enabled' "$log"; then
+        fail "$1/dma-api-debug: the guest kernel did not start DMA-API debugging"
+    elif grep -q 'WARNING:\|BUG:\|Oops' "$log"; then
+        grep -B 2 -A 20 'WARNING:\|BUG:\|Oops' "$log" | head -n 40 | sed "s/^/[domU $1] /"
+        fail "$1/warnings: $(grep -m1 'WARNING:\|BUG:\|Oops' "$log")"
+    else
+        pass "$1/warnings: no WARNING, BUG or Oops on the console"
+    fi
+}
+
+# rebind_case: the KASAN + DMA-API-debug build of the patched kernel unbinds
+# and rebinds its disk's virtio-mmio device 100 times with a 256-page pool
+# (vgtest=rebind, guest/rebind.c), dom0 checks the pool's grants are revoked,
+# then a 4 MiB I/O through the 1 MiB pool and the usual data test.
+rebind_case() {
+    c=rebind
+    echo "=== case $c: domU kernel Image-debug, 100 unbind/bind cycles with a pool"
+    start_images || { fail "$c/images"; return; }
+    start_backend "$c" grant || { fail "$c/backend-start"; stop_images; return; }
+    GMIB=16 guest_cfg "$c" Image-debug \
+        "xen.grant_dma_pool_pages=256 vgtest=rebind vgcycles=100" "vdev=xvda,target=$IMAGES/vda"
+    if xl create "/run/$c.cfg"; then
+        pass "$c/xl-create"
+        pool_revoke_check "$c"
+        wait_gone "$c" 900 || { fail "$c/guest-timeout"; xl destroy "$c"; }
+    else
+        fail "$c/xl-create"
+    fi
+    guest_lines "$c"
+    sanitizer_check "$c"
+    if vg-e2e-blk verify /dev/loop0 "$SEED" 16; then
+        pass "$c/image holds the guest's 16 MiB"
+    else
+        fail "$c/image: dom0 does not see the guest's data"
+    fi
+    stop_backend "$c"
+    stop_images
+}
+
 rw_case grant Image-grant grant "xen.grant_dma_backend_domid=0 xen.grant_dma_ring_ro=1" some
 # The same patched kernel bouncing through a 4 MiB pool per device, which the
 # backend may keep mapped (VIRTIO_F_GRANT_POOL).  Its DMA_FROM_DEVICE slots
 # must reach the backend zeroed.
 rw_case pool Image-grant grant "xen.grant_dma_backend_domid=0 xen.grant_dma_pool_pages=1024" zero
 rw_case foreign Image-stock foreign ""
+rebind_case
 gpa_case
 probe_case
 residual_case

@@ -12,6 +12,7 @@ arm=$(sh "$E2E_DIR/fetch-arm64.sh")
 backend=$(sh "$E2E_DIR/build-backend.sh" "$arm")
 k_stock=$(sh "$E2E_DIR/build-domu-kernel.sh" stock)
 k_grant=$(sh "$E2E_DIR/build-domu-kernel.sh" grant)
+k_debug=$(sh "$E2E_DIR/build-domu-kernel.sh" debug)
 built=$(date +%s)
 say "artifacts ready after $((built - start)) s"
 
@@ -22,7 +23,7 @@ mkdir -p "$(dirname "$log")"
 
 # The domU's initramfs is the test binary alone, as /init.
 ${CROSS}gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static \
-    -o "$work/vg-e2e-blk" "$E2E_DIR/guest/vg-e2e-blk.c"
+    -o "$work/vg-e2e-blk" "$E2E_DIR/guest/vg-e2e-blk.c" "$E2E_DIR/guest/rebind.c"
 cp "$work/vg-e2e-blk" "$work/guest/init"
 # The containment probe runs in the driver domain and in dom0, against their libraries.
 sys="$arm/sysroot" lib="$arm/sysroot/usr/lib/aarch64-linux-gnu"
@@ -72,6 +73,7 @@ cp "$arm/Image" "$r/vg/Image-dd"
 say "driver domain initramfs $(du -h "$r/vg/dd.cpio.gz" | cut -f1)"
 cp "$k_grant" "$r/vg/Image-grant"
 cp "$k_stock" "$r/vg/Image-stock"
+cp "$k_debug" "$r/vg/Image-debug"
 cp "$work/guest.cpio.gz" "$r/vg/"
 cp "$E2E_DIR/dom0-cases.sh" "$r/vg/cases.sh"
 cp "$E2E_DIR/dd-cases.sh" "$r/vg/dd-cases.sh"

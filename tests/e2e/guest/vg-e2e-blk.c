@@ -2,9 +2,10 @@
 /*
  * The e2e block test, one static arm64 binary with two roles:
  *   as the domU's /init: mount /dev, run the test named by vgtest= on the
- *     kernel command line, print "VGTEST PASS|FAIL <step> ..." lines on the
- *     console, power off (after vghold= seconds); with vgiommu=D, first check
- *     that the device tree links every virtio device to backend domain D;
+ *     kernel command line (rw; rebind, in rebind.c; idle), print
+ *     "VGTEST PASS|FAIL <step> ..." lines on the console, power off (after
+ *     vghold= seconds); with vgiommu=D, first check that the device tree
+ *     links every virtio device to backend domain D;
  *   in dom0: `vg-e2e-blk verify FILE SEED MIB` checks that the image holds the
  *     pattern the guest wrote, i.e. the data really went through the backend;
  *     `vg-e2e-blk zero FILE MIB` checks an image was left untouched.
@@ -28,11 +29,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CHUNK (1u << 20)
+#include "vgtest.h"
 
 static int failures;
 
-static uint64_t pattern_word(uint64_t seed, uint64_t index)
+uint64_t pattern_word(uint64_t seed, uint64_t index)
 {
     uint64_t z = seed + (index + 1) * 0x9e3779b97f4a7c15ull;
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -40,14 +41,14 @@ static uint64_t pattern_word(uint64_t seed, uint64_t index)
     return z ^ (z >> 31);
 }
 
-static void fill(uint64_t *buf, uint64_t seed, uint64_t off)
+void fill(uint64_t *buf, uint64_t seed, uint64_t off)
 {
     for (size_t i = 0; i < CHUNK / 8; i++)
         buf[i] = pattern_word(seed, off / 8 + i);
 }
 
 /* Index of the first wrong word, or -1. */
-static long check(const uint64_t *buf, uint64_t seed, uint64_t off)
+long check(const uint64_t *buf, uint64_t seed, uint64_t off)
 {
     for (size_t i = 0; i < CHUNK / 8; i++)
         if (buf[i] != pattern_word(seed, off / 8 + i))
@@ -55,15 +56,14 @@ static long check(const uint64_t *buf, uint64_t seed, uint64_t off)
     return -1;
 }
 
-static double now(void)
+double now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void pass(const char *step, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void pass(const char *step, const char *fmt, ...)
+void pass(const char *step, const char *fmt, ...)
 {
     char msg[256];
     va_list ap;
@@ -74,8 +74,7 @@ static void pass(const char *step, const char *fmt, ...)
     fflush(stdout);
 }
 
-static void fail(const char *step, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void fail(const char *step, const char *fmt, ...)
+void fail(const char *step, const char *fmt, ...)
 {
     char msg[256];
     va_list ap;
@@ -87,7 +86,7 @@ static void fail(const char *step, const char *fmt, ...)
     failures++;
 }
 
-static uint64_t *alloc_chunk(void)
+uint64_t *alloc_chunk(void)
 {
     void *p = NULL;
     if (posix_memalign(&p, 4096, CHUNK))
@@ -96,7 +95,7 @@ static uint64_t *alloc_chunk(void)
 }
 
 /* Write MIB MiB of pattern with O_DIRECT, flush, read back and verify. */
-static void test_rw(const char *dev, uint64_t seed, unsigned mib)
+void test_rw(const char *dev, uint64_t seed, unsigned mib)
 {
     uint64_t *buf = alloc_chunk();
     int fd = open(dev, O_RDWR | O_DIRECT);
@@ -234,7 +233,8 @@ static void report_exposure(int pool_expected, int ring_ro_expected)
     }
     struct dirent *de;
     while ((de = readdir(d))) {
-        if (de->d_name[0] == '.')
+        /* "total" is all devices together (rebind.c reads it) */
+        if (de->d_name[0] == '.' || !strcmp(de->d_name, "total"))
             continue;
         char path[320], text[1024], line[1024] = "";
         snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
@@ -391,6 +391,10 @@ static int guest_main(void)
             strstr(cmdline, "xen.grant_dma_pool_pages="))
             report_exposure(strstr(cmdline, "xen.grant_dma_pool_pages=") != NULL,
                             strstr(cmdline, "xen.grant_dma_ring_ro=1") != NULL);
+    } else if (!strcmp(test, "rebind")) {
+        char cycles[8] = "100";
+        cmdline_arg(cmdline, "vgcycles=", cycles, sizeof(cycles));
+        test_rebind(s, (unsigned)atoi(cycles), 20, (unsigned)atoi(mib));
     } else if (strcmp(test, "idle") != 0) { /* idle: a bystander domain, vghold= long */
         fail("args", "unknown vgtest=%s", test);
     }

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/* What the guest test's parts share (vg-e2e-blk.c, rebind.c). */
+#ifndef VG_E2E_VGTEST_H
+#define VG_E2E_VGTEST_H
+
+#include <stdint.h>
+
+#define CHUNK (1u << 20)
+
+/* The pattern: a hash of (seed, byte offset / 8), so every block differs. */
+uint64_t pattern_word(uint64_t seed, uint64_t index);
+void fill(uint64_t *buf, uint64_t seed, uint64_t off);
+/* Index of the first wrong word of a CHUNK, or -1. */
+long check(const uint64_t *buf, uint64_t seed, uint64_t off);
+double now(void);
+uint64_t *alloc_chunk(void);
+
+/* "VGTEST PASS|FAIL <step> ..." on the console; fail() counts failures. */
+void pass(const char *step, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void fail(const char *step, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+void test_rw(const char *dev, uint64_t seed, unsigned mib);
+void test_rebind(uint64_t seed, unsigned cycles, unsigned hold, unsigned mib);
+
+#endif
