@@ -176,8 +176,12 @@ int vq_pop_chain(struct virtq *vq, struct gmem *g, struct vq_chain *c)
     return 1;
 }
 
+void (*vq_before_used_hook)(const struct virtq *vq, uint16_t head);
+
 int vq_push_used(struct virtq *vq, uint16_t head, uint32_t len)
 {
+    if (vq_before_used_hook)
+        vq_before_used_hook(vq, head);
     const struct gmem_span *used = &vq->rings.span[RING_USED];
     uint32_t elem[2] = { htole32(head), htole32(len) };
     int rc = gmem_span_write(used, 4 + 8u * (vq->used_idx % vq->size), elem, sizeof(elem));

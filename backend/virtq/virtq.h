@@ -50,6 +50,12 @@ void vq_stop(struct virtq *vq, struct gmem *g);
  */
 int vq_pop_chain(struct virtq *vq, struct gmem *g, struct vq_chain *c);
 int vq_push_used(struct virtq *vq, uint16_t head, uint32_t len);
+/*
+ * Test-only: the probe twin sets it, the daemon never does.  Called before a
+ * used entry is published, to play a device that also rewrites the
+ * descriptor table the driver gave it.
+ */
+extern void (*vq_before_used_hook)(const struct virtq *vq, uint16_t head);
 /* After a batch: whether the driver wants an interrupt (EVENT_IDX aware). */
 bool vq_should_notify(struct virtq *vq);
 /* With EVENT_IDX, tell the driver where to notify next. */

@@ -36,12 +36,13 @@ stop_images() {
     losetup -d /dev/loop1 2>/dev/null
 }
 
-# start_backend CASE MODE [stale]: the launcher, logging to /run/be-CASE.log;
-# with "stale", the test twin, which counts what each read's guest buffers
-# hold before the device writes them (the same code serving otherwise).
+# start_backend CASE MODE [TWIN]: the launcher, logging to /run/be-CASE.log;
+# with TWIN, the test twin in that VG_PROBE_FORBIDDEN mode, the same code
+# serving otherwise: "stale" counts what each read's guest buffers hold before
+# the device writes them, "next-flag" rewrites descriptor flags.
 start_backend() {
-    if [ "${3:-}" = stale ]; then
-        VG_PROBE_FORBIDDEN=stale virtio-grant-probe watch --images $IMAGES --mode "$2" \
+    if [ -n "${3:-}" ]; then
+        VG_PROBE_FORBIDDEN=$3 virtio-grant-probe watch --images $IMAGES --mode "$2" \
             > "/run/be-$1.log" 2>&1 &
     else
         virtio-grant watch --images $IMAGES --mode "$2" > "/run/be-$1.log" 2>&1 &
@@ -388,6 +389,42 @@ sanitizer_check() {
     fi
 }
 
+# next_flag_case: the patched guest against a device that sets NEXT on the
+# last descriptor of every chain it completes, in the shared table (the twin,
+# "next-flag"; rings left read-write so that it can). The guest frees chains
+# by its own copy of the flags (patch 0001), so the data test passes and dom0
+# finds the data; a guest that followed the table would walk on into
+# descriptors still in flight.
+next_flag_case() {
+    c=next-flag
+    echo "=== case $c: domU kernel Image-grant, a device rewriting descriptor flags"
+    start_images || { fail "$c/images"; return; }
+    start_backend "$c" grant next-flag || { fail "$c/backend-start"; stop_images; return; }
+    GMIB=16 guest_cfg "$c" Image-grant "xen.grant_dma_backend_domid=0 vgtest=rw" \
+        "vdev=xvda,target=$IMAGES/vda" "vdev=xvdb,access=ro,target=$IMAGES/vdb"
+    if xl create "/run/$c.cfg"; then
+        pass "$c/xl-create"
+        wait_gone "$c" 300 || { fail "$c/guest-timeout"; xl destroy "$c"; }
+    else
+        fail "$c/xl-create"
+    fi
+    guest_lines "$c"
+    if vg-e2e-blk verify /dev/loop0 "$SEED" 16; then
+        pass "$c/image holds the guest's 16 MiB"
+    else
+        fail "$c/image: dom0 does not see the guest's data"
+    fi
+    stop_backend "$c"
+    l=$(grep -o 'device 51712 says: .*TAMPER .*' "/run/be-$c.log" | sed 's/.*TAMPER //')
+    n=$(echo "$l" | sed -n 's/.* descriptor of \([0-9]*\) of .*/\1/p')
+    if [ -n "$n" ] && [ "$n" -gt 0 ] && echo "$l" | grep -q '(0 not reachable)'; then
+        pass "$c/tampered: $l"
+    else
+        fail "$c/tampered: ${l:-no TAMPER count from the twin}"
+    fi
+    stop_images
+}
+
 # rebind_case: the KASAN + DMA-API-debug build of the patched kernel unbinds
 # and rebinds its disk's virtio-mmio device 100 times with a 256-page pool
 # (vgtest=rebind, guest/rebind.c), dom0 checks the pool's grants are revoked,
@@ -423,6 +460,7 @@ rw_case grant Image-grant grant "xen.grant_dma_backend_domid=0 xen.grant_dma_rin
 # must reach the backend zeroed.
 rw_case pool Image-grant grant "xen.grant_dma_backend_domid=0 xen.grant_dma_pool_pages=1024" zero
 rw_case foreign Image-stock foreign ""
+next_flag_case
 rebind_case
 gpa_case
 probe_case

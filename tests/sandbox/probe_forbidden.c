@@ -4,9 +4,12 @@
  * runs code in the device process and attempt one thing, named by
  * $VG_PROBE_FORBIDDEN.  Under --sandbox=kill each must end the process with
  * SIGSYS before it returns; if it returns, the probe says so and exits 3 so
- * the test can tell "allowed" from "killed".
+ * the test can tell "allowed" from "killed".  Two modes keep serving instead:
+ * "stale" measures what a read's buffers hold before the device writes them,
+ * "next-flag" plays a device that rewrites the descriptor table.
  */
 #define _GNU_SOURCE
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -29,6 +32,7 @@
 #include "ipc/devmsg.h"
 #include "sandbox/probe.h"
 #include "sandbox/sandbox.h"
+#include "virtq/virtq.h"
 #include "xen/ioreq.h"
 
 #include <xen/hvm/dm_op.h>
@@ -195,6 +199,58 @@ static void report_stale(void)
             (unsigned long long)stale_nonzero, (unsigned long long)stale_checked);
 }
 
+/*
+ * "next-flag": a hostile device that, before publishing each used entry, sets
+ * VRING_DESC_F_NEXT on the last descriptor of the chain in the shared table
+ * (through its own writable mapping of the ring's grants).  A driver that
+ * follows the table's flags when it frees the chain walks on into
+ * descriptors still in flight; one that follows its own copy does not.
+ */
+static xengnttab_handle *tamper_gnt;
+static uint16_t tamper_domid;
+static uint64_t tampered, tamper_failed, tamper_seen;
+
+static void set_next_on_last(const struct virtq *vq, uint16_t head)
+{
+    const uint64_t grant_bit = 1ull << 63;
+    size_t off = vq->desc_addr & 4095, bytes = 16u * vq->size;
+    uint32_t refs[2], pages = (uint32_t)((off + bytes + 4095) / 4096);
+    tamper_seen++;
+    if (!(vq->desc_addr & grant_bit) || pages > 2 || head >= vq->size) {
+        tamper_failed++;
+        return;
+    }
+    for (uint32_t i = 0; i < pages; i++)
+        refs[i] = (uint32_t)((vq->desc_addr & ~grant_bit) >> 12) + i;
+    uint8_t *map = xengnttab_map_domain_grant_refs(tamper_gnt, pages, tamper_domid, refs,
+                                                   PROT_READ | PROT_WRITE);
+    if (!map) {
+        tamper_failed++;
+        return;
+    }
+    uint8_t *table = map + off;
+    uint16_t i = head, flags = 0, next;
+    for (unsigned n = 0; n < vq->size; n++) {
+        memcpy(&flags, table + 16u * i + 12, 2);
+        if (!(le16toh(flags) & VRING_DESC_F_NEXT))
+            break;
+        memcpy(&next, table + 16u * i + 14, 2);
+        i = le16toh(next) % vq->size;
+    }
+    flags = htole16((uint16_t)(le16toh(flags) | VRING_DESC_F_NEXT));
+    memcpy(table + 16u * i + 12, &flags, 2);
+    tampered++;
+    xengnttab_unmap(tamper_gnt, map, pages);
+}
+
+static void report_tamper(void)
+{
+    vg_warn("TAMPER NEXT set on the last descriptor of %llu of %llu completed chains "
+            "(%llu not reachable)",
+            (unsigned long long)tampered, (unsigned long long)tamper_seen,
+            (unsigned long long)tamper_failed);
+}
+
 void vg_sandbox_probe(struct xen_ioreq_srv *srv, xengnttab_handle *gnt,
                       const struct vg_sandbox_fds *fds)
 {
@@ -204,6 +260,13 @@ void vg_sandbox_probe(struct xen_ioreq_srv *srv, xengnttab_handle *gnt,
     if (!strcmp(what, "stale")) {
         blk_read_dest_hook = count_stale;
         atexit(report_stale);
+        return;
+    }
+    if (!strcmp(what, "next-flag") && gnt) {
+        tamper_gnt = gnt;
+        tamper_domid = srv->domid;
+        vq_before_used_hook = set_next_on_last;
+        atexit(report_tamper);
         return;
     }
     if (!strcmp(what, "residual")) {
