@@ -192,6 +192,13 @@ stale_check() {
     fi
 }
 
+# rw_live_checks CASE: while the guest runs, its device processes are jailed;
+# in the grant case a hostile directory is refused beside it.
+rw_live_checks() {
+    jail_check "$1"
+    [ "$1" != grant ] || hostile_dir_check "$1"
+}
+
 # rw_case CASE KERNEL MODE EXTRA [STALE-WANT]: the data test through vda and
 # vdb; with STALE-WANT the backend is the twin counting stale bytes.
 rw_case() {
@@ -202,22 +209,9 @@ rw_case() {
     guest_cfg "$c" "$2" "$4 vgtest=rw" "vdev=xvda,target=$IMAGES/vda" \
         "vdev=xvdb,access=ro,target=$IMAGES/vdb"
     t0=$(cut -d' ' -f1 /proc/uptime)
-    if xl create "/run/$c.cfg"; then
-        pass "$c/xl-create"
-        jail_check "$c"
-        [ "$c" = grant ] && hostile_dir_check "$c"
-        wait_gone "$c" 300 || { fail "$c/guest-timeout"; xl destroy "$c"; }
-    else
-        fail "$c/xl-create"
-    fi
-    t1=$(cut -d' ' -f1 /proc/uptime)
-    echo "case $c: domU ran $t0 .. $t1 s"
-    guest_lines "$c"
-    if vg-e2e-blk verify /dev/loop0 "$SEED" "$MIB"; then
-        pass "$c/image holds the guest's $MIB MiB"
-    else
-        fail "$c/image: dom0 does not see the guest's data"
-    fi
+    run_guest "$c" 300 rw_live_checks
+    echo "case $c: domU ran $t0 .. $(cut -d' ' -f1 /proc/uptime) s"
+    image_check "$c" "$MIB"
     if vg-e2e-blk verify /dev/loop1 $((SEED + 1)) 4; then
         pass "$c/ro-image unchanged"
     else
@@ -332,6 +326,29 @@ residual_case() {
     stop_images
 }
 
+# run_guest CASE SECONDS [CHECK]: create the domain from /run/CASE.cfg, run
+# CHECK CASE while it lives, wait up to SECONDS for it to power off, then
+# collect its lines.
+run_guest() {
+    if xl create "/run/$1.cfg"; then
+        pass "$1/xl-create"
+        [ -z "${3:-}" ] || "$3" "$1"
+        wait_gone "$1" "$2" || { fail "$1/guest-timeout"; xl destroy "$1"; }
+    else
+        fail "$1/xl-create"
+    fi
+    guest_lines "$1"
+}
+
+# image_check CASE MIB: dom0 finds the guest's pattern on vda's loop device.
+image_check() {
+    if vg-e2e-blk verify /dev/loop0 "$SEED" "$2"; then
+        pass "$1/image holds the guest's $2 MiB"
+    else
+        fail "$1/image: dom0 does not see the guest's data"
+    fi
+}
+
 # pool_revoke_check CASE: told by the guest's SYNC lines, map the first and
 # last grant of its device's pool from dom0 (the backend domain): it must
 # work while the device is bound and be refused once the guest unbound it.
@@ -402,18 +419,8 @@ next_flag_case() {
     start_backend "$c" grant next-flag || { fail "$c/backend-start"; stop_images; return; }
     GMIB=16 guest_cfg "$c" Image-grant "xen.grant_dma_backend_domid=0 vgtest=rw" \
         "vdev=xvda,target=$IMAGES/vda" "vdev=xvdb,access=ro,target=$IMAGES/vdb"
-    if xl create "/run/$c.cfg"; then
-        pass "$c/xl-create"
-        wait_gone "$c" 300 || { fail "$c/guest-timeout"; xl destroy "$c"; }
-    else
-        fail "$c/xl-create"
-    fi
-    guest_lines "$c"
-    if vg-e2e-blk verify /dev/loop0 "$SEED" 16; then
-        pass "$c/image holds the guest's 16 MiB"
-    else
-        fail "$c/image: dom0 does not see the guest's data"
-    fi
+    run_guest "$c" 300
+    image_check "$c" 16
     stop_backend "$c"
     l=$(grep -o 'device 51712 says: .*TAMPER .*' "/run/be-$c.log" | sed 's/.*TAMPER //')
     n=$(echo "$l" | sed -n 's/.* descriptor of \([0-9]*\) of .*/\1/p')
@@ -436,20 +443,9 @@ rebind_case() {
     start_backend "$c" grant || { fail "$c/backend-start"; stop_images; return; }
     GMIB=16 guest_cfg "$c" Image-debug \
         "xen.grant_dma_pool_pages=256 vgtest=rebind vgcycles=100" "vdev=xvda,target=$IMAGES/vda"
-    if xl create "/run/$c.cfg"; then
-        pass "$c/xl-create"
-        pool_revoke_check "$c"
-        wait_gone "$c" 900 || { fail "$c/guest-timeout"; xl destroy "$c"; }
-    else
-        fail "$c/xl-create"
-    fi
-    guest_lines "$c"
+    run_guest "$c" 900 pool_revoke_check
     sanitizer_check "$c"
-    if vg-e2e-blk verify /dev/loop0 "$SEED" 16; then
-        pass "$c/image holds the guest's 16 MiB"
-    else
-        fail "$c/image: dom0 does not see the guest's data"
-    fi
+    image_check "$c" 16
     stop_backend "$c"
     stop_images
 }
