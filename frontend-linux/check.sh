@@ -6,9 +6,11 @@
 #   - for x86_64 after every patch (every C file touched so far, with Xen
 #     virtio, virtio-blk and debugfs on, FORCE_GRANT off);
 #   - the virtio core and virtio-blk files it touches, without Xen;
-#   - for arm64 with 64 KiB pages, FORCE_GRANT on and no debugfs (the e2e
-#     domU kernels cover arm64 with 4 KiB pages, FORCE_GRANT off with
-#     debugfs, on with KASAN).
+#   - for x86_64 once more with FORCE_GRANT on and no debugfs;
+#   - for arm64 with 4 KiB pages (FORCE_GRANT off, debugfs on) and with
+#     64 KiB pages (FORCE_GRANT on, no debugfs).
+# (The e2e boots the 6.1 series on arm64 with 4 KiB pages, FORCE_GRANT off
+# with debugfs and on with KASAN.)
 # Each result is cached on its patches and this script, like the e2e
 # artifacts.
 set -eu
@@ -74,8 +76,10 @@ CONFIG_DEBUG_FS=y"
     tree="$E2E_CACHE/linux-$tag-check-tree"
     obj="$E2E_CACHE/linux-$tag-x86-obj"
     plain="$E2E_CACHE/linux-$tag-x86-obj-noxen"
+    x86fg="$E2E_CACHE/linux-$tag-x86-obj-forcegrant"
+    a4k="$E2E_CACHE/linux-$tag-arm64-obj-4k"
     a64="$E2E_CACHE/linux-$tag-arm64-obj-64k"
-    mkdir -p "$obj" "$plain" "$a64"
+    mkdir -p "$obj" "$plain" "$x86fg" "$a4k" "$a64"
     reset_linux_tree "$ver" "$tree" "$pkg"
 
     karch=x86_64 kcross=""
@@ -121,11 +125,19 @@ CONFIG_VIRTIO_BLK=y"
     mk "$plain" -j"$(nproc)" W=1 KCFLAGS=-Werror $core >&2 || die "x86_64 build without Xen ($tag)"
     say "without Xen: $(echo $core) build"
 
-    # arm64 the other way round from the e2e grant kernel: 64 KiB pages,
-    # where Linux and Xen page frames differ, FORCE_GRANT on, debugfs off.
+    # x86_64 the other way round: FORCE_GRANT on, debugfs off.
+    config "$x86fg" "$(echo "$frag" | grep -v DEBUG_FS)
+CONFIG_XEN_VIRTIO_FORCE_GRANT=y
+# CONFIG_DEBUG_FS is not set"
+    require "$x86fg" "x86_64 FORCE_GRANT" y XEN_GRANT_DMA_OPS XEN_VIRTIO_FORCE_GRANT
+    require "$x86fg" "x86_64 FORCE_GRANT" n DEBUG_FS
+    # shellcheck disable=SC2086
+    mk "$x86fg" -j"$(nproc)" W=1 KCFLAGS=-Werror $objs >&2 || die "x86_64 FORCE_GRANT build ($tag)"
+    say "x86_64, FORCE_GRANT, no debugfs: $(echo $objs) build"
+
     karch=arm64 kcross=$CROSS
-    config "$a64" "CONFIG_ARM64_64K_PAGES=y
-CONFIG_SMP=y
+    a64objs=$(echo "$objs" | grep -v '^arch/x86/')
+    arm64_frag="CONFIG_SMP=y
 CONFIG_XEN=y
 CONFIG_VIRTIO_MENU=y
 CONFIG_VIRTIO=y
@@ -133,18 +145,31 @@ CONFIG_VIRTIO_MMIO=y
 CONFIG_BLOCK=y
 CONFIG_BLK_DEV=y
 CONFIG_VIRTIO_BLK=y
-CONFIG_XEN_VIRTIO=y
+CONFIG_XEN_VIRTIO=y"
+    # arm64 as the e2e grant kernel: 4 KiB pages, FORCE_GRANT off, debugfs on.
+    config "$a4k" "$arm64_frag
+CONFIG_ARM64_4K_PAGES=y
+CONFIG_DEBUG_FS=y"
+    require "$a4k" "arm64 4K" y ARM64_4K_PAGES XEN_GRANT_DMA_OPS DEBUG_FS
+    require "$a4k" "arm64 4K" n XEN_VIRTIO_FORCE_GRANT
+    # shellcheck disable=SC2086
+    mk "$a4k" -j"$(nproc)" W=1 KCFLAGS=-Werror $a64objs >&2 || die "arm64 4K build ($tag)"
+    say "arm64, 4 KiB pages, debugfs: $(echo $a64objs) build"
+
+    # And the other way round: 64 KiB pages, where Linux and Xen page frames
+    # differ, FORCE_GRANT on, debugfs off.
+    config "$a64" "$arm64_frag
+CONFIG_ARM64_64K_PAGES=y
 CONFIG_XEN_VIRTIO_FORCE_GRANT=y
 # CONFIG_DEBUG_FS is not set"
     require "$a64" "arm64 64K" y ARM64_64K_PAGES XEN XEN_GRANT_DMA_OPS XEN_VIRTIO_FORCE_GRANT
     require "$a64" "arm64 64K" n DEBUG_FS
-    a64objs=$(echo "$objs" | grep -v '^arch/x86/')
     # shellcheck disable=SC2086
     mk "$a64" -j"$(nproc)" W=1 KCFLAGS=-Werror $a64objs >&2 || die "arm64 64K build ($tag)"
     say "arm64, 64 KiB pages, FORCE_GRANT, no debugfs: $(echo $a64objs) build"
     mkdir -p "$out"
-    echo "$n patches, x86_64 after each: $(echo $objs); without Xen: $(echo $core); arm64 64K" \
-        > "$out/done"
+    echo "$n patches, x86_64 after each: $(echo $objs); without Xen: $(echo $core);" \
+        "x86_64 FORCE_GRANT; arm64 4K and 64K" > "$out/done"
     say "frontend series for $tag: builds clean (W=1, -Werror)"
 }
 
