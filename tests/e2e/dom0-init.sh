@@ -30,6 +30,7 @@ pass "dom0/toolstack up after $(cut -d' ' -f1 /proc/uptime) s"
 # Every case runs under the XSM/FLASK policy (tests/e2e/build-policy.sh).
 echo "E2E INFO dom0: FLASK $(xl getenforce 2>&1)"
 
+. /vg/jail-check.sh
 . /vg/cases.sh
 . /vg/dd-cases.sh
 # Throughput of every data case, measured side by side in this one run.

@@ -59,7 +59,7 @@ for f in $order; do
     echo "/lib/modules/$kver/${f#"$mods"/}" >> "$r/vg/modules"
 done
 cp "$backend/virtio-grant" "$backend/virtio-grant-probe" "$work/vg-e2e-blk" "$work/vg-xenprobe" \
-    "$r/vg/"
+    "$E2E_DIR/jail-check.sh" "$r/vg/"
 # The driver domain: dom0's Debian kernel, and an initramfs cut from dom0's
 # tree (busybox, libraries, xenstore tools, the same modules, the backend and
 # the probe) without the toolstack or the guests' kernels.
