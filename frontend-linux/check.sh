@@ -45,6 +45,14 @@ require() {
     done
 }
 
+# The virtio transport and device the series touches, in every configuration.
+virtio_frag="CONFIG_VIRTIO_MENU=y
+CONFIG_VIRTIO=y
+CONFIG_VIRTIO_MMIO=y
+CONFIG_BLOCK=y
+CONFIG_BLK_DEV=y
+CONFIG_VIRTIO_BLK=y"
+
 # check_series PKG PATCHDIR TAG
 check_series() {
     pkg=$1 tag=$3
@@ -58,12 +66,7 @@ CONFIG_HYPERVISOR_GUEST=y
 CONFIG_PARAVIRT=y
 CONFIG_XEN=y
 CONFIG_XEN_PVHVM_GUEST=y
-CONFIG_VIRTIO_MENU=y
-CONFIG_VIRTIO=y
-CONFIG_VIRTIO_MMIO=y
-CONFIG_BLOCK=y
-CONFIG_BLK_DEV=y
-CONFIG_VIRTIO_BLK=y
+$virtio_frag
 CONFIG_XEN_VIRTIO=y
 CONFIG_DEBUG_FS=y"
     # shellcheck disable=SC2086
@@ -113,12 +116,7 @@ CONFIG_DEBUG_FS=y"
     # without Xen: nothing may depend on the Xen side being there.
     config "$plain" "CONFIG_64BIT=y
 CONFIG_PCI=y
-CONFIG_VIRTIO_MENU=y
-CONFIG_VIRTIO=y
-CONFIG_VIRTIO_MMIO=y
-CONFIG_BLOCK=y
-CONFIG_BLK_DEV=y
-CONFIG_VIRTIO_BLK=y"
+$virtio_frag"
     require "$plain" "the no-Xen" n XEN
     core=$(echo "$objs" | grep '^drivers/virtio/\|^drivers/block/')
     # shellcheck disable=SC2086
@@ -139,12 +137,7 @@ CONFIG_XEN_VIRTIO_FORCE_GRANT=y
     a64objs=$(echo "$objs" | grep -v '^arch/x86/')
     arm64_frag="CONFIG_SMP=y
 CONFIG_XEN=y
-CONFIG_VIRTIO_MENU=y
-CONFIG_VIRTIO=y
-CONFIG_VIRTIO_MMIO=y
-CONFIG_BLOCK=y
-CONFIG_BLK_DEV=y
-CONFIG_VIRTIO_BLK=y
+$virtio_frag
 CONFIG_XEN_VIRTIO=y"
     # arm64 as the e2e grant kernel: 4 KiB pages, FORCE_GRANT off, debugfs on.
     config "$a4k" "$arm64_frag
