@@ -5,7 +5,7 @@
 # `checkpatch.pl --strict` clean (that tree's checkpatch), and build:
 #   - for x86_64 after every patch (every C file touched so far, with Xen
 #     virtio, virtio-blk and debugfs on, FORCE_GRANT off);
-#   - the virtio core and virtio-blk files it touches, without Xen;
+#   - the virtio core, virtio-blk and swiotlb files it touches, without Xen;
 #   - for x86_64 once more with FORCE_GRANT on and no debugfs;
 #   - for arm64 with 4 KiB pages (FORCE_GRANT off, debugfs on) and with
 #     64 KiB pages (FORCE_GRANT on, no debugfs).
@@ -112,13 +112,13 @@ CONFIG_DEBUG_FS=y"
     say "frontend series for $tag: $n patches apply to $ver, are checkpatch --strict clean, and build one by one"
     say "built for x86_64 after each patch: $(echo $objs)"
 
-    # The virtio core and virtio-blk as the series touches them, in a kernel
-    # without Xen: nothing may depend on the Xen side being there.
+    # The virtio core, virtio-blk and swiotlb as the series touches them, in a
+    # kernel without Xen: nothing may depend on the Xen side being there.
     config "$plain" "CONFIG_64BIT=y
 CONFIG_PCI=y
 $virtio_frag"
     require "$plain" "the no-Xen" n XEN
-    core=$(echo "$objs" | grep '^drivers/virtio/\|^drivers/block/')
+    core=$(echo "$objs" | grep '^drivers/virtio/\|^drivers/block/\|^kernel/dma/')
     # shellcheck disable=SC2086
     mk "$plain" -j"$(nproc)" W=1 KCFLAGS=-Werror $core >&2 || die "x86_64 build without Xen ($tag)"
     say "without Xen: $(echo $core) build"

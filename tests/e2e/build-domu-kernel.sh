@@ -6,12 +6,15 @@
 #   debug: the grant kernel with KASAN, DMA-API debugging and
 #          CONFIG_XEN_VIRTIO_FORCE_GRANT (domu-debug.config), for the
 #          unbind/rebind case
-# stock and grant share one object directory so switching is an incremental
-# rebuild; debug, whose configuration differs throughout, has its own.
+#   v1:    the tree with the first series (frontend-linux/v1), only to
+#          compare the pool's throughput with it
+# stock, grant and v1 share one object directory so switching is an
+# incremental rebuild; debug, whose configuration differs throughout, has its
+# own.
 # Prints the path of the Image.
 set -eu
 . "$(dirname "$0")/lib.sh"
-variant=${1:?usage: build-domu-kernel.sh stock|grant|debug}
+variant=${1:?usage: build-domu-kernel.sh stock|grant|debug|v1}
 ver=$(installed_version "$LINUX_SRC_PKG")
 [ -n "$ver" ] || die "$LINUX_SRC_PKG is not installed (run tests/e2e/host-deps.sh)"
 patches="" frags="$E2E_DIR/domu.config" obj="$E2E_CACHE/linux-obj"
@@ -19,6 +22,8 @@ case $variant in
 stock) ;;
 grant|debug) patches=$(ls "$REPO_DIR"/frontend-linux/patches/*.patch 2>/dev/null || true)
        [ -n "$patches" ] || die "no patches in frontend-linux/patches" ;;
+v1) patches=$(ls "$REPO_DIR"/frontend-linux/v1/*.patch 2>/dev/null || true)
+    [ -n "$patches" ] || die "no patches in frontend-linux/v1" ;;
 *) die "unknown domU kernel variant '$variant'" ;;
 esac
 if [ "$variant" = debug ]; then
@@ -48,7 +53,7 @@ for opt in XEN XEN_VIRTIO XEN_GRANT_DMA_OPS VIRTIO_MMIO VIRTIO_BLK HVC_XEN BLK_D
     grep -qx "CONFIG_$opt=y" "$obj/.config" || die "domU config lacks CONFIG_$opt"
 done
 if [ "$variant" = debug ]; then
-    for opt in KASAN DMA_API_DEBUG XEN_VIRTIO_FORCE_GRANT; do
+    for opt in KASAN DMA_API_DEBUG XEN_VIRTIO_FORCE_GRANT CMA DMA_CMA; do
         grep -qx "CONFIG_$opt=y" "$obj/.config" || die "debug domU config lacks CONFIG_$opt"
     done
 fi

@@ -13,6 +13,7 @@ backend=$(sh "$E2E_DIR/build-backend.sh" "$arm")
 k_stock=$(sh "$E2E_DIR/build-domu-kernel.sh" stock)
 k_grant=$(sh "$E2E_DIR/build-domu-kernel.sh" grant)
 k_debug=$(sh "$E2E_DIR/build-domu-kernel.sh" debug)
+k_v1=$(sh "$E2E_DIR/build-domu-kernel.sh" v1)
 built=$(date +%s)
 say "artifacts ready after $((built - start)) s"
 
@@ -74,6 +75,7 @@ say "driver domain initramfs $(du -h "$r/vg/dd.cpio.gz" | cut -f1)"
 cp "$k_grant" "$r/vg/Image-grant"
 cp "$k_stock" "$r/vg/Image-stock"
 cp "$k_debug" "$r/vg/Image-debug"
+cp "$k_v1" "$r/vg/Image-v1"
 cp "$work/guest.cpio.gz" "$r/vg/"
 cp "$E2E_DIR/dom0-cases.sh" "$r/vg/cases.sh"
 cp "$E2E_DIR/dd-cases.sh" "$r/vg/dd-cases.sh"

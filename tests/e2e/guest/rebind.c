@@ -188,12 +188,19 @@ static int cycle(const char *pdev, unsigned i, uint64_t seed, char *disk, size_t
         fail("rebind", "cycle %u: %s: %s", i, disk, why);
         return -1;
     }
+    /* Every request has completed: a slot still in use was never unmapped. */
+    long in_use = debugfs_value(path, "pool_bytes_in_use");
+    if (in_use != 0) {
+        fail("rebind", "cycle %u: %ld bytes of the pool in use with no I/O in flight", i, in_use);
+        return -1;
+    }
     return 0;
 }
 
 /*
  * A request larger than the pool: the series makes the block layer's limit
- * a quarter of the pool, so the I/O is split into requests that fit.
+ * swiotlb's largest mapping (256 KiB, a quarter of the smallest pool), so the
+ * I/O is split into requests that fit.
  */
 static void big_request(const char *pdev, const char *disk, uint64_t seed)
 {
@@ -254,7 +261,8 @@ void test_rebind(uint64_t seed, unsigned cycles, unsigned hold, unsigned mib)
         done++;
     if (done == cycles)
         pass("rebind", "%s unbound and bound %u times in %.1f s: each time 0 devices and 0 "
-             "pages granted once unbound, the pool back and 64 KiB read back once bound",
+             "pages granted once unbound, the pool back, 64 KiB read back and 0 bytes of "
+             "the pool in use once bound",
              pdev, cycles, now() - t0);
 
     /* The host maps a pool grant now (it must work), then after the unbind. */
