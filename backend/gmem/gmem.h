@@ -33,14 +33,20 @@ struct gmem_stats {
  * Persistent grant mappings, for a driver that negotiated VIRTIO_F_GRANT_POOL:
  * it bounces every buffer through a pool it keeps granted while the device is
  * live, so a mapping of a buffer's pages stays valid after the request and can
- * serve the next request that names the same pages.  Keyed by exactly what the
- * ring named (first ref, page count, direction), bounded, evicted least
- * recently used, and dropped whole on reset.  Entries outnumber the buffers of
- * one chain and the page budget holds one maximal chain, so a chain never
- * evicts its own mappings and the grant budget is that of per-request maps.
+ * serve any later request that names pages inside it.  A buffer's slot moves
+ * through the pool (Linux's swiotlb hands out 2 KiB slots round-robin), so on
+ * a miss the aligned chunk of GMEM_PERSIST_CHUNK refs around the buffer is
+ * mapped, clipped to the lowest and highest ref the driver has named since the
+ * last reset: never a ref beyond those the guest put on the ring itself.
+ * Bounded, evicted least recently used, and dropped whole on reset.  Entries
+ * outnumber the buffers of one chain and the page budget holds one maximal
+ * chain, so a chain never evicts its own mappings and the grant budget is that
+ * of per-request maps.  The span accessors still bound every access to the
+ * buffer and its direction.
  */
 #define GMEM_PERSIST_ENTRIES (2 * GMEM_MAX_BUFS)
 #define GMEM_PERSIST_PAGES GMEM_MAX_CHAIN_PAGES
+#define GMEM_PERSIST_CHUNK 64u
 
 struct gmem_persist_entry {
     uint8_t *addr; /* NULL: free */
@@ -53,6 +59,7 @@ struct gmem_persist {
     bool enabled;
     uint64_t tick;
     uint32_t pages;
+    uint64_t seen_lo, seen_hi;  /* refs named since the last reset; none: seen_hi 0 */
     struct gmem_persist_entry e[GMEM_PERSIST_ENTRIES];
 };
 

@@ -2,6 +2,8 @@
 #define _GNU_SOURCE
 #include "gmem/persist.h"
 
+#include "common/checked.h"
+
 #include <errno.h>
 #include <sys/mman.h>
 
@@ -26,6 +28,7 @@ void gmem_persist_flush(struct gmem *g)
     for (unsigned i = 0; i < GMEM_PERSIST_ENTRIES; i++)
         if (g->persist.e[i].addr)
             drop(g, &g->persist.e[i]);
+    g->persist.seen_hi = 0;
 }
 
 void gmem_persist_begin(struct gmem *g)
@@ -55,6 +58,37 @@ static struct gmem_persist_entry *make_room(struct gmem *g, struct gmem_persist_
     return free_e;
 }
 
+/* Map refs [first, first + n) into *slot, or an entry evicted to make room. */
+static int keep(struct gmem *g, struct gmem_persist_entry **slot, uint32_t first, uint32_t n,
+                bool writable)
+{
+    struct gmem_persist_entry *e = make_room(g, *slot, n);
+    if (!e)
+        return -E2BIG;
+    *slot = e; /* free now, whatever happens next */
+    uint32_t refs[GMEM_PERSIST_PAGES];
+    for (uint32_t k = 0; k < n; k++)
+        refs[k] = first + k;
+    uint8_t *a = xengnttab_map_domain_grant_refs(g->gnt, n, g->domid, refs,
+                                                 PROT_READ | (writable ? PROT_WRITE : 0));
+    if (!a)
+        return -EFAULT;
+    g->stats.map_calls++;
+    g->stats.pages_mapped += n;
+    *e = (struct gmem_persist_entry){ .addr = a, .first_ref = first, .npages = n,
+                                      .writable = writable, .last_use = g->persist.tick };
+    g->persist.pages += n;
+    return 0;
+}
+
+/* Does e hold refs [first, first + npages) for this direction? */
+static bool holds(const struct gmem_persist_entry *e, uint32_t first, uint32_t npages,
+                  bool writable)
+{
+    return e->addr && first >= e->first_ref && first - e->first_ref <= e->npages &&
+           npages <= e->npages - (first - e->first_ref) && (e->writable || !writable);
+}
+
 uint8_t *gmem_persist_get(struct gmem *g, uint32_t first, uint32_t npages, bool writable,
                           int *rc)
 {
@@ -65,30 +99,32 @@ uint8_t *gmem_persist_get(struct gmem *g, uint32_t first, uint32_t npages, bool 
         if (!e->addr) {
             if (!free_e)
                 free_e = e;
-        } else if (e->first_ref == first && e->npages == npages && e->writable == writable) {
+        } else if (holds(e, first, npages, writable)) {
             e->last_use = p->tick;
             g->stats.persist_hits++;
-            return e->addr;
+            return e->addr + (size_t)(first - e->first_ref) * VG_PAGE_SIZE;
         }
     }
     g->stats.persist_misses++;
-    if (npages == 0 || npages > GMEM_PERSIST_PAGES || !(free_e = make_room(g, free_e, npages))) {
+    if (npages == 0 || npages > GMEM_PERSIST_PAGES) {
         *rc = -E2BIG;
         return NULL;
     }
-    uint32_t refs[GMEM_PERSIST_PAGES];
-    for (uint32_t k = 0; k < npages; k++)
-        refs[k] = first + k;
-    uint8_t *a = xengnttab_map_domain_grant_refs(g->gnt, npages, g->domid, refs,
-                                                 PROT_READ | (writable ? PROT_WRITE : 0));
-    if (!a) {
-        *rc = -EFAULT;
-        return NULL;
-    }
-    g->stats.map_calls++;
-    g->stats.pages_mapped += npages;
-    *free_e = (struct gmem_persist_entry){ .addr = a, .first_ref = first, .npages = npages,
-                                           .writable = writable, .last_use = p->tick };
-    p->pages += npages;
-    return a;
+    uint64_t end = (uint64_t)first + npages; /* describe_bufs: refs do not wrap */
+    if (p->seen_hi == 0 || p->seen_lo > first)
+        p->seen_lo = first;
+    if (p->seen_hi < end)
+        p->seen_hi = end;
+    uint64_t lo = first & ~(uint64_t)(GMEM_PERSIST_CHUNK - 1);
+    uint64_t hi = (end + GMEM_PERSIST_CHUNK - 1) & ~(uint64_t)(GMEM_PERSIST_CHUNK - 1);
+    if (lo < p->seen_lo)
+        lo = p->seen_lo;
+    if (hi > p->seen_hi)
+        hi = p->seen_hi;
+    /* Read-write serves both directions; a chunk with a ref that is not ours fails whole. */
+    if (hi - lo > npages && hi - lo <= GMEM_PERSIST_PAGES &&
+        keep(g, &free_e, (uint32_t)lo, (uint32_t)(hi - lo), true) == 0)
+        return free_e->addr + (size_t)(first - lo) * VG_PAGE_SIZE;
+    *rc = keep(g, &free_e, first, npages, writable);
+    return *rc ? NULL : free_e->addr;
 }

@@ -13,10 +13,11 @@
 #include "gmem/gmem.h"
 
 /*
- * The host address of refs [first, first + npages) mapped for the given
- * direction, mapping them on a miss (evicting the least recently used
- * entries that the current map call does not use).  NULL with *rc set:
- * -EFAULT when the grants cannot be mapped, -E2BIG when they cannot fit.
+ * The host address of refs [first, first + npages) mapped at least for the
+ * given direction, mapping them on a miss (their chunk read-write if it can,
+ * else exactly them; evicting the least recently used entries that the
+ * current map call does not use).  NULL with *rc set: -EFAULT when the grants
+ * cannot be mapped, -E2BIG when they cannot fit.
  */
 uint8_t *gmem_persist_get(struct gmem *g, uint32_t first, uint32_t npages, bool writable,
                           int *rc);

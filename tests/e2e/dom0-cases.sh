@@ -418,7 +418,8 @@ rebind_case() {
     start_images || { fail "$c/images"; return; }
     start_backend "$c" grant || { fail "$c/backend-start"; stop_images; return; }
     GMIB=16 guest_cfg "$c" Image-debug \
-        "xen.grant_dma_pool_pages=256 vgtest=rebind vgcycles=100" "vdev=xvda,target=$IMAGES/vda"
+        "xen.grant_dma_pool_pages=256 xen.grant_dma_ring_ro=1 vgtest=rebind vgcycles=100" \
+        "vdev=xvda,target=$IMAGES/vda"
     run_guest "$c" 900 pool_revoke_check
     sanitizer_check "$c"
     # Each bind made a pool (101 with the boot's): all from CMA, none from a

@@ -183,6 +183,11 @@ static int cycle(const char *pdev, unsigned i, uint64_t seed, char *disk, size_t
         fail("rebind", "cycle %u: %s came back without its pool", i, pdev);
         return -1;
     }
+    /* The case runs with xen.grant_dma_ring_ro=1: each new ring is so. */
+    if (debugfs_value(path, "ring_pages_readonly") <= 0) {
+        fail("rebind", "cycle %u: %s came back with its rings read-write", i, pdev);
+        return -1;
+    }
     if (pattern_roundtrip(disk, seed, CYCLE_BASE + (uint64_t)i * CYCLE_IO, CYCLE_IO, why,
                           sizeof(why))) {
         fail("rebind", "cycle %u: %s: %s", i, disk, why);
@@ -261,8 +266,8 @@ void test_rebind(uint64_t seed, unsigned cycles, unsigned hold, unsigned mib)
         done++;
     if (done == cycles)
         pass("rebind", "%s unbound and bound %u times in %.1f s: each time 0 devices and 0 "
-             "pages granted once unbound, the pool back, 64 KiB read back and 0 bytes of "
-             "the pool in use once bound",
+             "pages granted once unbound, the pool and read-only ring pages back, 64 KiB "
+             "read back and 0 bytes of the pool in use once bound",
              pdev, cycles, now() - t0);
 
     /* The host maps a pool grant now (it must work), then after the unbind. */
