@@ -322,11 +322,13 @@ int main(int argc, char **argv)
                 (unsigned long long)b.cfg.base, gmem_mode_name(b.cfg.mode), b.cfg.irq);
         rc = serve(&b);
         down = rc < 0 ? DEVMSG_DOWN_SERVE : DEVMSG_DOWN_CLOSED;
-        report(&b);
     }
     if (b.image_fd >= 0)
         close(b.image_fd);
     teardown(&b);
+    /* After the teardown, so that the unmaps count what it released too (the rings). */
+    if (down != DEVMSG_DOWN_SETUP)
+        report(&b);
     /* Only now, with the ioreq server gone and every grant unmapped. */
     tell_launcher(&b, DEVMSG_DOWN, down);
     return rc < 0 ? 1 : 0;
