@@ -11,7 +11,8 @@ set -eu
 img=$1 cpio=$2 w=$3
 seed=$(( $(date +%s) % 100000 + 1 )) mib=64
 mkdir -p "$w"
-gcc -std=gnu11 -O2 -Wall -Wextra -Werror -o "$w/vg-e2e-blk-host" "$E2E_DIR/guest/vg-e2e-blk.c" "$E2E_DIR/guest/rebind.c"
+# shellcheck disable=SC2086
+gcc -std=gnu11 -O2 -Wall -Wextra -Werror -o "$w/vg-e2e-blk-host" $GUEST_SRCS
 rm -f "$w/vda.img" "$w/vdb.img"
 truncate -s $(( (mib + 8) * 1024 * 1024 )) "$w/vda.img"
 "$w/vg-e2e-blk-host" fill "$w/vdb.img" $((seed + 1)) 4

@@ -23,8 +23,8 @@ log=${VG_E2E_LOG:-$REPO_DIR/build/e2e-serial.log}
 mkdir -p "$(dirname "$log")"
 
 # The domU's initramfs is the test binary alone, as /init.
-${CROSS}gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static \
-    -o "$work/vg-e2e-blk" "$E2E_DIR/guest/vg-e2e-blk.c" "$E2E_DIR/guest/rebind.c"
+# shellcheck disable=SC2086
+${CROSS}gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static -o "$work/vg-e2e-blk" $GUEST_SRCS
 cp "$work/vg-e2e-blk" "$work/guest/init"
 # The containment probe runs in the driver domain and in dom0, against their libraries.
 sys="$arm/sysroot" lib="$arm/sysroot/usr/lib/aarch64-linux-gnu"
@@ -79,6 +79,7 @@ cp "$k_v1" "$r/vg/Image-v1"
 cp "$work/guest.cpio.gz" "$r/vg/"
 cp "$E2E_DIR/dom0-cases.sh" "$r/vg/cases.sh"
 cp "$E2E_DIR/dd-cases.sh" "$r/vg/dd-cases.sh"
+cp "$E2E_DIR/lifecycle-cases.sh" "$r/vg/lifecycle-cases.sh"
 cp "$E2E_DIR/dom0-init.sh" "$r/init" && chmod +x "$r/init"
 (cd "$r" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/dom0.cpio.gz"
 say "dom0 initramfs $(du -h "$work/dom0.cpio.gz" | cut -f1)"

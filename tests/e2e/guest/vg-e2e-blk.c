@@ -94,16 +94,24 @@ uint64_t *alloc_chunk(void)
     return p;
 }
 
+int open_direct(const char *dev, const char *step, uint64_t **buf)
+{
+    *buf = alloc_chunk();
+    int fd = *buf ? open(dev, O_RDWR | O_DIRECT) : -1;
+    if (fd < 0) {
+        fail(step, "%s: %s", dev, *buf ? strerror(errno) : "no memory for a buffer");
+        free(*buf);
+    }
+    return fd;
+}
+
 /* Write MIB MiB of pattern with O_DIRECT, flush, read back and verify. */
 void test_rw(const char *dev, uint64_t seed, unsigned mib)
 {
-    uint64_t *buf = alloc_chunk();
-    int fd = open(dev, O_RDWR | O_DIRECT);
-    if (!buf || fd < 0) {
-        fail("rw-open", "%s: %s", dev, strerror(errno));
-        free(buf);
+    uint64_t *buf;
+    int fd = open_direct(dev, "rw-open", &buf);
+    if (fd < 0)
         return;
-    }
     uint64_t size = 0;
     if (ioctl(fd, BLKGETSIZE64, &size) < 0 || size < (uint64_t)mib * CHUNK) {
         fail("rw-size", "%s: %llu bytes, need %u MiB", dev, (unsigned long long)size, mib);
@@ -395,6 +403,10 @@ static int guest_main(void)
         char cycles[8] = "100";
         cmdline_arg(cmdline, "vgcycles=", cycles, sizeof(cycles));
         test_rebind(s, (unsigned)atoi(cycles), 20, (unsigned)atoi(mib));
+    } else if (!strcmp(test, "reboot")) {
+        test_reboot(s, (unsigned)atoi(mib));
+    } else if (!strcmp(test, "busy")) {
+        test_busy(s, (unsigned)atoi(mib));
     } else if (strcmp(test, "idle") != 0) { /* idle: a bystander domain, vghold= long */
         fail("args", "unknown vgtest=%s", test);
     }

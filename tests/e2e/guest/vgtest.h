@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* What the guest test's parts share (vg-e2e-blk.c, rebind.c). */
+/* What the guest test's parts share (vg-e2e-blk.c, rebind.c, lifecycle.c). */
 #ifndef VG_E2E_VGTEST_H
 #define VG_E2E_VGTEST_H
 
@@ -14,6 +14,8 @@ void fill(uint64_t *buf, uint64_t seed, uint64_t off);
 long check(const uint64_t *buf, uint64_t seed, uint64_t off);
 double now(void);
 uint64_t *alloc_chunk(void);
+/* dev opened for O_DIRECT I/O, with a CHUNK buffer in *buf; -1 (a FAIL said) if not. */
+int open_direct(const char *dev, const char *step, uint64_t **buf);
 
 /* "VGTEST PASS|FAIL <step> ..." on the console; fail() counts failures. */
 void pass(const char *step, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -21,5 +23,7 @@ void fail(const char *step, const char *fmt, ...) __attribute__((format(printf, 
 
 void test_rw(const char *dev, uint64_t seed, unsigned mib);
 void test_rebind(uint64_t seed, unsigned cycles, unsigned hold, unsigned mib);
+void test_reboot(uint64_t seed, unsigned mib);
+void test_busy(uint64_t seed, unsigned mib);
 
 #endif
