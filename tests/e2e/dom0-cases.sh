@@ -409,16 +409,16 @@ next_flag_case() {
 }
 
 # rebind_case: the KASAN + DMA-API-debug build of the patched kernel unbinds
-# and rebinds its disk's virtio-mmio device 100 times with a 256-page pool
+# and rebinds its disk's virtio-mmio device 100 times with a 320-page pool
 # (vgtest=rebind, guest/rebind.c), dom0 checks the pool's grants are revoked,
-# then a 4 MiB I/O through the 1 MiB pool and the usual data test.
+# then a 4 MiB I/O through the 1.25 MiB pool and the usual data test.
 rebind_case() {
     c=rebind
     echo "=== case $c: domU kernel Image-debug, 100 unbind/bind cycles with a pool"
     start_images || { fail "$c/images"; return; }
     start_backend "$c" grant || { fail "$c/backend-start"; stop_images; return; }
     GMIB=16 guest_cfg "$c" Image-debug \
-        "xen.grant_dma_pool_pages=256 xen.grant_dma_ring_ro=1 vgtest=rebind vgcycles=100" \
+        "xen.grant_dma_pool_pages=320 xen.grant_dma_ring_ro=1 vgtest=rebind vgcycles=100" \
         "vdev=xvda,target=$IMAGES/vda"
     run_guest "$c" 900 pool_revoke_check
     sanitizer_check "$c"

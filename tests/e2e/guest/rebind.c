@@ -204,7 +204,7 @@ static int cycle(const char *pdev, unsigned i, uint64_t seed, char *disk, size_t
 
 /*
  * A request larger than the pool: the series makes the block layer's limit
- * swiotlb's largest mapping (256 KiB, a quarter of the smallest pool), so the
+ * swiotlb's largest mapping (256 KiB, a fifth of the smallest pool), so the
  * I/O is split into requests that fit.
  */
 static void big_request(const char *pdev, const char *disk, uint64_t seed)
@@ -214,8 +214,8 @@ static void big_request(const char *pdev, const char *disk, uint64_t seed)
     long pool_kib = debugfs_value(path, "pool_pages") * 4;
     snprintf(path, sizeof(path), "/sys/block/%s/queue/max_hw_sectors_kb", disk);
     long hw_kib = strtol(read_text(path, text, sizeof(text)), NULL, 10);
-    if (pool_kib <= 0 || hw_kib <= 0 || hw_kib * 4 > pool_kib) {
-        fail("big-request", "max_hw_sectors_kb %ld for a %ld KiB pool (want at most a quarter)",
+    if (pool_kib <= 0 || hw_kib <= 0 || hw_kib * 5 > pool_kib) {
+        fail("big-request", "max_hw_sectors_kb %ld for a %ld KiB pool (want at most a fifth)",
              hw_kib, pool_kib);
         return;
     }
