@@ -26,14 +26,16 @@ CFLAGS  ?=
 CFLAGS  += $(CFLAGS_BASE)
 INC_BE  := -Ibackend
 INC_SIM := -Ixensim/include
+# liburing: image I/O (backend/aio), in every binary that links the backend core.
+URING   := -luring
 XENLIBS := -lxendevicemodel -lxenforeignmemory -lxengnttab -lxenevtchn -lxentoolcore -lxenstore \
-           -lseccomp
+           -lseccomp $(URING)
 # The simulator implements xenstore too (xensim/lib/sim_xenstore.c): the sim
-# build links no real Xen library, only libseccomp.
-SIM_XENLIBS := -lseccomp
+# build links no real Xen library, only libseccomp and liburing.
+SIM_XENLIBS := -lseccomp $(URING)
 
 BE_SRCS  := backend/common/log.c backend/config/config.c backend/gmem/gmem.c backend/gmem/persist.c \
-            backend/virtq/virtq.c backend/devices/blk.c backend/transport/mmio.c \
+            backend/aio/aio.c backend/virtq/virtq.c backend/devices/blk.c backend/transport/mmio.c \
             backend/xen/ioreq.c
 # The daemon around the core: the launcher, the launcher/device messages, the
 # jail, main.  The sandbox test binary swaps probe_none.c for
@@ -118,7 +120,7 @@ $(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c) $(call obj,$(INPROC_SRCS)
                        $(BUILD)/libxensim.a \
                        $(BUILD)/libsimguest.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka
+	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(URING)
 
 $(BUILD)/tests/test_%: $(call obj,tests/integration/test_%.c $(RIG_SRCS)) \
                        $(BUILD)/libsimguest.a
@@ -140,7 +142,7 @@ FUZZ_SECONDS ?= 60
 $(BUILD)/fuzz/fuzz_%: $(call obj,tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.c $(INPROC_SRCS)) \
                       $(BE_OBJS) $(BUILD)/libxensim.a $(BUILD)/libsimguest.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(URING)
 
 fuzz-bins: $(FUZZ_BINS)
 

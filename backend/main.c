@@ -63,8 +63,10 @@ static void on_mmio(void *opaque, uint64_t off, uint32_t size, bool is_write, ui
 
 static void teardown(struct backend *b)
 {
-    if (b->mmio_open)
-        mmio_shutdown(&b->mmio);
+    if (b->mmio_open) {
+        mmio_shutdown(&b->mmio); /* waits for the image I/O in flight */
+        mmio_fini(&b->mmio);
+    }
     if (b->gmem_open)
         gmem_fini(&b->gmem);
     if (b->srv_open)
@@ -88,6 +90,10 @@ static int setup(struct backend *b)
         return rc;
     }
     b->blk_open = true;
+    /* Before the jail: the ring is created, locked to the image and enabled here. */
+    if ((rc = blk_start_aio(&b->blk, c->aio)) < 0)
+        return rc;
+    b->cfg.sandbox.aio_engine = b->blk.aio.engine;
 
     rc = xen_ioreq_open(&b->srv, c->domid, c->base, c->size, c->irq);
     if (rc < 0)
@@ -118,8 +124,12 @@ static int setup(struct backend *b)
     }
     b->gmem_open = true;
 
-    mmio_init(&b->mmio, &blk_ops, &b->blk, &b->gmem, c->mode == GMEM_GRANT, xen_ioreq_set_irq,
-              &b->srv);
+    rc = mmio_init(&b->mmio, &blk_ops, &b->blk, &b->gmem, c->mode == GMEM_GRANT,
+                   xen_ioreq_set_irq, &b->srv);
+    if (rc < 0) {
+        vg_err("device set-up: %s", strerror(-rc));
+        return rc;
+    }
     b->mmio_open = true;
 
     sigset_t set;
@@ -158,15 +168,17 @@ static bool launcher_says_close(struct backend *b)
 
 static int serve(struct backend *b)
 {
-    struct pollfd pfd[3] = {
+    /* The image engine's completions (none for the sync engine: fd -1 is skipped). */
+    struct pollfd pfd[4] = {
         { .fd = xen_ioreq_fd(&b->srv), .events = POLLIN },
         { .fd = b->sigfd, .events = POLLIN },
         { .fd = b->cfg.control_fd, .events = POLLIN },
+        { .fd = blk_event_fd(&b->blk), .events = POLLIN },
     };
     for (;;) {
         /* Deferred chains are served only once nothing else is pending. */
         int timeout = mmio_has_deferred(&b->mmio) ? 0 : -1;
-        int n = poll(pfd, 3, timeout);
+        int n = poll(pfd, 4, timeout);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -189,6 +201,8 @@ static int serve(struct backend *b)
             vg_err("event channel closed");
             return -EPIPE;
         }
+        if (pfd[3].revents)
+            mmio_poll_device(&b->mmio);
         if (pfd[0].revents & POLLIN) {
             int rc = xen_ioreq_dispatch(&b->srv, on_mmio, &b->mmio);
             if (rc < 0) {
@@ -203,6 +217,12 @@ static void report(const struct backend *b)
 {
     const struct mmio_counters *m = &b->mmio.ctr;
     const struct blk_counters *k = &b->blk.ctr;
+    const struct aio_stats *a = &b->blk.aio.stats;
+    vg_info("image I/O %s: %llu submitted in %llu ring entries, %llu short, at most %llu chains "
+            "in flight, %llu stalls",
+            aio_engine_name(b->blk.aio.engine), (unsigned long long)a->submitted,
+            (unsigned long long)a->enters, (unsigned long long)a->short_transfers,
+            (unsigned long long)m->inflight_peak, (unsigned long long)m->stalls);
     vg_info("served %llu chains (%llu notifies, %llu deferrals, %llu interrupts, %llu resets, "
             "%llu guest errors); blk reads %llu writes %llu flushes %llu write-through syncs "
             "%llu ioerr %llu unsupp %llu; maps %llu unmaps %llu pages %llu (kept: hits %llu "
@@ -283,14 +303,18 @@ int main(int argc, char **argv)
     static struct backend b = { .sigfd = -1, .image_fd = -1 };
     if (argc >= 2 && !strcmp(argv[1], "watch"))
         return launcher_run(argc - 2, argv + 2);
-    if (argc == 3 && !strcmp(argv[1], "sandbox-rules")) {
-        /* The device process's allowlist for a mode, as data, for review and tests. */
+    if ((argc == 3 || argc == 4) && !strcmp(argv[1], "sandbox-rules")) {
+        /* The device process's allowlist for a configuration, as data, for review and tests. */
         enum gmem_mode mode;
-        if (gmem_mode_parse(argv[2], &mode) < 0) {
-            fprintf(stderr, "virtio-grant: sandbox-rules grant|foreign|foreign-premap\n");
+        enum aio_pref engine = AIO_PREF_URING;
+        if (gmem_mode_parse(argv[2], &mode) < 0 ||
+            (argc == 4 && (aio_pref_parse(argv[3], &engine) < 0 || engine == AIO_PREF_AUTO))) {
+            fprintf(stderr, "virtio-grant: sandbox-rules grant|foreign|foreign-premap "
+                            "[io_uring|sync]\n");
             return 2;
         }
-        vg_sandbox_print_rules(stdout, mode);
+        vg_sandbox_print_rules(stdout, mode,
+                               engine == AIO_PREF_SYNC ? AIO_ENGINE_SYNC : AIO_ENGINE_URING);
         return 0;
     }
     int rc = vg_config_parse(&b.cfg, argc, argv);
@@ -308,18 +332,19 @@ int main(int argc, char **argv)
     }
     /* Narrowed before the launcher tells libxl we are ready, i.e. before the guest runs. */
     struct vg_sandbox_fds fds = { .image = b.blk.fd, .control = b.cfg.control_fd,
-                                  .sigfd = b.sigfd };
+                                  .sigfd = b.sigfd, .ring = blk_event_fd(&b.blk) };
     if (rc == 0) {
         fds.evtchn = xen_ioreq_fd(&b.srv);
         if ((rc = vg_sandbox_enter(&b.cfg.sandbox, &b.srv, &fds)) == 0)
-            vg_sandbox_probe(&b.srv, b.gnt, &fds);
+            vg_sandbox_probe(&b.srv, b.gnt, &fds, &b.blk.aio);
     }
     uint32_t down = DEVMSG_DOWN_SETUP;
     if (rc == 0) {
         tell_launcher(&b, DEVMSG_READY, 0);
-        vg_info("serving %llu sectors%s at 0x%llx in %s mode, irq %u",
+        vg_info("serving %llu sectors%s at 0x%llx in %s mode, irq %u, %s image I/O",
                 (unsigned long long)b.blk.capacity, b.cfg.read_only ? ", read-only" : "",
-                (unsigned long long)b.cfg.base, gmem_mode_name(b.cfg.mode), b.cfg.irq);
+                (unsigned long long)b.cfg.base, gmem_mode_name(b.cfg.mode), b.cfg.irq,
+                aio_engine_name(b.blk.aio.engine));
         rc = serve(&b);
         down = rc < 0 ? DEVMSG_DOWN_SERVE : DEVMSG_DOWN_CLOSED;
     }

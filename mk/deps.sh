@@ -2,7 +2,7 @@
 # Install the Debian 12 packages a target needs, only when missing.
 # usage: mk/deps.sh build|test|all
 set -eu
-build="make gcc libc6-dev libxen-dev libseccomp-dev pkg-config"
+build="make gcc libc6-dev libxen-dev libseccomp-dev liburing-dev pkg-config"
 # strace: the seccomp rule-coverage run; mount: losetup for the in-use block device test
 test="clang libclang-rt-14-dev libcmocka-dev strace mount"
 case "${1:-all}" in

@@ -36,6 +36,10 @@ void vg_config_usage(FILE *f)
             "                     granted pages are ever mapped; foreign: buffers are guest\n"
             "                     physical addresses (for comparison only)\n"
             "  --premap           foreign mode: map all guest RAM once at start\n"
+            "  --aio auto|io_uring|sync\n"
+            "                     image I/O: io_uring keeps many requests in flight, locked\n"
+            "                     to the image before the jail; sync serves one at a time;\n"
+            "                     auto (default) is io_uring where the kernel allows it\n"
             "  --ram-base ADDR    foreign mode: guest RAM base (default 0x40000000)\n"
             "  --ram-size BYTES   foreign mode: guest RAM size (required there)\n"
             "  --sandbox=kill|log|off\n"
@@ -87,7 +91,7 @@ static int bad(const char *msg)
 int vg_config_parse(struct vg_config *c, int argc, char **argv)
 {
     enum { O_DOMID = 256, O_BASE, O_SIZE, O_IRQ, O_IMAGE, O_RO, O_MODE, O_PREMAP, O_RAMBASE,
-           O_RAMSIZE, O_SERIAL, O_CONTROL_FD, O_SANDBOX, O_UID, O_GID };
+           O_RAMSIZE, O_SERIAL, O_CONTROL_FD, O_SANDBOX, O_UID, O_GID, O_AIO };
     static const struct option opts[] = {
         { "domid", required_argument, 0, O_DOMID },
         { "base", required_argument, 0, O_BASE },
@@ -97,6 +101,7 @@ int vg_config_parse(struct vg_config *c, int argc, char **argv)
         { "read-only", no_argument, 0, O_RO },
         { "mode", required_argument, 0, O_MODE },
         { "premap", no_argument, 0, O_PREMAP },
+        { "aio", required_argument, 0, O_AIO },
         { "ram-base", required_argument, 0, O_RAMBASE },
         { "ram-size", required_argument, 0, O_RAMSIZE },
         { "serial", required_argument, 0, O_SERIAL },
@@ -179,6 +184,10 @@ int vg_config_parse(struct vg_config *c, int argc, char **argv)
             break;
         case O_PREMAP:
             c->premap = true;
+            break;
+        case O_AIO:
+            if (aio_pref_parse(optarg, &c->aio) < 0)
+                return bad("--aio is 'auto', 'io_uring' or 'sync'");
             break;
         case O_RAMBASE:
             if (parse_u64("--ram-base", optarg, &c->ram_base) < 0)

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "aio/aio.h"
 #include "common/log.h"
 #include "gmem/gmem.h"
 #include "sandbox/sandbox.h"
@@ -50,6 +51,7 @@ struct vg_config {
     uint64_t ram_base, ram_size;
     const char *serial;
     bool premap;
+    enum aio_pref aio;
     /* Started by the launcher: the configuration and the image fd arrive on this socket. */
     int control_fd;
     uint32_t devid;

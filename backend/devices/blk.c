@@ -4,6 +4,7 @@
 
 #include <endian.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <stdio.h>
@@ -78,8 +79,31 @@ int blk_open(struct blk_dev *b, const char *path, bool read_only, const char *se
     return blk_open_fd(b, fd, read_only, serial, queue_size);
 }
 
+_Static_assert(AIO_DEPTH >= VDEV_MAX_PENDING, "one ring entry per chain in flight");
+
+int blk_start_aio(struct blk_dev *b, enum aio_pref pref)
+{
+    int rc = aio_init(&b->aio, b->fd, pref);
+    if (rc < 0 || !aio_is_async(&b->aio))
+        return rc;
+    b->req = calloc(VDEV_MAX_PENDING, sizeof(*b->req));
+    if (!b->req) {
+        aio_fini(&b->aio);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+int blk_event_fd(const struct blk_dev *b)
+{
+    return aio_ring_fd(&b->aio);
+}
+
 void blk_close(struct blk_dev *b)
 {
+    aio_fini(&b->aio);
+    free(b->req);
+    b->req = NULL;
     if (b->fd >= 0)
         close(b->fd);
     b->fd = -1;
@@ -182,10 +206,45 @@ static int write_through(struct blk_dev *b)
     return fdatasync(b->fd) == 0 ? 0 : -errno;
 }
 
-static uint8_t blk_rw(struct blk_dev *b, bool write, uint64_t sector, const struct gmem_sg *sg,
-                      uint64_t data_off, uint64_t data_len)
+/* What the sync engine did, or BLK_QUEUED: the request waits in the ring. */
+#define BLK_QUEUED 0x100
+
+static void count_rw(struct blk_dev *b, bool write, uint64_t len)
 {
-    struct iovec iov[GMEM_MAX_BUFS];
+    if (write) {
+        b->ctr.writes++;
+        b->ctr.bytes_written += len;
+    } else {
+        b->ctr.reads++;
+        b->ctr.bytes_read += len;
+    }
+}
+
+static struct blk_req *free_req(struct blk_dev *b)
+{
+    for (unsigned i = 0; b->req && b->host && !b->aio_failed && i < VDEV_MAX_PENDING; i++)
+        if (!b->req[i].busy)
+            return &b->req[i];
+    return NULL;
+}
+
+static int queue_req(struct blk_dev *b, struct blk_req *r)
+{
+    int rc = r->flush ? aio_queue_fdatasync(&b->aio, r)
+                      : aio_queue_rw(&b->aio, r->write, r->iov + r->cur, r->iovcnt - r->cur,
+                                     r->off,
+                                     r->write && !(b->features & (1ull << VIRTIO_BLK_F_FLUSH)),
+                                     r);
+    if (rc == 0)
+        b->queued[b->nqueued++] = (uint16_t)(r - b->req);
+    return rc;
+}
+
+static int blk_rw(struct blk_dev *b, bool write, uint64_t sector, const struct gmem_sg *sg,
+                  uint64_t data_off, uint64_t data_len, struct blk_req *r)
+{
+    struct iovec sync_iov[GMEM_MAX_BUFS];
+    struct iovec *iov = r ? r->iov : sync_iov;
     if (data_len % VIRTIO_BLK_SECTOR) {
         vg_log_guest("blk: data length %llu not a multiple of 512", (unsigned long long)data_len);
         return VIRTIO_BLK_S_IOERR;
@@ -205,6 +264,15 @@ static uint8_t blk_rw(struct blk_dev *b, bool write, uint64_t sector, const stru
         return VIRTIO_BLK_S_IOERR;
     if (!write && blk_read_dest_hook)
         blk_read_dest_hook(iov, n);
+    if (r) {
+        r->write = write;
+        r->flush = false;
+        r->off = sector * VIRTIO_BLK_SECTOR;
+        r->left = r->len = data_len;
+        r->iovcnt = (unsigned)n;
+        r->cur = 0;
+        return queue_req(b, r) == 0 ? BLK_QUEUED : VIRTIO_BLK_S_IOERR;
+    }
     int rc = rw_full(b->fd, write, iov, n, (off_t)(sector * VIRTIO_BLK_SECTOR));
     if (rc == 0 && write)
         rc = write_through(b);
@@ -213,14 +281,112 @@ static uint8_t blk_rw(struct blk_dev *b, bool write, uint64_t sector, const stru
                 (unsigned long long)sector, strerror(-rc));
         return VIRTIO_BLK_S_IOERR;
     }
-    if (write) {
-        b->ctr.writes++;
-        b->ctr.bytes_written += data_len;
-    } else {
-        b->ctr.reads++;
-        b->ctr.bytes_read += data_len;
-    }
+    count_rw(b, write, data_len);
     return VIRTIO_BLK_S_OK;
+}
+
+static void count_status(struct blk_dev *b, uint8_t status)
+{
+    if (status == VIRTIO_BLK_S_IOERR)
+        b->ctr.ioerr++;
+    else if (status == VIRTIO_BLK_S_UNSUPP)
+        b->ctr.unsupp++;
+}
+
+/* The status byte, then the chain back to the transport: the last touch of r. */
+static void finish_req(struct blk_dev *b, struct blk_req *r, uint8_t status)
+{
+    count_status(b, status);
+    int rc = gmem_sg_write(r->sg, r->status_off, &status, 1) < 0 ? -EFAULT : 0;
+    uint32_t written = status == VIRTIO_BLK_S_OK ? r->out : 1;
+    void *tag = r->tag;
+    r->busy = false;
+    b->host->complete(b->host->opaque, tag, rc, written);
+}
+
+/* Move past the bytes a short transfer did move. */
+static void advance(struct blk_req *r, uint64_t done)
+{
+    r->off += done;
+    r->left -= done;
+    while (r->cur < r->iovcnt && done >= r->iov[r->cur].iov_len)
+        done -= r->iov[r->cur++].iov_len;
+    if (r->cur < r->iovcnt) {
+        r->iov[r->cur].iov_base = (uint8_t *)r->iov[r->cur].iov_base + done;
+        r->iov[r->cur].iov_len -= (size_t)done;
+    }
+}
+
+static void blk_io_done(void *user, int res, void *ctx)
+{
+    struct blk_dev *b = ctx;
+    struct blk_req *r = user;
+    if (r < b->req || r >= b->req + VDEV_MAX_PENDING || !r->busy)
+        return;
+    if (r->flush) {
+        b->ctr.flushes++;
+        finish_req(b, r, res < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK);
+        return;
+    }
+    if (res > 0 && (uint64_t)res < r->left) {
+        /* Short: the rest goes back in the ring, as rw_full loops for the sync engine. */
+        b->aio.stats.short_transfers++;
+        advance(r, (uint64_t)res);
+        if (queue_req(b, r) == 0)
+            return;
+        res = -EIO;
+    }
+    if (res <= 0) {
+        vg_warn("blk: %s at offset %llu failed: %s", r->write ? "write" : "read",
+                (unsigned long long)r->off, res < 0 ? strerror(-res) : "end of file");
+        finish_req(b, r, VIRTIO_BLK_S_IOERR);
+        return;
+    }
+    if (r->write && !(b->features & (1ull << VIRTIO_BLK_F_FLUSH)))
+        b->ctr.write_through_syncs++; /* RWF_DSYNC did it */
+    count_rw(b, r->write, r->len);
+    finish_req(b, r, VIRTIO_BLK_S_OK);
+}
+
+/*
+ * Hand the queued requests to the kernel.  If the ring refuses (the host is
+ * out of resources: the bounds above keep both rings from overflowing), they
+ * fail with IOERR, and so does every later request: the ring still holds
+ * their entries, so it is never entered again.
+ */
+static void blk_kick(void *dev)
+{
+    struct blk_dev *b = dev;
+    if (b->nqueued == 0)
+        return;
+    int rc = aio_submit(&b->aio);
+    unsigned n = b->nqueued;
+    b->nqueued = 0;
+    if (rc == 0)
+        return;
+    vg_err("blk: io_uring submission failed: %s; image I/O fails from now on", strerror(-rc));
+    b->aio_failed = true;
+    for (unsigned i = 0; i < n; i++)
+        finish_req(b, &b->req[b->queued[i]], VIRTIO_BLK_S_IOERR);
+}
+
+static void blk_poll(void *dev, bool drain)
+{
+    struct blk_dev *b = dev;
+    do {
+        blk_kick(b);
+        int rc = aio_reap(&b->aio, drain, blk_io_done, b);
+        if (rc < 0) {
+            vg_err("blk: io_uring completion wait failed: %s", strerror(-rc));
+            break;
+        }
+    } while (drain && (b->aio.inflight || b->nqueued));
+    blk_kick(b); /* short transfers queued again while reaping */
+}
+
+static void blk_attach(void *dev, const struct vdev_host *host)
+{
+    ((struct blk_dev *)dev)->host = host;
 }
 
 static int zero_range(int fd, uint64_t off, uint64_t len)
@@ -293,10 +459,13 @@ static uint8_t blk_discard_or_zero(struct blk_dev *b, uint32_t type, const struc
     return VIRTIO_BLK_S_OK;
 }
 
-static int blk_handle_chain(void *dev, unsigned queue, const struct gmem_sg *sg, uint32_t *written)
+static int blk_handle_chain(void *dev, unsigned queue, const struct gmem_sg *sg, void *tag,
+                            uint32_t *written)
 {
     struct blk_dev *b = dev;
     (void)queue;
+    int st;
+    struct blk_req *r = NULL;
     uint64_t rlen = gmem_sg_len(sg, false), wlen = gmem_sg_len(sg, true);
     *written = 0;
     if (wlen == 0) {
@@ -319,16 +488,32 @@ static int blk_handle_chain(void *dev, unsigned queue, const struct gmem_sg *sg,
     type = le32toh(type);
     sector = le64toh(sector);
 
+    /* Reads, writes and flushes go to the ring when there is one. */
+    if (type == VIRTIO_BLK_T_IN || type == VIRTIO_BLK_T_OUT || type == VIRTIO_BLK_T_FLUSH)
+        r = free_req(b);
+    if (r)
+        *r = (struct blk_req){ .busy = true, .tag = tag, .sg = sg, .status_off = status_off,
+                               .out = (uint32_t)wlen };
     switch (type) {
     case VIRTIO_BLK_T_IN:
-        status = blk_rw(b, false, sector, sg, 0, status_off);
-        if (status == VIRTIO_BLK_S_OK)
+    case VIRTIO_BLK_T_OUT:
+        st = type == VIRTIO_BLK_T_IN
+                 ? blk_rw(b, false, sector, sg, 0, status_off, r)
+                 : blk_rw(b, true, sector, sg, BLK_HDR_BYTES, rlen - BLK_HDR_BYTES, r);
+        if (st == BLK_QUEUED)
+            return VDEV_PENDING;
+        status = (uint8_t)st;
+        if (status == VIRTIO_BLK_S_OK && type == VIRTIO_BLK_T_IN)
             out = (uint32_t)wlen;
         break;
-    case VIRTIO_BLK_T_OUT:
-        status = blk_rw(b, true, sector, sg, BLK_HDR_BYTES, rlen - BLK_HDR_BYTES);
-        break;
     case VIRTIO_BLK_T_FLUSH:
+        if (r) {
+            r->flush = true;
+            if (queue_req(b, r) == 0)
+                return VDEV_PENDING;
+            status = VIRTIO_BLK_S_IOERR;
+            break;
+        }
         status = fdatasync(b->fd) == 0 ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
         b->ctr.flushes++;
         break;
@@ -351,10 +536,9 @@ static int blk_handle_chain(void *dev, unsigned queue, const struct gmem_sg *sg,
         break;
     }
 done:
-    if (status == VIRTIO_BLK_S_IOERR)
-        b->ctr.ioerr++;
-    else if (status == VIRTIO_BLK_S_UNSUPP)
-        b->ctr.unsupp++;
+    if (r)
+        r->busy = false; /* finished here after all */
+    count_status(b, status);
     if (gmem_sg_write(sg, status_off, &status, 1) < 0)
         return -EFAULT;
     *written = out;
@@ -377,4 +561,7 @@ const struct vdev_ops blk_ops = {
     .config_write = blk_config_write,
     .handle_chain = blk_handle_chain,
     .reset = blk_reset,
+    .attach = blk_attach,
+    .kick = blk_kick,
+    .poll = blk_poll,
 };

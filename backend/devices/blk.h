@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "aio/aio.h"
 #include "devices/device.h"
 
 #define VIRTIO_ID_BLOCK 2
@@ -40,6 +41,18 @@ struct blk_counters {
     uint64_t ioerr, unsupp, bytes_read, bytes_written, write_through_syncs;
 };
 
+/* A read, write or flush the image engine has in flight (asynchronous engine only). */
+struct blk_req {
+    bool busy, write, flush;
+    void *tag;                /* the transport's, handed back at completion */
+    const struct gmem_sg *sg; /* stays mapped until then */
+    uint64_t off, left;       /* image offset and bytes still to move */
+    uint64_t status_off, len;
+    uint32_t out;             /* bytes reported written to the guest on success */
+    unsigned iovcnt, cur;
+    struct iovec iov[GMEM_MAX_BUFS];
+};
+
 struct blk_dev {
     int fd;
     bool read_only;
@@ -49,6 +62,13 @@ struct blk_dev {
     uint64_t features; /* accepted */
     char id[VIRTIO_BLK_ID_BYTES];
     struct blk_counters ctr;
+    /* Asynchronous image I/O, once blk_start_aio chose io_uring and attach gave a host. */
+    struct aio aio;
+    bool aio_failed;             /* the ring refused a submission: every later I/O fails */
+    struct blk_req *req;         /* VDEV_MAX_PENDING of them */
+    uint16_t queued[VDEV_MAX_PENDING]; /* queued since the last submission */
+    unsigned nqueued;
+    const struct vdev_host *host;
 };
 
 extern const struct vdev_ops blk_ops;
@@ -68,6 +88,14 @@ extern void (*blk_read_dest_hook)(const struct iovec *iov, int iovcnt);
  */
 int blk_open_fd(struct blk_dev *b, int fd, bool read_only, const char *serial,
                 uint16_t queue_size);
+/*
+ * Choose the image engine (before the jail): io_uring locked to the image,
+ * or synchronous calls.  Without it, or before attach, every request
+ * completes inside handle_chain.  0 or negative errno.
+ */
+int blk_start_aio(struct blk_dev *b, enum aio_pref pref);
+/* The engine's fd to poll (readable when completions wait), -1 if none. */
+int blk_event_fd(const struct blk_dev *b);
 /* The same from a path: for tests and fuzzers only. */
 int blk_open(struct blk_dev *b, const char *path, bool read_only, const char *serial,
              uint16_t queue_size);

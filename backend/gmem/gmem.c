@@ -181,6 +181,7 @@ static int describe_bufs(const struct gmem *g, const struct gmem_buf *bufs, unsi
 {
     sg->n = 0;
     sg->nmaps = 0;
+    sg->data_pages = 0;
     if (n > GMEM_MAX_BUFS)
         return -E2BIG;
     for (unsigned i = 0; i < n; i++) {
@@ -188,35 +189,82 @@ static int describe_bufs(const struct gmem *g, const struct gmem_buf *bufs, unsi
         if (rc < 0)
             return rc;
         sg->span[i] = (struct gmem_span){ .host = NULL, .len = bufs[i].len,
-                                          .writable = bufs[i].writable };
+                                          .writable = bufs[i].writable, .pin = 0 };
         if (g->mode == GMEM_FOREIGN_PREMAP && bufs[i].len)
             sg->span[i].host = g->premap + (bufs[i].addr - g->ram_base);
     }
     return 0;
 }
 
+/* Map what describe_bufs laid out, both directions; nothing stays mapped on failure. */
+static int map_described(struct gmem *g, const struct gmem_buf *bufs, unsigned n,
+                         const struct buf_frames *f, struct gmem_sg *sg)
+{
+    sg->n = n;
+    if (g->mode == GMEM_FOREIGN_PREMAP)
+        return 0;
+    int rc = map_direction(g, bufs, n, f, false, sg);
+    if (rc == 0)
+        rc = map_direction(g, bufs, n, f, true, sg);
+    if (rc < 0)
+        gmem_unmap(g, sg);
+    return rc;
+}
+
+/* Per-request data maps of the chains in flight share one maximal chain's pages. */
+static int map_data_bounded(struct gmem *g, const struct gmem_buf *bufs, unsigned n,
+                            const struct buf_frames *f, struct gmem_sg *sg)
+{
+    uint64_t pages = 0;
+    for (unsigned i = 0; i < n && g->mode != GMEM_FOREIGN_PREMAP; i++)
+        pages += f[i].npages;
+    if (pages > GMEM_MAX_CHAIN_PAGES)
+        return -E2BIG;
+    if (pages > GMEM_MAX_CHAIN_PAGES - g->data_pages)
+        return -EBUSY; /* data_pages > 0: a chain is in flight */
+    int rc = map_described(g, bufs, n, f, sg);
+    if (rc == 0) {
+        sg->data_pages = (uint32_t)pages;
+        g->data_pages += (uint32_t)pages;
+    }
+    return rc;
+}
+
+static void unpin_spans(struct gmem *g, struct gmem_sg *sg, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        gmem_persist_unpin(g, sg->span[i].pin);
+        sg->span[i].pin = 0;
+    }
+}
+
 int gmem_map_data(struct gmem *g, const struct gmem_buf *bufs, unsigned n, struct gmem_sg *sg)
 {
-    if (!g->persist.enabled)
-        return gmem_map_bufs(g, bufs, n, sg);
     struct buf_frames f[GMEM_MAX_BUFS];
     int rc = describe_bufs(g, bufs, n, f, sg);
     if (rc < 0)
         return rc;
+    if (!g->persist.enabled)
+        return map_data_bounded(g, bufs, n, f, sg);
     gmem_persist_begin(g);
     uint32_t total = 0;
     for (unsigned i = 0; i < n; i++) {
         if (!f[i].npages)
             continue;
-        if (f[i].npages > GMEM_MAX_CHAIN_PAGES - total)
-            return -E2BIG;
-        total += f[i].npages;
-        /* What a failed call left mapped stays valid: the device breaks and flushes it. */
-        uint8_t *base = gmem_persist_get(g, (uint32_t)f[i].first, f[i].npages,
-                                         bufs[i].writable, &rc);
-        if (!base)
+        if (f[i].npages > GMEM_MAX_CHAIN_PAGES - total) {
+            rc = -E2BIG;
+        } else {
+            total += f[i].npages;
+            /* What a failed call left mapped stays valid: kept, or flushed on a reset. */
+            uint8_t *base = gmem_persist_get(g, (uint32_t)f[i].first, f[i].npages,
+                                             bufs[i].writable, &sg->span[i].pin, &rc);
+            if (base)
+                sg->span[i].host = base + f[i].off;
+        }
+        if (rc < 0) {
+            unpin_spans(g, sg, i);
             return rc;
-        sg->span[i].host = base + f[i].off;
+        }
     }
     sg->n = n;
     return 0;
@@ -226,17 +274,7 @@ int gmem_map_bufs(struct gmem *g, const struct gmem_buf *bufs, unsigned n, struc
 {
     struct buf_frames f[GMEM_MAX_BUFS];
     int rc = describe_bufs(g, bufs, n, f, sg);
-    if (rc < 0)
-        return rc;
-    sg->n = n;
-    if (g->mode == GMEM_FOREIGN_PREMAP)
-        return 0;
-    rc = map_direction(g, bufs, n, f, false, sg);
-    if (rc == 0)
-        rc = map_direction(g, bufs, n, f, true, sg);
-    if (rc < 0)
-        gmem_unmap(g, sg);
-    return rc;
+    return rc < 0 ? rc : map_described(g, bufs, n, f, sg);
 }
 
 void gmem_unmap(struct gmem *g, struct gmem_sg *sg)
@@ -248,6 +286,9 @@ void gmem_unmap(struct gmem *g, struct gmem_sg *sg)
             xenforeignmemory_unmap(g->fmem, sg->map[i].addr, sg->map[i].pages);
         g->stats.unmap_calls++;
     }
+    unpin_spans(g, sg, sg->n);
+    g->data_pages -= sg->data_pages < g->data_pages ? sg->data_pages : g->data_pages;
+    sg->data_pages = 0;
     sg->nmaps = 0;
     sg->n = 0;
 }

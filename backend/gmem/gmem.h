@@ -52,6 +52,7 @@ struct gmem_persist_entry {
     uint8_t *addr; /* NULL: free */
     uint32_t first_ref, npages;
     bool writable;
+    uint32_t pins; /* spans of chains in flight that point into it: not evictable */
     uint64_t last_use;
 };
 
@@ -59,6 +60,7 @@ struct gmem_persist {
     bool enabled;
     uint64_t tick;
     uint32_t pages;
+    uint32_t pins, call_pins; /* all pins; those taken by the current map call */
     uint64_t seen_lo, seen_hi;  /* refs named since the last reset; none: seen_hi 0 */
     struct gmem_persist_entry e[GMEM_PERSIST_ENTRIES];
 };
@@ -71,6 +73,7 @@ struct gmem {
     uint64_t ram_base, ram_size;    /* foreign modes: guest RAM window */
     uint8_t *premap;                /* foreign premap: all of guest RAM */
     struct gmem_persist persist;    /* grant mode with a pool driver */
+    uint32_t data_pages;            /* pages of per-request data maps now mapped */
     struct gmem_stats stats;
 };
 
@@ -85,6 +88,7 @@ struct gmem_span {
     uint8_t *host;
     uint32_t len;
     bool writable;
+    uint16_t pin; /* persistent entry index + 1 this span holds, 0 none */
 };
 
 struct gmem_mapping {
@@ -98,6 +102,7 @@ struct gmem_sg {
     unsigned n;
     struct gmem_mapping map[2]; /* one per direction */
     unsigned nmaps;
+    uint32_t data_pages; /* what gmem_map_data counted against its budget */
 };
 
 int gmem_init(struct gmem *g, enum gmem_mode mode, uint16_t domid, xengnttab_handle *gnt,
@@ -115,6 +120,12 @@ int gmem_map_bufs(struct gmem *g, const struct gmem_buf *bufs, unsigned n, struc
  * The same for the data buffers of a request: once persistent mappings are
  * enabled, each buffer comes from (or is added to) them and gmem_unmap leaves
  * it mapped.  Never used for rings, whose mappings must outlive any eviction.
+ *
+ * Chains may be in flight together (an asynchronous device), so what their
+ * data maps hold at once is bounded: per-request maps by GMEM_MAX_CHAIN_PAGES
+ * in all, persistent mappings by their own budget, and an entry a chain in
+ * flight points into is never evicted.  -EBUSY: this chain does not fit
+ * beside the chains in flight, but would alone; retry once one completes.
  */
 int gmem_map_data(struct gmem *g, const struct gmem_buf *bufs, unsigned n, struct gmem_sg *sg);
 void gmem_unmap(struct gmem *g, struct gmem_sg *sg);

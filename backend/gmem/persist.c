@@ -23,6 +23,7 @@ static void drop(struct gmem *g, struct gmem_persist_entry *e)
     e->addr = NULL;
 }
 
+/* Only once nothing is in flight (the transport drains first): no pin is left. */
 void gmem_persist_flush(struct gmem *g)
 {
     for (unsigned i = 0; i < GMEM_PERSIST_ENTRIES; i++)
@@ -34,6 +35,25 @@ void gmem_persist_flush(struct gmem *g)
 void gmem_persist_begin(struct gmem *g)
 {
     g->persist.tick++;
+    g->persist.call_pins = 0;
+}
+
+void gmem_persist_unpin(struct gmem *g, uint16_t pin)
+{
+    struct gmem_persist *p = &g->persist;
+    if (pin == 0 || pin > GMEM_PERSIST_ENTRIES || p->e[pin - 1].pins == 0)
+        return;
+    p->e[pin - 1].pins--;
+    p->pins--;
+}
+
+static uint8_t *pinned(struct gmem *g, struct gmem_persist_entry *e, uint16_t *pin)
+{
+    e->pins++;
+    g->persist.pins++;
+    g->persist.call_pins++;
+    *pin = (uint16_t)(e - g->persist.e + 1);
+    return e->addr;
 }
 
 /* Free an entry and pages for npages more, sparing what this map call uses. */
@@ -45,7 +65,8 @@ static struct gmem_persist_entry *make_room(struct gmem *g, struct gmem_persist_
         struct gmem_persist_entry *lru = NULL;
         for (unsigned i = 0; i < GMEM_PERSIST_ENTRIES; i++) {
             struct gmem_persist_entry *e = &p->e[i];
-            if (e->addr && e->last_use != p->tick && (!lru || e->last_use < lru->last_use))
+            if (e->addr && e->last_use != p->tick && e->pins == 0 &&
+                (!lru || e->last_use < lru->last_use))
                 lru = e;
         }
         if (!lru)
@@ -64,7 +85,7 @@ static int keep(struct gmem *g, struct gmem_persist_entry **slot, uint32_t first
 {
     struct gmem_persist_entry *e = make_room(g, *slot, n);
     if (!e)
-        return -E2BIG;
+        return g->persist.pins > g->persist.call_pins ? -EBUSY : -E2BIG;
     *slot = e; /* free now, whatever happens next */
     uint32_t refs[GMEM_PERSIST_PAGES];
     for (uint32_t k = 0; k < n; k++)
@@ -76,7 +97,8 @@ static int keep(struct gmem *g, struct gmem_persist_entry **slot, uint32_t first
     g->stats.map_calls++;
     g->stats.pages_mapped += n;
     *e = (struct gmem_persist_entry){ .addr = a, .first_ref = first, .npages = n,
-                                      .writable = writable, .last_use = g->persist.tick };
+                                      .writable = writable, .pins = 0,
+                                      .last_use = g->persist.tick };
     g->persist.pages += n;
     return 0;
 }
@@ -90,7 +112,7 @@ static bool holds(const struct gmem_persist_entry *e, uint32_t first, uint32_t n
 }
 
 uint8_t *gmem_persist_get(struct gmem *g, uint32_t first, uint32_t npages, bool writable,
-                          int *rc)
+                          uint16_t *pin, int *rc)
 {
     struct gmem_persist *p = &g->persist;
     struct gmem_persist_entry *free_e = NULL;
@@ -102,7 +124,7 @@ uint8_t *gmem_persist_get(struct gmem *g, uint32_t first, uint32_t npages, bool 
         } else if (holds(e, first, npages, writable)) {
             e->last_use = p->tick;
             g->stats.persist_hits++;
-            return e->addr + (size_t)(first - e->first_ref) * VG_PAGE_SIZE;
+            return pinned(g, e, pin) + (size_t)(first - e->first_ref) * VG_PAGE_SIZE;
         }
     }
     g->stats.persist_misses++;
@@ -124,7 +146,7 @@ uint8_t *gmem_persist_get(struct gmem *g, uint32_t first, uint32_t npages, bool 
     /* Read-write serves both directions; a chunk with a ref that is not ours fails whole. */
     if (hi - lo > npages && hi - lo <= GMEM_PERSIST_PAGES &&
         keep(g, &free_e, (uint32_t)lo, (uint32_t)(hi - lo), true) == 0)
-        return free_e->addr + (size_t)(first - lo) * VG_PAGE_SIZE;
+        return pinned(g, free_e, pin) + (size_t)(first - lo) * VG_PAGE_SIZE;
     *rc = keep(g, &free_e, first, npages, writable);
-    return *rc ? NULL : free_e->addr;
+    return *rc ? NULL : pinned(g, free_e, pin);
 }

@@ -64,7 +64,7 @@ static void launcher_usage(void)
            "device process ('virtio-grant blk') for it.\n"
            "\n"
            "  --images DIR   open images only beneath DIR (no symlinks, no escape)\n"
-           "  device options: --mode, --premap, --ram-base, --sandbox, --uid, --gid,\n"
+           "  device options: --mode, --premap, --ram-base, --aio, --sandbox, --uid, --gid,\n"
            "                  --read-only, -v, -q (see 'virtio-grant --help')\n");
 }
 

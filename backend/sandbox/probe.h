@@ -13,8 +13,9 @@
 
 struct xen_ioreq_srv;
 struct vg_sandbox_fds;
+struct aio;
 
 void vg_sandbox_probe(struct xen_ioreq_srv *srv, xengnttab_handle *gnt,
-                      const struct vg_sandbox_fds *fds);
+                      const struct vg_sandbox_fds *fds, struct aio *aio);
 
 #endif

@@ -19,11 +19,11 @@
  * to make.  What remains, and why:
  */
 static const struct vg_rule common_rules[] = {
-    /* Image I/O, on the image fd only.  FLUSH (and every write without
-     * VIRTIO_BLK_F_FLUSH) is fdatasync; discard and write-zeroes fallocate. */
-    FD_RULE(preadv, VG_FD_IMAGE, VG_REACH_SERVE, "virtio-blk reads into mapped guest buffers"),
-    FD_RULE(pwritev, VG_FD_IMAGE, VG_REACH_SERVE, "virtio-blk writes from mapped guest buffers"),
-    FD_RULE(fdatasync, VG_FD_IMAGE, VG_REACH_SERVE, "FLUSH, and write-through without F_FLUSH"),
+    /* Image I/O, on the image fd only: reads and writes by the engine's own
+     * rules below; discard and write-zeroes are fallocate, and synchronous. */
+    FD_RULE(fdatasync, VG_FD_IMAGE, VG_REACH_SERVE,
+            "write-through without F_FLUSH after discard/write-zeroes (and the sync engine's "
+            "FLUSH and writes)"),
     FD_RULE(fallocate, VG_FD_IMAGE, VG_REACH_SERVE, "DISCARD (punch hole), WRITE_ZEROES"),
     FD_RULE(pwrite64, VG_FD_IMAGE, VG_REACH_RARE,
             "WRITE_ZEROES where the filesystem cannot zero a range"),
@@ -53,6 +53,24 @@ static const struct vg_rule common_rules[] = {
                "guest; seccomp cannot see the sub-op: threat-model residual risk)"),
 };
 
+/* The synchronous image engine (--aio=sync, or io_uring refused). */
+static const struct vg_rule sync_io_rules[] = {
+    FD_RULE(preadv, VG_FD_IMAGE, VG_REACH_SERVE, "virtio-blk reads into mapped guest buffers"),
+    FD_RULE(pwritev, VG_FD_IMAGE, VG_REACH_SERVE, "virtio-blk writes from mapped guest buffers"),
+};
+
+/*
+ * The io_uring engine: only entering the one ring, set up and locked before
+ * the jail (aio.c: READV, WRITEV and FSYNC on the registered image only, no
+ * later registration).  Not io_uring_setup or io_uring_register: no new ring,
+ * and no change to this one.
+ */
+static const struct vg_rule uring_io_rules[] = {
+    FD_RULE(io_uring_enter, VG_FD_RING, VG_REACH_SERVE,
+            "submit reads, writes and flushes of the image and wait for them (the ring "
+            "allows nothing else: IORING_REGISTER_RESTRICTIONS)"),
+};
+
 /* Not IOCTL_PRIVCMD_HYPERCALL, MMAP, MMAPBATCH or MMAPBATCH_V2: no guest RAM, ever. */
 static const struct vg_rule grant_rules[] = {
     IOCTL_RULE(IOCTL_GNTDEV_MAP_GRANT_REF, VG_REACH_SERVE,
@@ -75,10 +93,17 @@ size_t vg_rules_append(struct vg_rule *out, size_t n, size_t max, const struct v
     return n;
 }
 
-size_t vg_sandbox_rules(enum gmem_mode mode, const struct xen_ioreq_srv *srv,
-                        struct vg_rule *out, size_t max)
+#define APPEND(rules) n = vg_rules_append(out, n, max, rules, sizeof(rules) / sizeof(rules[0]))
+
+size_t vg_sandbox_rules(enum gmem_mode mode, enum aio_engine engine,
+                        const struct xen_ioreq_srv *srv, struct vg_rule *out, size_t max)
 {
-    size_t n = vg_rules_append(out, 0, max, common_rules, sizeof(common_rules) / sizeof(common_rules[0]));
+    size_t n = 0;
+    APPEND(common_rules);
+    if (engine == AIO_ENGINE_URING)
+        APPEND(uring_io_rules);
+    else
+        APPEND(sync_io_rules);
     if (mode == GMEM_GRANT)
         n = vg_rules_append(out, n, max, grant_rules, sizeof(grant_rules) / sizeof(grant_rules[0]));
     else if (mode == GMEM_FOREIGN)
@@ -102,6 +127,8 @@ int vg_rule_fd_value(const struct vg_rule *r, const struct vg_sandbox_fds *fds)
         return 2;
     case VG_FD_RAW:
         return r->raw_fd;
+    case VG_FD_RING:
+        return fds->ring;
     }
     return -1;
 }
@@ -112,12 +139,12 @@ static const char *vg_rule_reach_name(enum vg_rule_reach r)
     return r <= VG_REACH_RARE ? names[r] : "?";
 }
 
-void vg_sandbox_print_rules(FILE *f, enum gmem_mode mode)
+void vg_sandbox_print_rules(FILE *f, enum gmem_mode mode, enum aio_engine engine)
 {
     static const char *const fdn[] = { "image", "control", "evtchn", "signalfd", "stderr",
-                                       "platform" };
+                                       "platform", "io_uring" };
     struct vg_rule r[VG_MAX_RULES];
-    size_t n = vg_sandbox_rules(mode, NULL, r, VG_MAX_RULES);
+    size_t n = vg_sandbox_rules(mode, engine, NULL, r, VG_MAX_RULES);
     for (size_t i = 0; i < n; i++) {
         char cond[64] = "-";
         if (r[i].cond == VG_COND_FD)

@@ -3,9 +3,9 @@
  * The device process's seccomp allowlist, kept as data: common rules, the
  * rules of the guest-memory mode, and the rules of the Xen library
  * implementation underneath (platform_xen.c, or xensim's sim_sandbox.c, so
- * the simulator never widens the production filter).  Each rule carries its
- * reason and says where it is reached; `virtio-grant sandbox-rules MODE`
- * prints the table, and tests/sandbox/rule-coverage.sh fails if a rule the
+ * the simulator never widens the production filter), and those of the image
+ * engine.  Each rule carries its reason and says where it is reached;
+ * `virtio-grant sandbox-rules MODE [ENGINE]` prints the table, and tests/sandbox/rule-coverage.sh fails if a rule the
  * suites should reach was never hit.
  */
 #ifndef VG_SANDBOX_RULES_H
@@ -24,7 +24,8 @@ enum vg_rule_cond {
     VG_COND_IOCTL,   /* argument 1 is exactly this request, all 64 bits */
 };
 
-enum vg_rule_fd { VG_FD_IMAGE, VG_FD_CONTROL, VG_FD_EVTCHN, VG_FD_SIGNAL, VG_FD_LOG, VG_FD_RAW };
+enum vg_rule_fd { VG_FD_IMAGE, VG_FD_CONTROL, VG_FD_EVTCHN, VG_FD_SIGNAL, VG_FD_LOG, VG_FD_RAW,
+                  VG_FD_RING };
 
 /* Where the rule is reached: the coverage check demands a hit for SERVE and TEARDOWN. */
 enum vg_rule_reach {
@@ -55,11 +56,11 @@ struct vg_rule {
 struct xen_ioreq_srv;
 
 /* Compose the whole allowlist for this configuration; the number of rules. */
-size_t vg_sandbox_rules(enum gmem_mode mode, const struct xen_ioreq_srv *srv,
-                        struct vg_rule *out, size_t max);
+size_t vg_sandbox_rules(enum gmem_mode mode, enum aio_engine engine,
+                        const struct xen_ioreq_srv *srv, struct vg_rule *out, size_t max);
 /* The fd a rule names, from the declared set; -1 if none. */
 int vg_rule_fd_value(const struct vg_rule *r, const struct vg_sandbox_fds *fds);
-void vg_sandbox_print_rules(FILE *f, enum gmem_mode mode);
+void vg_sandbox_print_rules(FILE *f, enum gmem_mode mode, enum aio_engine engine);
 /* Append @count rules to out[n..max); the new count. */
 size_t vg_rules_append(struct vg_rule *out, size_t n, size_t max, const struct vg_rule *r,
                        size_t count);

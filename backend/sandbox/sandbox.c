@@ -90,19 +90,30 @@ static int drop_ids(uid_t uid, gid_t gid)
     return 0;
 }
 
-/* No core file can leak guest data; no fd can be opened beyond what is open now. */
-static int tighten_rlimits(void)
+/* The highest fd open; read before the empty root hides /proc. */
+static int highest_fd(void)
 {
-    struct rlimit zero = { 0, 0 };
     int maxfd = 2;
     DIR *d = opendir("/proc/self/fd");
-    if (d) {
-        struct dirent *de;
-        while ((de = readdir(d)))
-            if (atoi(de->d_name) > maxfd)
-                maxfd = atoi(de->d_name);
-        closedir(d);
-    }
+    if (!d)
+        return -errno;
+    int self = dirfd(d);
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (atoi(de->d_name) > maxfd && atoi(de->d_name) != self)
+            maxfd = atoi(de->d_name);
+    closedir(d);
+    return maxfd;
+}
+
+/*
+ * No core file can leak guest data; no fd can be opened beyond what is open
+ * now.  (poll() also refuses more entries than RLIMIT_NOFILE, so the limit
+ * must cover every fd the event loop watches.)
+ */
+static int tighten_rlimits(int maxfd)
+{
+    struct rlimit zero = { 0, 0 };
     struct rlimit files = { (rlim_t)maxfd + 1, (rlim_t)maxfd + 1 };
     if (setrlimit(RLIMIT_CORE, &zero) < 0 || setrlimit(RLIMIT_NOFILE, &files) < 0)
         return -errno;
@@ -156,7 +167,7 @@ static int install_filter(const struct vg_sandbox_cfg *c, const struct xen_ioreq
     if (!ctx)
         return -ENOMEM;
     struct vg_rule rules[VG_MAX_RULES];
-    size_t n = vg_sandbox_rules(c->gmem_mode, srv, rules, VG_MAX_RULES);
+    size_t n = vg_sandbox_rules(c->gmem_mode, c->aio_engine, srv, rules, VG_MAX_RULES);
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++)
         rc = add_rule(ctx, SCMP_ACT_ALLOW, &rules[i], fds);
@@ -193,6 +204,11 @@ int vg_sandbox_enter(const struct vg_sandbox_cfg *c, struct xen_ioreq_srv *srv,
         vg_err("the device process has %d threads: the jail would cover only one", threads);
         return threads < 0 ? threads : -EPERM;
     }
+    int maxfd = highest_fd();
+    if (maxfd < 0) {
+        vg_err("/proc/self/fd: %s", strerror(-maxfd));
+        return maxfd;
+    }
     if ((rc = enter_empty_root()) < 0) {
         vg_err("empty root: %s (the sandbox needs root to set up; --sandbox=off to debug)",
                strerror(-rc));
@@ -208,7 +224,7 @@ int vg_sandbox_enter(const struct vg_sandbox_cfg *c, struct xen_ioreq_srv *srv,
         vg_err("prctl: %s", strerror(errno));
         return -errno;
     }
-    if ((rc = tighten_rlimits()) < 0) {
+    if ((rc = tighten_rlimits(maxfd)) < 0) {
         vg_err("setrlimit: %s", strerror(-rc));
         return rc;
     }
@@ -216,8 +232,9 @@ int vg_sandbox_enter(const struct vg_sandbox_cfg *c, struct xen_ioreq_srv *srv,
         vg_err("seccomp: %s", strerror(-rc));
         return rc;
     }
-    vg_info("sandbox %s: uid %u gid %u, empty root, no new privs, seccomp allowlist (%s mode)",
+    vg_info("sandbox %s: uid %u gid %u, empty root, no new privs, seccomp allowlist (%s mode, "
+            "%s image I/O)",
             vg_sandbox_mode_name(c->mode), (unsigned)c->uid, (unsigned)c->gid,
-            gmem_mode_name(c->gmem_mode));
+            gmem_mode_name(c->gmem_mode), aio_engine_name(c->aio_engine));
     return 0;
 }

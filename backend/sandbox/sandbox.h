@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "aio/aio.h"
 #include "gmem/gmem.h"
 
 enum vg_sandbox_mode { VG_SANDBOX_KILL, VG_SANDBOX_LOG, VG_SANDBOX_OFF };
@@ -24,11 +25,13 @@ struct vg_sandbox_cfg {
     uid_t uid;
     gid_t gid;
     enum gmem_mode gmem_mode;
+    enum aio_engine aio_engine; /* the image engine set-up chose */
 };
 
 /* The fds the device process declares beside its Xen handles; -1 if it has none. */
 struct vg_sandbox_fds {
     int image, control, evtchn, sigfd;
+    int ring; /* the io_uring, locked to the image (aio.h) */
 };
 
 struct xen_ioreq_srv;

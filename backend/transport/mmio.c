@@ -2,6 +2,7 @@
 #include "transport/mmio.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/checked.h"
@@ -11,8 +12,10 @@
     ((1ull << VIRTIO_F_INDIRECT_DESC) | (1ull << VIRTIO_F_EVENT_IDX) |                         \
      (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_F_ACCESS_PLATFORM))
 
-void mmio_init(struct mmio_dev *m, const struct vdev_ops *ops, void *dev, struct gmem *g,
-               bool require_access_platform, void (*set_irq)(void *, int), void *irq_opaque)
+static void complete_chain(void *opaque, void *tag, int result, uint32_t written);
+
+int mmio_init(struct mmio_dev *m, const struct vdev_ops *ops, void *dev, struct gmem *g,
+              bool require_access_platform, void (*set_irq)(void *, int), void *irq_opaque)
 {
     memset(m, 0, sizeof(*m));
     m->ops = ops;
@@ -21,6 +24,25 @@ void mmio_init(struct mmio_dev *m, const struct vdev_ops *ops, void *dev, struct
     m->require_access_platform = require_access_platform;
     m->set_irq = set_irq;
     m->irq_opaque = irq_opaque;
+    /* Set-up allocates what serving needs: nothing grows once the guest runs. */
+    m->req = calloc(VDEV_MAX_PENDING, sizeof(*m->req));
+    m->stalled = calloc(VIRTIO_MMIO_MAX_QUEUES, sizeof(*m->stalled));
+    if (!m->req || !m->stalled) {
+        mmio_fini(m);
+        return -ENOMEM;
+    }
+    m->host = (struct vdev_host){ .complete = complete_chain, .opaque = m };
+    if (ops->attach)
+        ops->attach(dev, &m->host);
+    return 0;
+}
+
+void mmio_fini(struct mmio_dev *m)
+{
+    free(m->req);
+    free(m->stalled);
+    m->req = NULL;
+    m->stalled = NULL;
 }
 
 uint64_t mmio_device_features(const struct mmio_dev *m)
@@ -42,9 +64,30 @@ static void update_irq(struct mmio_dev *m)
         m->set_irq(m->irq_opaque, level);
 }
 
+static void raise_vring_irq(struct mmio_dev *m, unsigned q);
+
+/*
+ * Let every chain in flight finish before anything it points into is
+ * unmapped: the kernel may still be reading or writing those pages.  The
+ * used entries of the queues in stopping are not published (those queues are
+ * going away); the others' are, as usual.
+ */
+static void drain(struct mmio_dev *m, uint32_t stopping)
+{
+    m->stopping_queues |= stopping;
+    if (m->inflight && m->ops->poll && !m->draining) {
+        m->draining = true;
+        m->ops->poll(m->dev, true);
+        m->draining = false;
+    }
+    m->stopping_queues &= ~stopping;
+}
+
 static void stop_queues(struct mmio_dev *m)
 {
-    m->deferred_queues = 0;
+    drain(m, ~0u);
+    m->deferred_queues = m->waiting_queues = m->completed_queues = 0;
+    memset(m->has_stalled, 0, sizeof(m->has_stalled));
     for (unsigned q = 0; q < VIRTIO_MMIO_MAX_QUEUES; q++)
         vq_stop(&m->vq[q], m->gmem);
     /* A reset driver may revoke its pool: let go of every page of it. */
@@ -92,6 +135,91 @@ static bool live(const struct mmio_dev *m)
            !(m->status & (VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED));
 }
 
+static void raise_vring_irq(struct mmio_dev *m, unsigned q)
+{
+    if (vq_should_notify(&m->vq[q])) {
+        m->isr |= VIRTIO_MMIO_INT_VRING;
+        m->ctr.interrupts++;
+        update_irq(m);
+    }
+}
+
+static struct mmio_req *free_slot(struct mmio_dev *m)
+{
+    for (unsigned i = 0; i < VDEV_MAX_PENDING; i++)
+        if (!m->req[i].busy)
+            return &m->req[i];
+    return NULL;
+}
+
+/* Unmap, then publish: the driver may revoke its grants once it sees the entry. */
+static int finish_chain(struct mmio_dev *m, struct mmio_req *r, uint32_t written)
+{
+    struct virtq *vq = &m->vq[r->queue];
+    gmem_unmap(m->gmem, &r->sg);
+    r->busy = false;
+    if ((m->stopping_queues & (1u << r->queue)) || !live(m) || !vq->started)
+        return 0;
+    if (vq_push_used(vq, r->head, written) < 0)
+        return -EFAULT;
+    m->ctr.chains++;
+    m->completed_queues |= 1u << r->queue;
+    return 0;
+}
+
+static void complete_chain(void *opaque, void *tag, int result, uint32_t written)
+{
+    struct mmio_dev *m = opaque;
+    struct mmio_req *r = tag;
+    /* The device hands back only tags it was given: a slot in flight. */
+    if (r < m->req || r >= m->req + VDEV_MAX_PENDING || !r->busy)
+        return;
+    m->inflight--;
+    if (result < 0) {
+        gmem_unmap(m->gmem, &r->sg);
+        r->busy = false;
+        mmio_fail_device(m, "request violates the device protocol");
+    } else if (finish_chain(m, r, written) < 0) {
+        mmio_fail_device(m, "used ring not writable");
+    }
+}
+
+/* Map and hand over one chain: 1 done or pending, 0 wait for the chains in flight, <0 broken. */
+static int start_chain(struct mmio_dev *m, unsigned q, struct mmio_req *r,
+                       const struct vq_chain *chain)
+{
+    int rc = gmem_map_data(m->gmem, chain->buf, chain->n, &r->sg);
+    if (rc == -EBUSY && m->inflight > 0)
+        return 0;
+    if (rc < 0) {
+        mmio_fail_device(m, rc == -EINVAL ? "buffer address is not a grant address"
+                          : rc == -EFAULT ? "buffer not granted or out of range"
+                                          : "chain maps more pages than the device allows");
+        return rc;
+    }
+    r->busy = true;
+    r->queue = (uint8_t)q;
+    r->head = chain->head;
+    uint32_t written = 0;
+    rc = m->ops->handle_chain(m->dev, q, &r->sg, r, &written);
+    if (rc == VDEV_PENDING && m->ops->poll) {
+        if (++m->inflight > m->ctr.inflight_peak)
+            m->ctr.inflight_peak = m->inflight;
+        return 1;
+    }
+    if (rc < 0 || rc == VDEV_PENDING) {
+        gmem_unmap(m->gmem, &r->sg);
+        r->busy = false;
+        mmio_fail_device(m, "request violates the device protocol");
+        return -EPROTO;
+    }
+    if (finish_chain(m, r, written) < 0) {
+        mmio_fail_device(m, "used ring not writable");
+        return -EFAULT;
+    }
+    return 1;
+}
+
 /*
  * Serve the available chains of queue q, at most the queue's size of them,
  * then interrupt if the driver wants it.  A guest that keeps publishing would
@@ -99,14 +227,16 @@ static bool live(const struct mmio_dev *m)
  * loop comes back to it (mmio_run_deferred) after serving everything else.
  * Interrupt suppression is checked after each bounded batch, so the 16-bit
  * used-event comparison never spans more than a ring's worth of completions.
+ * A chain that finds no free slot, or does not fit beside those in flight,
+ * waits for a completion (mmio_poll_device resumes the queue).
  */
 static void process_queue(struct mmio_dev *m, unsigned q)
 {
     struct virtq *vq = &m->vq[q];
-    static struct vq_chain chain; /* large; the backend is single-threaded */
-    static struct gmem_sg sg;
+    struct vq_chain *chain = &m->stalled[q];
     unsigned budget = vq->size;
     m->deferred_queues &= ~(1u << q);
+    m->waiting_queues &= ~(1u << q);
     for (int pass = 0; pass < 2; pass++) {
         for (;;) {
             if (budget == 0) {
@@ -114,46 +244,59 @@ static void process_queue(struct mmio_dev *m, unsigned q)
                 m->ctr.deferrals++;
                 goto notify;
             }
-            int rc = vq_pop_chain(vq, m->gmem, &chain);
-            if (rc == 0)
-                break;
-            if (rc < 0) {
-                mmio_fail_device(m, "malformed ring or descriptor chain");
-                return;
+            struct mmio_req *r = free_slot(m);
+            if (!r)
+                goto wait;
+            if (!m->has_stalled[q]) {
+                int rc = vq_pop_chain(vq, m->gmem, chain);
+                if (rc == 0)
+                    break;
+                if (rc < 0) {
+                    mmio_fail_device(m, "malformed ring or descriptor chain");
+                    return;
+                }
+                budget--;
             }
-            budget--;
-            rc = gmem_map_data(m->gmem, chain.buf, chain.n, &sg);
-            if (rc < 0) {
-                mmio_fail_device(m, rc == -EINVAL ? "buffer address is not a grant address"
-                                                  : "buffer not granted or out of range");
+            m->has_stalled[q] = false;
+            int rc = start_chain(m, q, r, chain);
+            if (rc < 0)
                 return;
+            if (rc == 0) {
+                m->has_stalled[q] = true;
+                goto wait;
             }
-            uint32_t written = 0;
-            rc = m->ops->handle_chain(m->dev, q, &sg, &written);
-            /* Unmap before the used entry: the driver revokes on completion.
-             * (A pool driver does not; gmem keeps those mappings.) */
-            gmem_unmap(m->gmem, &sg);
-            if (rc < 0) {
-                mmio_fail_device(m, "request violates the device protocol");
-                return;
-            }
-            if (vq_push_used(vq, chain.head, written) < 0) {
-                mmio_fail_device(m, "used ring not writable");
-                return;
-            }
-            m->ctr.chains++;
         }
         /* Second pass closes the race with a driver that added buffers
          * before it could see the new avail_event. */
         if (!vq->event_idx || vq_publish_avail_event(vq) < 0)
             break;
     }
+    goto notify;
+wait:
+    m->waiting_queues |= 1u << q;
+    m->ctr.stalls++;
 notify:
-    if (vq_should_notify(vq)) {
-        m->isr |= VIRTIO_MMIO_INT_VRING;
-        m->ctr.interrupts++;
-        update_irq(m);
+    if (m->ops->kick)
+        m->ops->kick(m->dev);
+    m->completed_queues &= ~(1u << q);
+    raise_vring_irq(m, q);
+}
+
+void mmio_poll_device(struct mmio_dev *m)
+{
+    if (!m->ops->poll)
+        return;
+    m->ops->poll(m->dev, false);
+    for (unsigned q = 0; q < VIRTIO_MMIO_MAX_QUEUES; q++) {
+        if (!(m->completed_queues & (1u << q)))
+            continue;
+        m->completed_queues &= ~(1u << q);
+        if (live(m) && m->vq[q].started)
+            raise_vring_irq(m, q);
     }
+    for (unsigned q = 0; q < VIRTIO_MMIO_MAX_QUEUES; q++)
+        if ((m->waiting_queues & (1u << q)) && live(m) && m->vq[q].started)
+            process_queue(m, q);
 }
 
 bool mmio_has_deferred(const struct mmio_dev *m)
@@ -227,8 +370,14 @@ static void set_half(uint64_t *v, bool high, uint32_t val)
 static void write_queue_ready(struct mmio_dev *m, uint32_t val)
 {
     if (val == 0) {
-        if (m->queue_sel < m->ops->num_queues)
+        if (m->queue_sel < m->ops->num_queues) {
+            /* The queue's chains in flight point into its rings' grants. */
+            drain(m, 1u << m->queue_sel);
+            m->has_stalled[m->queue_sel] = false;
+            m->waiting_queues &= ~(1u << m->queue_sel);
             vq_stop(&m->vq[m->queue_sel], m->gmem);
+            mmio_poll_device(m); /* the other queues' completions, if any */
+        }
         return;
     }
     struct virtq *vq = configurable_queue(m, "QueueReady");

@@ -71,6 +71,16 @@
 struct mmio_counters {
     uint64_t notifies, chains, interrupts, resets, guest_errors;
     uint64_t deferrals; /* a notify's batch hit its bound and the rest was deferred */
+    uint64_t stalls;    /* a queue waited for a chain in flight to complete */
+    uint64_t inflight_peak;
+};
+
+/* A chain handed to the device and not completed yet: its buffers stay mapped. */
+struct mmio_req {
+    bool busy;
+    uint8_t queue;
+    uint16_t head;
+    struct gmem_sg sg;
 };
 
 struct mmio_dev {
@@ -89,11 +99,27 @@ struct mmio_dev {
     struct virtq vq[VIRTIO_MMIO_MAX_QUEUES];
     bool irq_level;
     uint32_t deferred_queues; /* bit per queue with chains left over from a bounded batch */
+    /*
+     * Chains in flight (VDEV_MAX_PENDING slots, allocated at init), the queues
+     * waiting for one of them to complete (no free slot, or their next chain
+     * did not fit beside them: held in stalled[q], validated and unmapped),
+     * and the queues whose used ring got entries since the last interrupt check.
+     */
+    struct mmio_req *req;
+    unsigned inflight;
+    uint32_t waiting_queues, completed_queues;
+    bool has_stalled[VIRTIO_MMIO_MAX_QUEUES];
+    struct vq_chain *stalled; /* one per queue */
+    uint32_t stopping_queues; /* their completions are not published */
+    bool draining;
+    struct vdev_host host;
     struct mmio_counters ctr;
 };
 
-void mmio_init(struct mmio_dev *m, const struct vdev_ops *ops, void *dev, struct gmem *g,
-               bool require_access_platform, void (*set_irq)(void *, int), void *irq_opaque);
+/* 0, or -ENOMEM; mmio_fini frees what it allocated. */
+int mmio_init(struct mmio_dev *m, const struct vdev_ops *ops, void *dev, struct gmem *g,
+              bool require_access_platform, void (*set_irq)(void *, int), void *irq_opaque);
+void mmio_fini(struct mmio_dev *m);
 /*
  * One guest access at offset off of the window.  size is 1, 2, 4 or 8.  A
  * read fills *val.  Never fails the caller: bad accesses are the guest's
@@ -103,7 +129,12 @@ void mmio_access(struct mmio_dev *m, uint64_t off, uint32_t size, bool is_write,
 /* Work left over from a bounded batch: the event loop polls without blocking while so. */
 bool mmio_has_deferred(const struct mmio_dev *m);
 void mmio_run_deferred(struct mmio_dev *m);
-/* Release queue mappings and deassert the line: the device is gone. */
+/*
+ * The device's completions are ready (its event fd is readable): publish
+ * them, interrupt if the driver wants it, and resume the queues that waited.
+ */
+void mmio_poll_device(struct mmio_dev *m);
+/* Wait for every chain in flight, then release queue mappings and deassert the line. */
 void mmio_shutdown(struct mmio_dev *m);
 /* Break the device: DEVICE_NEEDS_RESET and a configuration interrupt. */
 void mmio_fail_device(struct mmio_dev *m, const char *why);

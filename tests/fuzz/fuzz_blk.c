@@ -53,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static struct gmem_sg sg;
     if (gmem_map_bufs(&fz.ip.g, bufs, n, &sg) == 0) {
         uint32_t written = 0;
-        (void)blk_ops.handle_chain(&fz.blk, 0, &sg, &written);
+        (void)blk_ops.handle_chain(&fz.blk, 0, &sg, NULL, &written);
         if (written > gmem_sg_len(&sg, true))
             abort();
         gmem_unmap(&fz.ip.g, &sg);

@@ -72,7 +72,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint16_t qs = sizes[cfg & 7];
     uint32_t feat_lo = fin_u32(&in), feat_hi = fin_u32(&in);
     memset(fz.ring, 0, 4096);
-    mmio_init(&m, &blk_ops, &fz.blk, &fz.ip.g, true, irq, NULL);
+    if (mmio_init(&m, &blk_ops, &fz.blk, &fz.ip.g, true, irq, NULL) < 0)
+        abort();
     fz.blk.read_only = cfg & 8;
     bring_up(qs, feat_lo, feat_hi);
     uint16_t avail_idx = 0;
@@ -127,5 +128,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     wr(VIRTIO_MMIO_STATUS, 0);
     fuzz_expect_nothing_mapped();
     mmio_shutdown(&m);
+    mmio_fini(&m);
     return 0;
 }

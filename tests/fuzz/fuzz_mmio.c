@@ -40,7 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_env_init();
     struct fuzz_in in = { data, size };
     static struct mmio_dev m;
-    mmio_init(&m, &blk_ops, &fz.blk, &fz.ip.g, true, irq, NULL);
+    if (mmio_init(&m, &blk_ops, &fz.blk, &fz.ip.g, true, irq, NULL) < 0)
+        abort();
     fz.blk.read_only = false;
     memset(fz.ring, 0, 4096);
     for (unsigned i = 0; i < 256 && in.n >= 4; i++) {
@@ -58,6 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         mmio_access(&m, off, sz, op & 1, &val);
     }
     mmio_shutdown(&m);
+    mmio_fini(&m);
     fuzz_expect_nothing_mapped();
     return 0;
 }

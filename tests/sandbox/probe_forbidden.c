@@ -27,6 +27,9 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include <liburing.h>
+
+#include "aio/aio.h"
 #include "common/log.h"
 #include "devices/blk.h"
 #include "ipc/devmsg.h"
@@ -94,8 +97,58 @@ static long attempt(const char *what, struct xen_ioreq_srv *srv)
     }
     if (!strcmp(what, "fork"))
         return fork();
+    if (!strcmp(what, "uring-setup")) {
+        /* A fresh, unrestricted ring: io_uring_setup is not in the allowlist. */
+        struct io_uring ring;
+        return io_uring_queue_init(4, &ring, 0);
+    }
     vg_err("probe: unknown class '%s'", what);
     _exit(4);
+}
+
+/*
+ * io_uring operations never pass through seccomp, so the ring's own
+ * restrictions must refuse what the filter would: each class puts one
+ * operation on the device's ring and reads its completion.  -EACCES (exit 6)
+ * is the restriction refusing it; anything else means the ring carried it
+ * out (exit 3).  Outside the jail's filter only io_uring_enter on this ring.
+ */
+static void attempt_on_ring(const char *what, struct aio *aio, const struct vg_sandbox_fds *fds)
+{
+    static char buf[512];
+    if (!aio || !aio->ring) {
+        vg_err("probe: '%s' needs the io_uring engine", what);
+        _exit(4);
+    }
+    struct io_uring_sqe *sqe = io_uring_get_sqe(aio->ring);
+    if (!sqe)
+        _exit(4);
+    if (!strcmp(what, "uring-openat")) {
+        io_uring_prep_openat(sqe, AT_FDCWD, "/etc/passwd", O_RDONLY, 0);
+    } else if (!strcmp(what, "uring-socket")) {
+        io_uring_prep_socket(sqe, AF_INET, SOCK_STREAM, 0, 0);
+    } else if (!strcmp(what, "uring-unfixed-read")) {
+        /* An allowed operation on a plain fd (the image's own): registered files only. */
+        io_uring_prep_read(sqe, fds->image, buf, sizeof(buf), 0);
+    } else if (!strcmp(what, "uring-fixed-openat")) {
+        io_uring_prep_openat(sqe, AT_FDCWD, "/etc/passwd", O_RDONLY, 0);
+        sqe->flags |= IOSQE_FIXED_FILE;
+    } else {
+        vg_err("probe: unknown class '%s'", what);
+        _exit(4);
+    }
+    struct io_uring_cqe *cqe;
+    int rc = io_uring_submit(aio->ring);
+    if (rc >= 0)
+        rc = io_uring_wait_cqe(aio->ring, &cqe);
+    if (rc < 0) {
+        vg_err("probe: '%s': the ring failed: %s", what, strerror(-rc));
+        _exit(4);
+    }
+    int res = cqe->res;
+    vg_warn("probe: io_uring '%s' completed with %d (%s)", what, res,
+            res < 0 ? strerror(-res) : "success");
+    _exit(res == -EACCES ? 6 : 3);
 }
 
 /*
@@ -252,7 +305,7 @@ static void report_tamper(void)
 }
 
 void vg_sandbox_probe(struct xen_ioreq_srv *srv, xengnttab_handle *gnt,
-                      const struct vg_sandbox_fds *fds)
+                      const struct vg_sandbox_fds *fds, struct aio *aio)
 {
     const char *what = getenv("VG_PROBE_FORBIDDEN");
     if (!what || !*what)
@@ -290,6 +343,16 @@ void vg_sandbox_probe(struct xen_ioreq_srv *srv, xengnttab_handle *gnt,
         vg_warn("probe: '%s' sent; waiting for the launcher", what);
         for (;;)
             poll(NULL, 0, -1);
+    }
+    if (!strncmp(what, "uring-", 6) && strcmp(what, "uring-setup") != 0)
+        attempt_on_ring(what, aio, fds);
+    if (!strcmp(what, "uring-register") && aio && aio->ring) {
+        /* Registering another file: io_uring_register is not in the allowlist either. */
+        vg_warn("probe: attempting forbidden '%s'", what);
+        int fd = 0;
+        long r = io_uring_register_files_update(aio->ring, 0, &fd, 1);
+        vg_err("probe: forbidden '%s' returned %ld: not killed", what, r);
+        _exit(3);
     }
     vg_warn("probe: attempting forbidden '%s'", what);
     long r = attempt(what, srv);

@@ -52,15 +52,15 @@ static void build(uint32_t type, uint64_t sector, uint32_t len, bool data_writab
     status = 0xee;
     sg.n = 0;
     sg.nmaps = 0;
-    sg.span[sg.n++] = (struct gmem_span){ hdr, 16, false };
+    sg.span[sg.n++] = (struct gmem_span){ hdr, 16, false, 0 };
     if (len)
-        sg.span[sg.n++] = (struct gmem_span){ data, len, data_writable };
-    sg.span[sg.n++] = (struct gmem_span){ &status, 1, true };
+        sg.span[sg.n++] = (struct gmem_span){ data, len, data_writable, 0 };
+    sg.span[sg.n++] = (struct gmem_span){ &status, 1, true, 0 };
 }
 
 static int run(uint32_t *written)
 {
-    return blk_ops.handle_chain(&b, 0, &sg, written);
+    return blk_ops.handle_chain(&b, 0, &sg, NULL, written);
 }
 
 static void test_write_then_read(void **state)
@@ -90,10 +90,10 @@ static void test_header_split_across_buffers(void **state)
     memcpy(hdr, &type, 4);
     memcpy(hdr + 8, &sector, 8);
     sg.n = 0;
-    sg.span[sg.n++] = (struct gmem_span){ hdr, 8, false };
-    sg.span[sg.n++] = (struct gmem_span){ hdr + 8, 8, false };
-    sg.span[sg.n++] = (struct gmem_span){ data, 512, true };
-    sg.span[sg.n++] = (struct gmem_span){ &status, 1, true };
+    sg.span[sg.n++] = (struct gmem_span){ hdr, 8, false, 0 };
+    sg.span[sg.n++] = (struct gmem_span){ hdr + 8, 8, false, 0 };
+    sg.span[sg.n++] = (struct gmem_span){ data, 512, true, 0 };
+    sg.span[sg.n++] = (struct gmem_span){ &status, 1, true, 0 };
     assert_int_equal(run(&w), 0);
     assert_int_equal(status, VIRTIO_BLK_S_OK);
 }
@@ -231,7 +231,7 @@ static void test_read_only_device(void **state)
     assert_true(blk_ops.features(&ro) & (1u << VIRTIO_BLK_F_RO));
     assert_false(blk_ops.features(&ro) & (1u << VIRTIO_BLK_F_DISCARD));
     build(VIRTIO_BLK_T_OUT, 0, 512, false);
-    assert_int_equal(blk_ops.handle_chain(&ro, 0, &sg, &w), 0);
+    assert_int_equal(blk_ops.handle_chain(&ro, 0, &sg, NULL, &w), 0);
     assert_int_equal(status, VIRTIO_BLK_S_IOERR);
     blk_close(&ro);
 }

@@ -53,7 +53,8 @@ static int setup(void **state)
     if (blk_open(&blk, img, false, NULL, 256) < 0)
         return -1;
     irq_level = irq_raises = 0;
-    mmio_init(&m, &blk_ops, &blk, &ip.g, true, set_irq, NULL);
+    if (mmio_init(&m, &blk_ops, &blk, &ip.g, true, set_irq, NULL) < 0)
+        return -1;
     return 0;
 }
 
@@ -61,6 +62,7 @@ static int teardown(void **state)
 {
     (void)state;
     mmio_shutdown(&m);
+    mmio_fini(&m);
     blk_close(&blk);
     assert_int_equal(simdom_grants_mapped_now(ip.d), 0);
     inproc_down(&ip);
