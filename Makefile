@@ -109,6 +109,11 @@ $(BUILD)/tests/virtio-grant-probe: $(BE_OBJS) $(call obj,$(PROBE_SRCS)) $(BUILD)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(SIM_XENLIBS)
 
+# Test-only: runs the backend where io_uring_setup is refused.
+$(BUILD)/tests/no-uring: $(call obj,tests/common/no_uring.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lseccomp
+
 # The same, against the real libraries (for the real-Xen e2e).
 $(BUILD)/virtio-grant-probe: $(BE_OBJS) $(call obj,$(PROBE_SRCS) $(XEN_PLATFORM_SRCS))
 	$(CC) $(LDFLAGS) $(XEN_LDFLAGS) -o $@ $^ $(XENLIBS)
@@ -175,7 +180,8 @@ sandbox-coverage: deps-test
 	$(MAKE) BUILD=build/gcc CC=gcc integ-bins
 	./tests/sandbox/rule-coverage.sh build/gcc
 
-integ-bins: $(INTEG_TESTS) $(BUILD)/virtio-grant-sim $(BUILD)/tests/virtio-grant-probe
+integ-bins: $(INTEG_TESTS) $(BUILD)/virtio-grant-sim $(BUILD)/tests/virtio-grant-probe \
+            $(BUILD)/tests/no-uring
 
 check: deps deps-test test-matrix sandbox-coverage fuzz spec spec-check frontend-check e2e
 

@@ -200,11 +200,12 @@ static int start_chain(struct mmio_dev *m, unsigned q, struct mmio_req *r,
     r->busy = true;
     r->queue = (uint8_t)q;
     r->head = chain->head;
+    if (m->inflight + 1u > m->ctr.inflight_peak)
+        m->ctr.inflight_peak = m->inflight + 1u; /* this one counts while it is served */
     uint32_t written = 0;
     rc = m->ops->handle_chain(m->dev, q, &r->sg, r, &written);
     if (rc == VDEV_PENDING && m->ops->poll) {
-        if (++m->inflight > m->ctr.inflight_peak)
-            m->ctr.inflight_peak = m->inflight;
+        m->inflight++;
         return 1;
     }
     if (rc < 0 || rc == VDEV_PENDING) {

@@ -332,6 +332,43 @@ static void test_forbidden_fork(void **state)
 }
 
 /*
+ * io_uring operations bypass seccomp: the device's ring must refuse, by its
+ * own restrictions, what the filter refuses.  The probe puts each on the
+ * ring from inside the jail and exits 6 when its completion is -EACCES (3
+ * when the ring carried it out, and the filter never saw it).
+ */
+static void expect_ring_refusal(const char *what)
+{
+    uint64_t maps = 0;
+    int st = run_probe(what, "kill", &maps);
+    if (!(WIFEXITED(st) && WEXITSTATUS(st) == 6))
+        fail_msg("'%s': wait status 0x%x, expected the ring's refusal (exit 6)", what, st);
+}
+
+static void test_ring_refuses_open_and_socket(void **state)
+{
+    (void)state;
+    expect_ring_refusal("uring-openat");
+    expect_ring_refusal("uring-fixed-openat");
+    expect_ring_refusal("uring-socket");
+}
+
+/* An allowed operation, but on an fd rather than the registered image. */
+static void test_ring_refuses_unregistered_fd(void **state)
+{
+    (void)state;
+    expect_ring_refusal("uring-unfixed-read");
+}
+
+/* No new ring and no change to this one: the syscalls themselves are filtered. */
+static void test_forbidden_ring_setup_and_register(void **state)
+{
+    (void)state;
+    expect_sigsys("uring-setup");
+    expect_sigsys("uring-register");
+}
+
+/*
  * Writing to any fd the device holds but stderr (its log): the image and the
  * control socket are written only with pwritev/sendmsg, and every other fd is
  * a Xen handle or the signalfd.  The fds are listed from a live device.
@@ -450,6 +487,9 @@ int main(void)
         cmocka_unit_test(test_forbidden_privcmd_hypercall_and_mmap_resource),
         cmocka_unit_test(test_forbidden_fork),
         cmocka_unit_test(test_forbidden_write_to_held_fds),
+        cmocka_unit_test(test_ring_refuses_open_and_socket),
+        cmocka_unit_test(test_ring_refuses_unregistered_fd),
+        cmocka_unit_test(test_forbidden_ring_setup_and_register),
         cmocka_unit_test(test_residual_risks_measured),
         cmocka_unit_test(test_log_mode_only_logs),
     };

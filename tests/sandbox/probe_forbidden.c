@@ -344,7 +344,8 @@ void vg_sandbox_probe(struct xen_ioreq_srv *srv, xengnttab_handle *gnt,
         for (;;)
             poll(NULL, 0, -1);
     }
-    if (!strncmp(what, "uring-", 6) && strcmp(what, "uring-setup") != 0)
+    if (!strncmp(what, "uring-", 6) && strcmp(what, "uring-setup") != 0 &&
+        strcmp(what, "uring-register") != 0)
         attempt_on_ring(what, aio, fds);
     if (!strcmp(what, "uring-register") && aio && aio->ring) {
         /* Registering another file: io_uring_register is not in the allowlist either. */

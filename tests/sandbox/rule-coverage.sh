@@ -3,7 +3,7 @@
 # Firecracker's unused-rule check: run the simulator suites with every
 # backend process traced, take each process's system calls after its
 # seccomp() call (the jail), and fail if a rule that says the suites reach it
-# ('serve' or 'teardown' in `virtio-grant sandbox-rules MODE`) was never hit.
+# ('serve' or 'teardown' in `virtio-grant sandbox-rules MODE ENGINE`) was never hit.
 # Rules marked 'xen-only' or 'rare' are listed with their reasons instead.
 # Also fails if any traced process died of SIGSYS outside the probe tests.
 # A hit is matched on the call (and an ioctl's request), not on its fd: rules
@@ -54,8 +54,12 @@ hit() { # hit NAME [IOCTLNUM]
 }
 
 fails=0
+# Both image engines: test_sim_blk runs the sync one (--aio=sync, and a host
+# refusing io_uring) beside the default io_uring one.
 for mode in grant foreign; do
-    "$build/virtio-grant-sim" sandbox-rules $mode
+    for engine in io_uring sync; do
+        "$build/virtio-grant-sim" sandbox-rules $mode $engine
+    done
 done | sort -u > "$work/rules"
 while IFS="$(printf '\t')" read -r sc cond reach why; do
     num=""

@@ -277,7 +277,176 @@ static void test_request_through_registers(void **state)
     assert_int_equal(m.ctr.chains, 1);
 }
 
+/* The same device on the io_uring engine: chains stay in flight until polled. */
+static int setup_async(void **state)
+{
+    if (setup(state) < 0)
+        return -1;
+    mmio_fini(&m);
+    if (blk_start_aio(&blk, AIO_PREF_URING) < 0)
+        return -1;
+    return mmio_init(&m, &blk_ops, &blk, &ip.g, true, set_irq, NULL);
+}
+
+static uint8_t *aring;
+static uint64_t aring_dma;
+
+/* A 64-entry queue on two granted pages: desc at 0, avail at 0x400, used at 0x1000. */
+static void start_async_queue(void)
+{
+    aring_dma = inproc_grant(&ip, 2, false, &aring);
+    negotiate(3);
+    wr(VIRTIO_MMIO_QUEUE_SEL, 0);
+    wr(VIRTIO_MMIO_QUEUE_NUM, 64);
+    wr(VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)aring_dma);
+    wr(VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(aring_dma >> 32));
+    wr(VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)(aring_dma + 0x400));
+    wr(VIRTIO_MMIO_QUEUE_DRIVER_HIGH, (uint32_t)((aring_dma + 0x400) >> 32));
+    wr(VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)(aring_dma + 0x1000));
+    wr(VIRTIO_MMIO_QUEUE_DEVICE_HIGH, (uint32_t)((aring_dma + 0x1000) >> 32));
+    wr(VIRTIO_MMIO_QUEUE_READY, 1);
+    wr(VIRTIO_MMIO_STATUS, 15);
+}
+
+/*
+ * n writes, chain i = descriptors 3i..3i+2: a header (sector 8i), len bytes of
+ * data at data_dma (device-readable), and status byte i in the header page.
+ */
+static void publish_writes(unsigned n, uint64_t hdr_dma, uint8_t *hdr, uint64_t data_dma,
+                           uint32_t len)
+{
+    for (unsigned i = 0; i < n; i++) {
+        uint32_t type = 1;
+        uint64_t sector = 8u * i;
+        memcpy(hdr + 16 * i, &type, 4);
+        memcpy(hdr + 16 * i + 8, &sector, 8);
+        hdr[0x800 + i] = 0xee;
+        struct { uint64_t a; uint32_t l; uint16_t f, n; } d[3] = {
+            { hdr_dma + 16 * i, 16, 1, (uint16_t)(3 * i + 1) },
+            { data_dma, len, 1, (uint16_t)(3 * i + 2) },
+            { hdr_dma + 0x800 + i, 1, 2, 0 },
+        };
+        memcpy(aring + 16 * 3 * i, d, sizeof(d));
+        uint16_t head = (uint16_t)(3 * i);
+        memcpy(aring + 0x404 + 2 * i, &head, 2);
+    }
+    uint16_t idx = (uint16_t)n;
+    memcpy(aring + 0x402, &idx, 2);
+}
+
+static uint16_t used_idx(void)
+{
+    uint16_t u;
+    memcpy(&u, aring + 0x1002, 2);
+    return u;
+}
+
+/* Poll the device until n used entries are out (at most about 5 s). */
+static void poll_until_used(uint16_t n)
+{
+    for (int i = 0; i < 5000 && used_idx() != n; i++) {
+        mmio_poll_device(&m);
+        if (used_idx() != n)
+            usleep(1000);
+    }
+    assert_int_equal(used_idx(), n);
+}
+
+/*
+ * Ten writes in one notify are all in flight at once, nothing is published
+ * until their completions are polled, and then every one is, with its
+ * status, the data on the image and only the ring left mapped.
+ */
+static void test_async_chains_in_flight(void **state)
+{
+    (void)state;
+    uint8_t *hdr, *data;
+    start_async_queue();
+    uint64_t hdr_dma = inproc_grant(&ip, 1, false, &hdr);
+    uint64_t data_dma = inproc_grant(&ip, 1, true, &data);
+    memset(data, 0x5a, 4096);
+    publish_writes(10, hdr_dma, hdr, data_dma, 4096);
+    wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+    assert_int_equal(m.inflight, 10);
+    assert_int_equal(used_idx(), 0);
+    poll_until_used(10);
+    assert_int_equal(m.inflight, 0);
+    assert_int_equal(m.ctr.inflight_peak, 10);
+    for (unsigned i = 0; i < 10; i++)
+        assert_int_equal(hdr[0x800 + i], 0);
+    assert_int_equal(irq_level, 1);
+    assert_int_equal(simdom_grants_mapped_now(ip.d), 2); /* the ring's two pages */
+    uint8_t back[4096];
+    FILE *f = fopen(img, "r");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 9 * 4096, SEEK_SET), 0);
+    assert_int_equal(fread(back, 1, sizeof(back), f), sizeof(back));
+    fclose(f);
+    assert_memory_equal(back, data, 4096);
+    assert_int_equal(blk.aio.stats.submitted, 10);
+}
+
+/*
+ * A reset with chains in flight: the device waits for the kernel to finish
+ * with their pages before it unmaps anything, publishes none of them, and
+ * leaves nothing mapped.  The same for QueueReady = 0.
+ */
+static void test_async_reset_drains_in_flight(void **state)
+{
+    (void)state;
+    uint8_t *hdr, *data;
+    for (int how = 0; how < 2; how++) {
+        start_async_queue();
+        uint64_t hdr_dma = inproc_grant(&ip, 1, false, &hdr);
+        uint64_t data_dma = inproc_grant(&ip, 16, true, &data);
+        publish_writes(8, hdr_dma, hdr, data_dma, 65536);
+        wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+        assert_int_equal(m.inflight, 8);
+        if (how == 0) {
+            wr(VIRTIO_MMIO_STATUS, 0);
+            assert_int_equal(simdom_grants_mapped_now(ip.d), 0);
+        } else {
+            wr(VIRTIO_MMIO_QUEUE_READY, 0);
+            assert_int_equal(rd(VIRTIO_MMIO_QUEUE_READY), 0);
+            assert_int_equal(simdom_grants_mapped_now(ip.d), 0);
+        }
+        assert_int_equal(m.inflight, 0);
+        assert_int_equal(blk.aio.inflight, 0);
+        assert_int_equal(used_idx(), 0);
+        assert_int_equal(m.ctr.chains, 0);
+        wr(VIRTIO_MMIO_STATUS, 0);
+    }
+}
+
+/*
+ * Twenty chains of 130 pages each (header, 128 of data, status): per-request
+ * data maps in flight together stay within 2048 pages, so the sixteenth
+ * waits (its validated copy kept) until a completion frees room, and all
+ * twenty are served in the end.
+ */
+static void test_async_page_budget_stalls(void **state)
+{
+    (void)state;
+    uint8_t *hdr, *data;
+    start_async_queue();
+    uint64_t hdr_dma = inproc_grant(&ip, 1, false, &hdr);
+    uint64_t data_dma = inproc_grant(&ip, 128, true, &data);
+    publish_writes(20, hdr_dma, hdr, data_dma, 128 * 4096);
+    wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+    assert_int_equal(m.inflight, 15);
+    assert_true(m.has_stalled[0]);
+    assert_true(m.ctr.stalls >= 1);
+    assert_int_equal(ip.g.data_pages, 15 * 130);
+    poll_until_used(20);
+    assert_false(m.has_stalled[0]);
+    assert_int_equal(ip.g.data_pages, 0);
+    for (unsigned i = 0; i < 20; i++)
+        assert_int_equal(hdr[0x800 + i], 0);
+    assert_false(needs_reset());
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define TA(f) cmocka_unit_test_setup_teardown(f, setup_async, teardown)
 
 int main(void)
 {
@@ -292,6 +461,9 @@ int main(void)
         T(test_bad_access_sizes),
         T(test_config_space),
         T(test_request_through_registers),
+        TA(test_async_chains_in_flight),
+        TA(test_async_reset_drains_in_flight),
+        TA(test_async_page_budget_stalls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
