@@ -168,6 +168,18 @@ stale_check() {
     fi
 }
 
+# engine_check CASE: vda's device served its image through the io_uring
+# engine on dom0's kernel (its closing report, relayed by the launcher).
+engine_check() {
+    l=$(grep -o 'device 51712 says: .*image I/O [a-z_]*: .*' "/run/be-$1.log" | tail -n1 |
+        sed 's/.*image I\/O //')
+    echo "E2E INFO $1: image I/O (vda): ${l:-none reported}"
+    case "$l" in
+    io_uring:*) pass "$1/engine: io_uring" ;;
+    *) fail "$1/engine: not io_uring: ${l:-no report}" ;;
+    esac
+}
+
 # rw_live_checks CASE: while the guest runs, its device processes are jailed;
 # in the grant case a hostile directory is refused beside it.
 rw_live_checks() {
@@ -195,6 +207,7 @@ rw_case() {
     fi
     stop_backend "$c"
     [ -n "${5:-}" ] && stale_check "$c" "$5"
+    engine_check "$c"
     stop_images
 }
 
@@ -264,6 +277,34 @@ probe_case() {
     kill -TERM $BE_PID 2>/dev/null
     wait $BE_PID
     stop_images
+}
+
+# ring_probe_case: io_uring operations never pass through seccomp.  From
+# inside the jail, the twin puts an OPENAT and a SOCKET on the device's ring
+# (dom0's real kernel); the ring's restrictions must fail each with EACCES
+# (the twin then exits 6, so libxl sees the device fail).
+ring_probe_case() {
+    for cls in uring-openat uring-socket; do
+        c=ring-probe
+        echo "=== case $c: virtio-grant-probe, VG_PROBE_FORBIDDEN=$cls"
+        start_images || { fail "$c/images"; return; }
+        VG_PROBE_FORBIDDEN=$cls virtio-grant-probe watch --images $IMAGES --mode grant \
+            > "/run/be-$c.log" 2>&1 &
+        BE_PID=$!
+        guest_cfg "$c" Image-grant "xen.grant_dma_backend_domid=0 vgtest=rw" \
+            "vdev=xvda,target=$IMAGES/vda"
+        xl create "/run/$c.cfg" >/dev/null 2>&1 && fail "$c/$cls: the probing device served"
+        xl destroy "$c" 2>/dev/null
+        if grep -q "probe: io_uring '$cls' completed with -13" "/run/be-$c.log"; then
+            pass "$c/$cls refused by the ring (EACCES)"
+        else
+            sed "s/^/[backend $c] /" "/run/be-$c.log"
+            fail "$c/$cls: not refused by the ring"
+        fi
+        kill -TERM $BE_PID 2>/dev/null
+        wait $BE_PID
+        stop_images
+    done
 }
 
 # residual_case: what the jail cannot forbid in dom0, measured on real Xen
@@ -451,6 +492,7 @@ next_flag_case
 rebind_case
 gpa_case
 probe_case
+ring_probe_case
 residual_case
 
 # What the policy refused during the dom0 cases (none expected).

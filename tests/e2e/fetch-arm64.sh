@@ -13,8 +13,8 @@ runtime="busybox-static libc6 libgcc-s1 xen-utils-4.17 xen-utils-common xenstore
 libxencall1 libxenevtchn1 libxenforeignmemory1 libxengnttab1 libxenmisc4.17 libxenstore4
 libxentoollog1 libxentoolcore1 libxendevicemodel1 libxenhypfs1 libyajl2 libncurses6 libtinfo6
 libfdt1 libuuid1 zlib1g libzstd1 liblzma5 libbz2-1.0 libext2fs2 libcom-err2 libblkid1 libnl-3-200
-libnl-route-3-200 libseccomp2 $kpkg"
-dev="libxen-dev libseccomp-dev"
+libnl-route-3-200 libseccomp2 liburing2 $kpkg"
+dev="libxen-dev libseccomp-dev liburing-dev"
 versions=$(for p in $runtime $dev; do
     v=$(apt-cache policy "$p:arm64" | awk '/Candidate:/ { print $2 }')
     [ -n "$v" ] && [ "$v" != "(none)" ] || die "no arm64 candidate for $p"
