@@ -8,8 +8,8 @@ int inproc_up(struct inproc *ip)
     memset(ip, 0, sizeof(*ip));
     if (sim_env_init(&ip->env) < 0)
         return -1;
-    struct simdom_params p = { .domid = IP_DOMID, .nr_vcpus = 1, .ram_size = 4u << 20,
-                               .nr_grants = 1024 };
+    struct simdom_params p = { .domid = IP_DOMID, .nr_vcpus = 1, .ram_size = 16u << 20,
+                               .nr_grants = 4096 };
     ip->d = simdom_create(&p);
     ip->gnt = xengnttab_open(NULL, 0);
     if (!ip->d || !ip->gnt || xengnttab_set_max_grants(ip->gnt, 4096) < 0)

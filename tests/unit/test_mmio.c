@@ -277,13 +277,15 @@ static void test_request_through_registers(void **state)
     assert_int_equal(m.ctr.chains, 1);
 }
 
-/* The same device on the io_uring engine: chains stay in flight until polled. */
+/* The same device on the io_uring engine (16 MiB): chains stay in flight until polled. */
 static int setup_async(void **state)
 {
     if (setup(state) < 0)
         return -1;
     mmio_fini(&m);
-    if (blk_start_aio(&blk, AIO_PREF_URING) < 0)
+    blk_close(&blk);
+    if (truncate(img, 16 << 20) < 0 || blk_open(&blk, img, false, NULL, 256) < 0 ||
+        blk_start_aio(&blk, AIO_PREF_URING) < 0)
         return -1;
     return mmio_init(&m, &blk_ops, &blk, &ip.g, true, set_irq, NULL);
 }
@@ -292,10 +294,10 @@ static uint8_t *aring;
 static uint64_t aring_dma;
 
 /* A 64-entry queue on two granted pages: desc at 0, avail at 0x400, used at 0x1000. */
-static void start_async_queue(void)
+static void start_async_queue(uint32_t features_hi)
 {
     aring_dma = inproc_grant(&ip, 2, false, &aring);
-    negotiate(3);
+    negotiate(features_hi);
     wr(VIRTIO_MMIO_QUEUE_SEL, 0);
     wr(VIRTIO_MMIO_QUEUE_NUM, 64);
     wr(VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)aring_dma);
@@ -309,21 +311,22 @@ static void start_async_queue(void)
 }
 
 /*
- * n writes, chain i = descriptors 3i..3i+2: a header (sector 8i), len bytes of
- * data at data_dma (device-readable), and status byte i in the header page.
+ * n writes, chain i = descriptors 3i..3i+2: a header (sector stride * i), len
+ * bytes of data at data_dma + i * data_step (device-readable), and status
+ * byte i in the header page.
  */
-static void publish_writes(unsigned n, uint64_t hdr_dma, uint8_t *hdr, uint64_t data_dma,
-                           uint32_t len)
+static void publish_writes_at(unsigned n, uint64_t hdr_dma, uint8_t *hdr, uint64_t data_dma,
+                              uint64_t data_step, uint32_t len, uint64_t stride)
 {
     for (unsigned i = 0; i < n; i++) {
         uint32_t type = 1;
-        uint64_t sector = 8u * i;
+        uint64_t sector = stride * i;
         memcpy(hdr + 16 * i, &type, 4);
         memcpy(hdr + 16 * i + 8, &sector, 8);
         hdr[0x800 + i] = 0xee;
         struct { uint64_t a; uint32_t l; uint16_t f, n; } d[3] = {
             { hdr_dma + 16 * i, 16, 1, (uint16_t)(3 * i + 1) },
-            { data_dma, len, 1, (uint16_t)(3 * i + 2) },
+            { data_dma + i * data_step, len, 1, (uint16_t)(3 * i + 2) },
             { hdr_dma + 0x800 + i, 1, 2, 0 },
         };
         memcpy(aring + 16 * 3 * i, d, sizeof(d));
@@ -332,6 +335,12 @@ static void publish_writes(unsigned n, uint64_t hdr_dma, uint8_t *hdr, uint64_t 
     }
     uint16_t idx = (uint16_t)n;
     memcpy(aring + 0x402, &idx, 2);
+}
+
+static void publish_writes(unsigned n, uint64_t hdr_dma, uint8_t *hdr, uint64_t data_dma,
+                           uint32_t len)
+{
+    publish_writes_at(n, hdr_dma, hdr, data_dma, 0, len, 8);
 }
 
 static uint16_t used_idx(void)
@@ -361,7 +370,7 @@ static void test_async_chains_in_flight(void **state)
 {
     (void)state;
     uint8_t *hdr, *data;
-    start_async_queue();
+    start_async_queue(3);
     uint64_t hdr_dma = inproc_grant(&ip, 1, false, &hdr);
     uint64_t data_dma = inproc_grant(&ip, 1, true, &data);
     memset(data, 0x5a, 4096);
@@ -396,7 +405,7 @@ static void test_async_reset_drains_in_flight(void **state)
     (void)state;
     uint8_t *hdr, *data;
     for (int how = 0; how < 2; how++) {
-        start_async_queue();
+        start_async_queue(3);
         uint64_t hdr_dma = inproc_grant(&ip, 1, false, &hdr);
         uint64_t data_dma = inproc_grant(&ip, 16, true, &data);
         publish_writes(8, hdr_dma, hdr, data_dma, 65536);
@@ -428,7 +437,7 @@ static void test_async_page_budget_stalls(void **state)
 {
     (void)state;
     uint8_t *hdr, *data;
-    start_async_queue();
+    start_async_queue(3);
     uint64_t hdr_dma = inproc_grant(&ip, 1, false, &hdr);
     uint64_t data_dma = inproc_grant(&ip, 128, true, &data);
     publish_writes(20, hdr_dma, hdr, data_dma, 128 * 4096);
@@ -442,6 +451,47 @@ static void test_async_page_budget_stalls(void **state)
     assert_int_equal(ip.g.data_pages, 0);
     for (unsigned i = 0; i < 20; i++)
         assert_int_equal(hdr[0x800 + i], 0);
+    assert_false(needs_reset());
+}
+
+/*
+ * A pool driver (VIRTIO_F_GRANT_POOL): data mappings are kept, and one that a
+ * chain in flight points into must not be evicted under the kernel's I/O.
+ * Twenty chains of 128 distinct pages each overflow the 2048 kept pages:
+ * the sixteenth waits instead of evicting, and every chain's own bytes reach
+ * the image.
+ */
+static void test_async_pool_pins_mappings_in_flight(void **state)
+{
+    (void)state;
+    uint8_t *hdr, *data;
+    start_async_queue(3u | (1u << (VIRTIO_F_GRANT_POOL - 32)));
+    assert_true(ip.g.persist.enabled);
+    uint64_t hdr_dma = inproc_grant(&ip, 1, false, &hdr);
+    uint64_t data_dma = inproc_grant(&ip, 20 * 128, true, &data);
+    for (unsigned i = 0; i < 20; i++)
+        memset(data + (size_t)i * 128 * 4096, 0x10 + i, 128 * 4096);
+    publish_writes_at(20, hdr_dma, hdr, data_dma, 128 * 4096, 128 * 4096, 1024);
+    wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+    assert_int_equal(m.inflight, 15);
+    assert_true(m.has_stalled[0]);
+    assert_int_equal(ip.g.stats.persist_evictions, 0);
+    poll_until_used(20);
+    for (unsigned i = 0; i < 20; i++)
+        assert_int_equal(hdr[0x800 + i], 0);
+    assert_int_equal(ip.g.persist.pins, 0);
+    FILE *f = fopen(img, "r");
+    assert_non_null(f);
+    for (unsigned i = 0; i < 20; i++) {
+        uint8_t first, last;
+        assert_int_equal(fseek(f, (long)i * 1024 * 512, SEEK_SET), 0);
+        assert_int_equal(fread(&first, 1, 1, f), 1);
+        assert_int_equal(fseek(f, (long)i * 1024 * 512 + 128 * 4096 - 1, SEEK_SET), 0);
+        assert_int_equal(fread(&last, 1, 1, f), 1);
+        assert_int_equal(first, 0x10 + i);
+        assert_int_equal(last, 0x10 + i);
+    }
+    fclose(f);
     assert_false(needs_reset());
 }
 
@@ -464,6 +514,7 @@ int main(void)
         TA(test_async_chains_in_flight),
         TA(test_async_reset_drains_in_flight),
         TA(test_async_page_budget_stalls),
+        TA(test_async_pool_pins_mappings_in_flight),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
