@@ -93,7 +93,7 @@ static int setup(struct backend *b)
     /* Before the jail: the ring is created, locked to the image and enabled here. */
     if ((rc = blk_start_aio(&b->blk, c->aio)) < 0)
         return rc;
-    b->cfg.sandbox.aio_engine = b->blk.aio.engine;
+    b->cfg.sandbox.aio_engine = b->blk.aio.engine; /* also named by the closing report */
 
     rc = xen_ioreq_open(&b->srv, c->domid, c->base, c->size, c->irq);
     if (rc < 0)
@@ -220,7 +220,7 @@ static void report(const struct backend *b)
     const struct aio_stats *a = &b->blk.aio.stats;
     vg_info("image I/O %s: %llu submitted in %llu ring entries, %llu short, at most %llu chains "
             "in flight, %llu stalls",
-            aio_engine_name(b->blk.aio.engine), (unsigned long long)a->submitted,
+            aio_engine_name(b->cfg.sandbox.aio_engine), (unsigned long long)a->submitted,
             (unsigned long long)a->enters, (unsigned long long)a->short_transfers,
             (unsigned long long)m->inflight_peak, (unsigned long long)m->stalls);
     vg_info("served %llu chains (%llu notifies, %llu deferrals, %llu interrupts, %llu resets, "
