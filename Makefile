@@ -34,7 +34,7 @@ XENLIBS := -lxendevicemodel -lxenforeignmemory -lxengnttab -lxenevtchn -lxentool
 # build links no real Xen library, only libseccomp and liburing.
 SIM_XENLIBS := -lseccomp $(URING)
 
-BE_SRCS  := backend/common/log.c backend/config/config.c backend/gmem/gmem.c backend/gmem/persist.c \
+BE_SRCS  := backend/common/log.c backend/config/config.c backend/gmem/gmem.c backend/gmem/persist.c backend/gmem/copy.c \
             backend/aio/aio.c backend/virtq/virtq.c backend/devices/blk.c backend/transport/mmio.c \
             backend/xen/ioreq.c
 # The daemon around the core: the launcher, the launcher/device messages, the

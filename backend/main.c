@@ -103,7 +103,7 @@ static int setup(struct backend *b)
     /* Before gnttab exists: restricting all would turn it into /dev/null. */
     if ((rc = vg_sandbox_restrict_xen(&c->sandbox, c->domid)) < 0)
         return rc;
-    if (c->mode == GMEM_GRANT) {
+    if (gmem_mode_is_grant(c->mode)) {
         b->gnt = xengnttab_open(NULL, 0);
         if (!b->gnt) {
             rc = -errno;
@@ -117,14 +117,14 @@ static int setup(struct backend *b)
 
     /* Grant mode hands gmem no foreign handle: it cannot map guest RAM. */
     rc = gmem_init(&b->gmem, c->mode, c->domid, b->gnt,
-                   c->mode == GMEM_GRANT ? NULL : b->srv.fmem, c->ram_base, c->ram_size);
+                   gmem_mode_is_grant(c->mode) ? NULL : b->srv.fmem, c->ram_base, c->ram_size);
     if (rc < 0) {
         vg_err("guest memory set-up: %s", strerror(-rc));
         return rc;
     }
     b->gmem_open = true;
 
-    rc = mmio_init(&b->mmio, &blk_ops, &b->blk, &b->gmem, c->mode == GMEM_GRANT,
+    rc = mmio_init(&b->mmio, &blk_ops, &b->blk, &b->gmem, gmem_mode_is_grant(c->mode),
                    xen_ioreq_set_irq, &b->srv);
     if (rc < 0) {
         vg_err("device set-up: %s", strerror(-rc));
@@ -224,13 +224,14 @@ static void report(const struct backend *b)
             (unsigned long long)a->enters, (unsigned long long)a->short_transfers,
             (unsigned long long)m->inflight_peak, (unsigned long long)m->stalls);
     vg_info("served %llu chains (%llu notifies, %llu deferrals, %llu interrupts, %llu resets, "
-            "%llu guest errors); blk reads %llu writes %llu flushes %llu write-through syncs "
+            "%llu guest errors); grant copies %llu (%llu bytes); blk reads %llu writes %llu flushes %llu write-through syncs "
             "%llu ioerr %llu unsupp %llu; maps %llu unmaps %llu pages %llu (kept: hits %llu "
             "misses %llu evictions %llu); ioreqs %llu rejected %llu",
             (unsigned long long)m->chains, (unsigned long long)m->notifies,
             (unsigned long long)m->deferrals, (unsigned long long)m->interrupts,
             (unsigned long long)m->resets, (unsigned long long)m->guest_errors,
-            (unsigned long long)k->reads, (unsigned long long)k->writes,
+            (unsigned long long)b->gmem.stats.copy_calls,
+            (unsigned long long)b->gmem.stats.copy_bytes, (unsigned long long)k->reads, (unsigned long long)k->writes,
             (unsigned long long)k->flushes, (unsigned long long)k->write_through_syncs,
             (unsigned long long)k->ioerr, (unsigned long long)k->unsupp,
             (unsigned long long)b->gmem.stats.map_calls,
@@ -309,7 +310,7 @@ int main(int argc, char **argv)
         enum aio_pref engine = AIO_PREF_URING;
         if (gmem_mode_parse(argv[2], &mode) < 0 ||
             (argc == 4 && (aio_pref_parse(argv[3], &engine) < 0 || engine == AIO_PREF_AUTO))) {
-            fprintf(stderr, "virtio-grant: sandbox-rules grant|foreign|foreign-premap "
+            fprintf(stderr, "virtio-grant: sandbox-rules grant|grant-copy|foreign|foreign-premap "
                             "[io_uring|sync]\n");
             return 2;
         }

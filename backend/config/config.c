@@ -31,9 +31,11 @@ void vg_config_usage(FILE *f)
             "  --irq N            guest SPI for the device (default 33)\n"
             "  --read-only        offer VIRTIO_BLK_F_RO; writes fail with IOERR\n"
             "  --serial ID        GET_ID string, at most 20 bytes (default: vg-DOMID-0)\n"
-            "  --mode grant|foreign\n"
+            "  --mode grant|grant-copy|foreign\n"
             "                     grant (default): buffers are grant references and only\n"
-            "                     granted pages are ever mapped; foreign: buffers are guest\n"
+            "                     granted pages are ever mapped; grant-copy: the same\n"
+            "                     references, but data is copied in and out with grant copy\n"
+            "                     (only the rings are mapped); foreign: buffers are guest\n"
             "                     physical addresses (for comparison only)\n"
             "  --premap           foreign mode: map all guest RAM once at start\n"
             "  --aio auto|io_uring|sync\n"
@@ -177,10 +179,12 @@ int vg_config_parse(struct vg_config *c, int argc, char **argv)
         case O_MODE:
             if (!strcmp(optarg, "grant"))
                 c->mode = GMEM_GRANT;
+            else if (!strcmp(optarg, "grant-copy"))
+                c->mode = GMEM_GRANT_COPY;
             else if (!strcmp(optarg, "foreign"))
                 c->mode = GMEM_FOREIGN;
             else
-                return bad("--mode is 'grant' or 'foreign'");
+                return bad("--mode is 'grant', 'grant-copy' or 'foreign'");
             break;
         case O_PREMAP:
             c->premap = true;
@@ -267,7 +271,7 @@ int vg_config_check(struct vg_config *c)
         return bad("--base must be 512-byte aligned and --size within 0x200..0x1000");
     if (c->premap && c->mode != GMEM_FOREIGN && c->mode != GMEM_FOREIGN_PREMAP)
         return bad("--premap needs --mode foreign");
-    if (c->mode != GMEM_GRANT) {
+    if (!gmem_mode_is_grant(c->mode)) {
         if (c->premap)
             c->mode = GMEM_FOREIGN_PREMAP;
         if (c->ram_size == 0 || c->ram_size % VG_PAGE_SIZE || c->ram_base % VG_PAGE_SIZE ||

@@ -9,11 +9,12 @@
 
 #include "common/checked.h"
 #include "common/log.h"
+#include "gmem/copy.h"
 #include "gmem/persist.h"
 
 int gmem_mode_parse(const char *s, enum gmem_mode *m)
 {
-    for (int i = GMEM_GRANT; i <= GMEM_FOREIGN_PREMAP; i++) {
+    for (int i = GMEM_GRANT; i <= GMEM_GRANT_COPY; i++) {
         if (!strcmp(s, gmem_mode_name((enum gmem_mode)i))) {
             *m = (enum gmem_mode)i;
             return 0;
@@ -31,6 +32,8 @@ const char *gmem_mode_name(enum gmem_mode m)
         return "foreign";
     case GMEM_FOREIGN_PREMAP:
         return "foreign-premap";
+    case GMEM_GRANT_COPY:
+        return "grant-copy";
     }
     return "?";
 }
@@ -41,12 +44,12 @@ int gmem_init(struct gmem *g, enum gmem_mode mode, uint16_t domid, xengnttab_han
     memset(g, 0, sizeof(*g));
     g->mode = mode;
     g->domid = domid;
-    if (mode == GMEM_GRANT) {
+    if (gmem_mode_is_grant(mode)) {
         /* Grant mode keeps no foreign handle at all: there is nothing to misuse. */
         if (!gnt)
             return -EINVAL;
         g->gnt = gnt;
-        return 0;
+        return mode == GMEM_GRANT_COPY ? gmem_copy_init(g) : 0;
     }
     if (!fmem || ram_size == 0 || ram_base % VG_PAGE_SIZE || ram_size % VG_PAGE_SIZE ||
         ram_base + ram_size < ram_base)
@@ -92,6 +95,7 @@ int gmem_init(struct gmem *g, enum gmem_mode mode, uint16_t domid, xengnttab_han
 void gmem_fini(struct gmem *g)
 {
     gmem_persist_flush(g);
+    gmem_copy_fini(g);
     if (g->premap)
         xenforeignmemory_unmap(g->fmem, g->premap, g->ram_size / VG_PAGE_SIZE);
     g->premap = NULL;
@@ -109,7 +113,7 @@ static int buf_frames(const struct gmem *g, const struct gmem_buf *b, struct buf
     f->off = (uint32_t)(b->addr & (VG_PAGE_SIZE - 1));
     f->npages = b->len ? (uint32_t)(((uint64_t)f->off + b->len + VG_PAGE_SIZE - 1) >> VG_PAGE_SHIFT)
                        : 0;
-    if (g->mode == GMEM_GRANT) {
+    if (gmem_mode_is_grant(g->mode)) {
         /* Never a frame number: an address without the flag is a guest error. */
         if (!(b->addr & GMEM_GRANT_FLAG))
             return -EINVAL;
@@ -140,7 +144,7 @@ static int map_direction(struct gmem *g, const struct gmem_buf *bufs, unsigned n
         if (f[i].npages > GMEM_MAX_CHAIN_PAGES - total)
             return -E2BIG;
         for (uint32_t p = 0; p < f[i].npages; p++) {
-            if (g->mode == GMEM_GRANT)
+            if (gmem_mode_is_grant(g->mode))
                 refs[total + p] = (uint32_t)(f[i].first + p);
             else
                 pfns[total + p] = (xen_pfn_t)(f[i].first + p);
@@ -152,7 +156,7 @@ static int map_direction(struct gmem *g, const struct gmem_buf *bufs, unsigned n
 
     int prot = PROT_READ | (writable ? PROT_WRITE : 0);
     uint8_t *base;
-    if (g->mode == GMEM_GRANT) {
+    if (gmem_mode_is_grant(g->mode)) {
         base = xengnttab_map_domain_grant_refs(g->gnt, total, g->domid, refs, prot);
         if (!base)
             return -EFAULT;
@@ -182,6 +186,7 @@ static int describe_bufs(const struct gmem *g, const struct gmem_buf *bufs, unsi
     sg->n = 0;
     sg->nmaps = 0;
     sg->data_pages = 0;
+    sg->copy_pages = 0;
     if (n > GMEM_MAX_BUFS)
         return -E2BIG;
     for (unsigned i = 0; i < n; i++) {
@@ -189,7 +194,8 @@ static int describe_bufs(const struct gmem *g, const struct gmem_buf *bufs, unsi
         if (rc < 0)
             return rc;
         sg->span[i] = (struct gmem_span){ .host = NULL, .len = bufs[i].len,
-                                          .writable = bufs[i].writable, .pin = 0 };
+                                          .writable = bufs[i].writable, .pin = 0,
+                                          .guest = bufs[i].addr };
         if (g->mode == GMEM_FOREIGN_PREMAP && bufs[i].len)
             sg->span[i].host = g->premap + (bufs[i].addr - g->ram_base);
     }
@@ -244,6 +250,8 @@ int gmem_map_data(struct gmem *g, const struct gmem_buf *bufs, unsigned n, struc
     int rc = describe_bufs(g, bufs, n, f, sg);
     if (rc < 0)
         return rc;
+    if (g->mode == GMEM_GRANT_COPY)
+        return gmem_copy_in(g, bufs, n, sg);
     if (!g->persist.enabled)
         return map_data_bounded(g, bufs, n, f, sg);
     gmem_persist_begin(g);
@@ -280,17 +288,45 @@ int gmem_map_bufs(struct gmem *g, const struct gmem_buf *bufs, unsigned n, struc
 void gmem_unmap(struct gmem *g, struct gmem_sg *sg)
 {
     for (unsigned i = 0; i < sg->nmaps; i++) {
-        if (g->mode == GMEM_GRANT)
+        if (gmem_mode_is_grant(g->mode))
             xengnttab_unmap(g->gnt, sg->map[i].addr, sg->map[i].pages);
         else
             xenforeignmemory_unmap(g->fmem, sg->map[i].addr, sg->map[i].pages);
         g->stats.unmap_calls++;
     }
     unpin_spans(g, sg, sg->n);
+    gmem_copy_release(g, sg);
     g->data_pages -= sg->data_pages < g->data_pages ? sg->data_pages : g->data_pages;
     sg->data_pages = 0;
     sg->nmaps = 0;
     sg->n = 0;
+}
+
+int gmem_finish(struct gmem *g, struct gmem_sg *sg)
+{
+    int rc = sg->copy_pages ? gmem_copy_out(g, sg) : 0;
+    gmem_unmap(g, sg);
+    return rc;
+}
+
+int gmem_fetch(struct gmem *g, const struct gmem_buf *b, void *dst)
+{
+    struct buf_frames f;
+    int rc = buf_frames(g, b, &f);
+    if (rc < 0)
+        return rc;
+    if (g->mode == GMEM_GRANT_COPY)
+        return b->len ? gmem_copy_fetch(g, b, dst) : 0;
+    static struct gmem_sg sg; /* large; the backend is single-threaded */
+    /* A pool driver bounces its tables too: they may stay mapped. */
+    rc = gmem_map_data(g, b, 1, &sg);
+    if (rc == -EBUSY)
+        rc = gmem_map_bufs(g, b, 1, &sg);
+    if (rc < 0)
+        return rc;
+    rc = gmem_span_read(&sg.span[0], 0, dst, b->len);
+    gmem_unmap(g, &sg);
+    return rc;
 }
 
 int gmem_span_read(const struct gmem_span *s, uint64_t off, void *dst, size_t len)

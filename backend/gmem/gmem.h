@@ -15,7 +15,17 @@
 #include <xenforeignmemory.h>
 #include <xengnttab.h>
 
-enum gmem_mode { GMEM_GRANT, GMEM_FOREIGN, GMEM_FOREIGN_PREMAP };
+/*
+ * GMEM_GRANT_COPY: grant addresses as in GMEM_GRANT, but a chain's data never
+ * mapped: xengnttab_grant_copy moves it into private bounce pages before the
+ * device sees it and back out before the used entry (the rings are mapped).
+ */
+enum gmem_mode { GMEM_GRANT, GMEM_FOREIGN, GMEM_FOREIGN_PREMAP, GMEM_GRANT_COPY };
+
+static inline bool gmem_mode_is_grant(enum gmem_mode m)
+{
+    return m == GMEM_GRANT || m == GMEM_GRANT_COPY;
+}
 
 /* Linux grant DMA ops: bit 63 marks a grant address, ref in bits 12..62. */
 #define GMEM_GRANT_FLAG (1ull << 63)
@@ -27,6 +37,15 @@ enum gmem_mode { GMEM_GRANT, GMEM_FOREIGN, GMEM_FOREIGN_PREMAP };
 struct gmem_stats {
     uint64_t map_calls, unmap_calls, pages_mapped;
     uint64_t persist_hits, persist_misses, persist_evictions;
+    uint64_t copy_calls, copy_bytes; /* grant-copy mode */
+};
+
+/* Grant-copy mode's bounce pages: one maximal chain's worth, shared by the chains in flight. */
+struct gmem_copy {
+    uint8_t *arena;
+    uint8_t used[GMEM_MAX_CHAIN_PAGES / 8]; /* a bit per page */
+    uint32_t pages_used;
+    struct xengnttab_grant_copy_segment *segs; /* GMEM_MAX_CHAIN_PAGES of them */
 };
 
 /*
@@ -73,6 +92,7 @@ struct gmem {
     uint64_t ram_base, ram_size;    /* foreign modes: guest RAM window */
     uint8_t *premap;                /* foreign premap: all of guest RAM */
     struct gmem_persist persist;    /* grant mode with a pool driver */
+    struct gmem_copy copy;          /* grant-copy mode */
     uint32_t data_pages;            /* pages of per-request data maps now mapped */
     struct gmem_stats stats;
 };
@@ -89,6 +109,7 @@ struct gmem_span {
     uint32_t len;
     bool writable;
     uint16_t pin; /* persistent entry index + 1 this span holds, 0 none */
+    uint64_t guest; /* the address as on the ring: grant-copy mode copies back to it */
 };
 
 struct gmem_mapping {
@@ -103,6 +124,7 @@ struct gmem_sg {
     struct gmem_mapping map[2]; /* one per direction */
     unsigned nmaps;
     uint32_t data_pages; /* what gmem_map_data counted against its budget */
+    uint32_t copy_first, copy_pages; /* grant-copy mode: its run of bounce pages */
 };
 
 int gmem_init(struct gmem *g, enum gmem_mode mode, uint16_t domid, xengnttab_handle *gnt,
@@ -129,11 +151,27 @@ int gmem_map_bufs(struct gmem *g, const struct gmem_buf *bufs, unsigned n, struc
  */
 int gmem_map_data(struct gmem *g, const struct gmem_buf *bufs, unsigned n, struct gmem_sg *sg);
 void gmem_unmap(struct gmem *g, struct gmem_sg *sg);
+/*
+ * The device is done with sg and its used entry comes next: grant-copy mode
+ * first copies the device-writable spans back to the guest, then everything
+ * is released as by gmem_unmap.  -EFAULT: the guest's grants refused the copy
+ * (not granted writable, or revoked), a guest error like a failed map.
+ */
+int gmem_finish(struct gmem *g, struct gmem_sg *sg);
 
 /* Grant mode only: keep data mappings (the driver keeps its grants), or not. */
 void gmem_persist_enable(struct gmem *g, bool on);
 /* Unmap every persistent mapping: on reset, on a broken device, at teardown. */
 void gmem_persist_flush(struct gmem *g);
+
+/*
+ * Copy one small guest buffer (an indirect table) into dst, b->len bytes:
+ * grant copy in grant-copy mode, else a mapping held only for the copy.  It
+ * never waits for the chains in flight: a table that does not fit the data
+ * budget beside them is mapped outside it, as it is gone again at once.
+ * Negative errno as gmem_map_bufs.
+ */
+int gmem_fetch(struct gmem *g, const struct gmem_buf *b, void *dst);
 
 int gmem_span_read(const struct gmem_span *s, uint64_t off, void *dst, size_t len);
 int gmem_span_write(const struct gmem_span *s, uint64_t off, const void *src, size_t len);
@@ -148,7 +186,7 @@ int gmem_sg_iov(const struct gmem_sg *sg, bool writable, uint64_t off, uint64_t 
 uint64_t gmem_sg_len(const struct gmem_sg *sg, bool writable);
 
 const char *gmem_mode_name(enum gmem_mode m);
-/* "grant", "foreign" or "foreign-premap"; -EINVAL otherwise. */
+/* "grant", "foreign", "foreign-premap" or "grant-copy"; -EINVAL otherwise. */
 int gmem_mode_parse(const char *s, enum gmem_mode *m);
 
 #endif

@@ -466,7 +466,7 @@ static int parse_options(struct launcher *L, int argc, char **argv)
     struct vg_config c;
     if (vg_config_parse(&c, n, L->dev_argv) != 0)
         return -EINVAL;
-    L->want_ram_size = c.mode != GMEM_GRANT && c.ram_size == 0;
+    L->want_ram_size = !gmem_mode_is_grant(c.mode) && c.ram_size == 0;
     L->force_ro = c.read_only;
     vg_log_init(c.log_level, "virtio-grant[watch]");
     int rc = image_policy_init(&L->images, images);

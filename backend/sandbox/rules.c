@@ -80,6 +80,12 @@ static const struct vg_rule grant_rules[] = {
                "libxengnttab finds a mapping's index to unmap it"),
 };
 
+static const struct vg_rule copy_rules[] = {
+    IOCTL_RULE(IOCTL_GNTDEV_GRANT_COPY, VG_REACH_SERVE,
+               "grant-copy mode: copy a chain's data in and out (seccomp cannot see the domid "
+               "inside either: residual risk)"),
+};
+
 static const struct vg_rule foreign_rules[] = {
     IOCTL_RULE(IOCTL_PRIVCMD_MMAPBATCH_V2, VG_REACH_SERVE,
                "the comparison mode maps guest frames per request: the exposure we measure"),
@@ -104,8 +110,10 @@ size_t vg_sandbox_rules(enum gmem_mode mode, enum aio_engine engine,
         APPEND(uring_io_rules);
     else
         APPEND(sync_io_rules);
-    if (mode == GMEM_GRANT)
-        n = vg_rules_append(out, n, max, grant_rules, sizeof(grant_rules) / sizeof(grant_rules[0]));
+    if (gmem_mode_is_grant(mode))
+        APPEND(grant_rules); /* grant-copy mode maps its rings */
+    if (mode == GMEM_GRANT_COPY)
+        APPEND(copy_rules);
     else if (mode == GMEM_FOREIGN)
         n = vg_rules_append(out, n, max, foreign_rules, sizeof(foreign_rules) / sizeof(foreign_rules[0]));
     /* Premapped foreign mode maps everything before the jail: no mapping ioctl at all. */

@@ -152,16 +152,27 @@ static struct mmio_req *free_slot(struct mmio_dev *m)
     return NULL;
 }
 
-/* Unmap, then publish: the driver may revoke its grants once it sees the entry. */
+/*
+ * Unmap (grant-copy mode: copy back, then release), then publish: the driver
+ * may revoke its grants once it sees the entry.  Breaks the device and
+ * returns -1 when the guest's grants or used ring refuse.
+ */
 static int finish_chain(struct mmio_dev *m, struct mmio_req *r, uint32_t written)
 {
     struct virtq *vq = &m->vq[r->queue];
-    gmem_unmap(m->gmem, &r->sg);
     r->busy = false;
-    if ((m->stopping_queues & (1u << r->queue)) || !live(m) || !vq->started)
+    if ((m->stopping_queues & (1u << r->queue)) || !live(m) || !vq->started) {
+        gmem_unmap(m->gmem, &r->sg);
         return 0;
-    if (vq_push_used(vq, r->head, written) < 0)
-        return -EFAULT;
+    }
+    if (gmem_finish(m->gmem, &r->sg) < 0) {
+        mmio_fail_device(m, "device-writable buffer not granted writable");
+        return -1;
+    }
+    if (vq_push_used(vq, r->head, written) < 0) {
+        mmio_fail_device(m, "used ring not writable");
+        return -1;
+    }
     m->ctr.chains++;
     m->completed_queues |= 1u << r->queue;
     return 0;
@@ -179,8 +190,8 @@ static void complete_chain(void *opaque, void *tag, int result, uint32_t written
         gmem_unmap(m->gmem, &r->sg);
         r->busy = false;
         mmio_fail_device(m, "request violates the device protocol");
-    } else if (finish_chain(m, r, written) < 0) {
-        mmio_fail_device(m, "used ring not writable");
+    } else {
+        finish_chain(m, r, written);
     }
 }
 
@@ -214,11 +225,7 @@ static int start_chain(struct mmio_dev *m, unsigned q, struct mmio_req *r,
         mmio_fail_device(m, "request violates the device protocol");
         return -EPROTO;
     }
-    if (finish_chain(m, r, written) < 0) {
-        mmio_fail_device(m, "used ring not writable");
-        return -EFAULT;
-    }
-    return 1;
+    return finish_chain(m, r, written) < 0 ? -EFAULT : 1;
 }
 
 /*

@@ -108,18 +108,16 @@ static int walk(struct virtq *vq, struct gmem *g, const struct gmem_span *table,
                              d.len);
                 return -EINVAL;
             }
+            /* Copied once into private memory, then walked there. */
             struct gmem_buf tb = { .addr = d.addr, .len = d.len, .writable = false };
-            struct gmem_sg ind;
-            /* A pool driver bounces its tables too: they may stay mapped. */
-            rc = gmem_map_data(g, &tb, 1, &ind);
+            struct vring_desc copy[VQ_MAX_SIZE];
+            rc = gmem_fetch(g, &tb, copy);
             if (rc < 0) {
-                vg_log_guest("queue: cannot map indirect table: %s", strerror(-rc));
+                vg_log_guest("queue: cannot read indirect table: %s", strerror(-rc));
                 return rc;
             }
-            rc = walk(vq, g, &ind.span[0], d.len / sizeof(struct vring_desc), 0, true, c,
-                      seen_write);
-            gmem_unmap(g, &ind);
-            return rc;
+            struct gmem_span ind = { .host = (uint8_t *)copy, .len = d.len };
+            return walk(vq, g, &ind, d.len / sizeof(struct vring_desc), 0, true, c, seen_write);
         }
         bool w = d.flags & VRING_DESC_F_WRITE;
         if (!w && *seen_write) {

@@ -487,6 +487,9 @@ rw_case pool Image-grant grant "xen.grant_dma_backend_domid=0 xen.grant_dma_pool
 # its throughput beside the pool's; it fills read slots from the destination,
 # so the backend sees the guest's old bytes.
 rw_case pool-v1 Image-v1 grant "xen.grant_dma_backend_domid=0 xen.grant_dma_pool_pages=1024 xen.grant_dma_ring_ro=0" some
+# The patched kernel's in-place grants again, the backend copying every
+# buffer in and out with grant copy instead of mapping it.
+rw_case grant-copy Image-grant grant-copy "xen.grant_dma_backend_domid=0 xen.grant_dma_ring_ro=1"
 rw_case foreign Image-stock foreign ""
 next_flag_case
 rebind_case

@@ -35,8 +35,8 @@ echo "E2E INFO dom0: FLASK $(xl getenforce 2>&1)"
 . /vg/dd-cases.sh
 . /vg/lifecycle-cases.sh
 # Throughput of every data case, measured side by side in this one run.
-for c in grant pool pool-v1 foreign dd-stock dd-pool; do
-    [ -s /run/$c.wr ] && printf 'E2E RESULT %-8s write %s  read %s\n' $c "$(cat /run/$c.wr)" "$(cat /run/$c.rd)"
+for c in grant grant-copy pool pool-v1 foreign dd-stock dd-pool; do
+    [ -s /run/$c.wr ] && printf 'E2E RESULT %-10s write %s  read %s\n' $c "$(cat /run/$c.wr)" "$(cat /run/$c.rd)"
 done
 echo "E2E DONE failures=$FAILS"
 poweroff -f

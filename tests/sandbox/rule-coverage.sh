@@ -56,7 +56,7 @@ hit() { # hit NAME [IOCTLNUM]
 fails=0
 # Both image engines: test_sim_blk runs the sync one (--aio=sync, and a host
 # refusing io_uring) beside the default io_uring one.
-for mode in grant foreign; do
+for mode in grant grant-copy foreign; do
     for engine in io_uring sync; do
         "$build/virtio-grant-sim" sandbox-rules $mode $engine
     done

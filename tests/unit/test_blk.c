@@ -52,10 +52,10 @@ static void build(uint32_t type, uint64_t sector, uint32_t len, bool data_writab
     status = 0xee;
     sg.n = 0;
     sg.nmaps = 0;
-    sg.span[sg.n++] = (struct gmem_span){ hdr, 16, false, 0 };
+    sg.span[sg.n++] = (struct gmem_span){ hdr, 16, false, 0, 0 };
     if (len)
-        sg.span[sg.n++] = (struct gmem_span){ data, len, data_writable, 0 };
-    sg.span[sg.n++] = (struct gmem_span){ &status, 1, true, 0 };
+        sg.span[sg.n++] = (struct gmem_span){ data, len, data_writable, 0, 0 };
+    sg.span[sg.n++] = (struct gmem_span){ &status, 1, true, 0, 0 };
 }
 
 static int run(uint32_t *written)
@@ -90,10 +90,10 @@ static void test_header_split_across_buffers(void **state)
     memcpy(hdr, &type, 4);
     memcpy(hdr + 8, &sector, 8);
     sg.n = 0;
-    sg.span[sg.n++] = (struct gmem_span){ hdr, 8, false, 0 };
-    sg.span[sg.n++] = (struct gmem_span){ hdr + 8, 8, false, 0 };
-    sg.span[sg.n++] = (struct gmem_span){ data, 512, true, 0 };
-    sg.span[sg.n++] = (struct gmem_span){ &status, 1, true, 0 };
+    sg.span[sg.n++] = (struct gmem_span){ hdr, 8, false, 0, 0 };
+    sg.span[sg.n++] = (struct gmem_span){ hdr + 8, 8, false, 0, 0 };
+    sg.span[sg.n++] = (struct gmem_span){ data, 512, true, 0, 0 };
+    sg.span[sg.n++] = (struct gmem_span){ &status, 1, true, 0, 0 };
     assert_int_equal(run(&w), 0);
     assert_int_equal(status, VIRTIO_BLK_S_OK);
 }

@@ -60,6 +60,7 @@ struct xensim_stats {
     struct xensim_gauge gnt_mapped;
     struct xensim_gauge fgn_mapped;
     uint64_t gnt_map_calls, gnt_unmap_calls, gnt_pages_mapped;
+    uint64_t gnt_copy_calls, gnt_copy_segs, gnt_copy_bytes;
     uint64_t fgn_map_calls, fgn_unmap_calls, fgn_pages_mapped;
     uint64_t irq_raised, ioreqs;
     uint64_t start_ns;
