@@ -226,7 +226,7 @@ static void report(const struct backend *b)
     vg_info("served %llu chains (%llu notifies, %llu deferrals, %llu interrupts, %llu resets, "
             "%llu guest errors); grant copies %llu (%llu bytes); blk reads %llu writes %llu flushes %llu write-through syncs "
             "%llu ioerr %llu unsupp %llu; maps %llu unmaps %llu pages %llu (kept: hits %llu "
-            "misses %llu evictions %llu); ioreqs %llu rejected %llu",
+            "misses %llu evictions %llu); pages mapped peak %llu; ioreqs %llu rejected %llu",
             (unsigned long long)m->chains, (unsigned long long)m->notifies,
             (unsigned long long)m->deferrals, (unsigned long long)m->interrupts,
             (unsigned long long)m->resets, (unsigned long long)m->guest_errors,
@@ -240,6 +240,7 @@ static void report(const struct backend *b)
             (unsigned long long)b->gmem.stats.persist_hits,
             (unsigned long long)b->gmem.stats.persist_misses,
             (unsigned long long)b->gmem.stats.persist_evictions,
+            (unsigned long long)b->gmem.stats.pages_peak,
             (unsigned long long)b->srv.ctr.handled, (unsigned long long)b->srv.ctr.rejected);
 }
 

@@ -38,6 +38,13 @@ const char *gmem_mode_name(enum gmem_mode m)
     return "?";
 }
 
+void gmem_account(struct gmem *g, int64_t pages)
+{
+    g->stats.pages_now += (uint64_t)pages; /* unsigned wrap undoes an earlier add */
+    if (g->stats.pages_now > g->stats.pages_peak)
+        g->stats.pages_peak = g->stats.pages_now;
+}
+
 int gmem_init(struct gmem *g, enum gmem_mode mode, uint16_t domid, xengnttab_handle *gnt,
               xenforeignmemory_handle *fmem, uint64_t ram_base, uint64_t ram_size)
 {
@@ -89,6 +96,7 @@ int gmem_init(struct gmem *g, enum gmem_mode mode, uint16_t domid, xengnttab_han
     }
     g->stats.map_calls++;
     g->stats.pages_mapped += pages;
+    gmem_account(g, (int64_t)pages);
     return 0;
 }
 
@@ -96,8 +104,10 @@ void gmem_fini(struct gmem *g)
 {
     gmem_persist_flush(g);
     gmem_copy_fini(g);
-    if (g->premap)
+    if (g->premap) {
         xenforeignmemory_unmap(g->fmem, g->premap, g->ram_size / VG_PAGE_SIZE);
+        gmem_account(g, -(int64_t)(g->ram_size / VG_PAGE_SIZE));
+    }
     g->premap = NULL;
 }
 
@@ -172,6 +182,7 @@ static int map_direction(struct gmem *g, const struct gmem_buf *bufs, unsigned n
     }
     g->stats.map_calls++;
     g->stats.pages_mapped += total;
+    gmem_account(g, total);
     sg->map[sg->nmaps++] = (struct gmem_mapping){ .addr = base, .pages = total };
     for (unsigned i = 0; i < n; i++)
         if (bufs[i].writable == writable && f[i].npages)
@@ -293,6 +304,7 @@ void gmem_unmap(struct gmem *g, struct gmem_sg *sg)
         else
             xenforeignmemory_unmap(g->fmem, sg->map[i].addr, sg->map[i].pages);
         g->stats.unmap_calls++;
+        gmem_account(g, -(int64_t)sg->map[i].pages);
     }
     unpin_spans(g, sg, sg->n);
     gmem_copy_release(g, sg);

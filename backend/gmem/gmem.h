@@ -38,7 +38,9 @@ struct gmem_stats {
     uint64_t map_calls, unmap_calls, pages_mapped;
     uint64_t persist_hits, persist_misses, persist_evictions;
     uint64_t copy_calls, copy_bytes; /* grant-copy mode */
+    uint64_t pages_now, pages_peak;  /* guest pages mapped into the backend, rings included */
 };
+
 
 /* Grant-copy mode's bounce pages: one maximal chain's worth, shared by the chains in flight. */
 struct gmem_copy {
@@ -151,6 +153,8 @@ int gmem_map_bufs(struct gmem *g, const struct gmem_buf *bufs, unsigned n, struc
  */
 int gmem_map_data(struct gmem *g, const struct gmem_buf *bufs, unsigned n, struct gmem_sg *sg);
 void gmem_unmap(struct gmem *g, struct gmem_sg *sg);
+/* Count pages mapped (positive) or unmapped (negative) towards the exposure peak. */
+void gmem_account(struct gmem *g, int64_t pages);
 /*
  * The device is done with sg and its used entry comes next: grant-copy mode
  * first copies the device-writable spans back to the guest, then everything

@@ -19,6 +19,7 @@ static void drop(struct gmem *g, struct gmem_persist_entry *e)
 {
     xengnttab_unmap(g->gnt, e->addr, e->npages);
     g->stats.unmap_calls++;
+    gmem_account(g, -(int64_t)e->npages);
     g->persist.pages -= e->npages;
     e->addr = NULL;
 }
@@ -96,6 +97,7 @@ static int keep(struct gmem *g, struct gmem_persist_entry **slot, uint32_t first
         return -EFAULT;
     g->stats.map_calls++;
     g->stats.pages_mapped += n;
+    gmem_account(g, n);
     *e = (struct gmem_persist_entry){ .addr = a, .first_ref = first, .npages = n,
                                       .writable = writable, .pins = 0,
                                       .last_use = g->persist.tick };

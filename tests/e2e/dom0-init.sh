@@ -30,10 +30,19 @@ pass "dom0/toolstack up after $(cut -d' ' -f1 /proc/uptime) s"
 # Every case runs under the XSM/FLASK policy (tests/e2e/build-policy.sh).
 echo "E2E INFO dom0: FLASK $(xl getenforce 2>&1)"
 
+. /vg/bench-cases.sh
+# make bench boots for the bench alone; make e2e runs every case and a smoke
+# of the bench (one workload, three modes).
+if [ "$BENCH_LEVEL" = full ]; then
+    bench_cases
+    echo "E2E DONE failures=$FAILS"
+    poweroff -f
+fi
 . /vg/jail-check.sh
 . /vg/cases.sh
 . /vg/dd-cases.sh
 . /vg/lifecycle-cases.sh
+bench_cases
 # Throughput of every data case, measured side by side in this one run.
 for c in grant grant-copy pool pool-v1 foreign dd-stock dd-pool; do
     [ -s /run/$c.wr ] && printf 'E2E RESULT %-10s write %s  read %s\n' $c "$(cat /run/$c.wr)" "$(cat /run/$c.rd)"

@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""make bench's host side: turn the BENCH lines of a serial log into
+results.csv, summary.md (ratios against foreign-premap and blkback) and PNG
+plots (gnuplot).
+
+usage: report.py SERIAL-LOG OUT-DIR [--simulated]
+
+Every number comes from the log: fio's terse v3 line per workload (run in
+the guest), the backend's CPU ticks sampled by dom0 around it, and the
+device process's closing report per mode.  Nothing is filled in.
+"""
+import csv
+import os
+import re
+import subprocess
+import sys
+
+USER_HZ = 100  # /proc/PID/stat ticks on arm64 and x86 Linux
+SECTION = 41   # fields per direction in fio's terse v3 output
+COLUMNS = ["mode", "workload", "iops", "mb_s", "p50_us", "p99_us", "cpu_s_per_gb",
+           "map_or_copy_calls_per_request", "backend_pages_mapped_peak",
+           "guest_pages_granted_peak", "verify", "simulated"]
+
+
+def direction(fields, start):
+    sec = fields[start:start + SECTION]
+    pct = {}
+    for f in sec[12:32]:
+        if "=" in f:
+            k, v = f.split("=", 1)
+            pct[k.rstrip("%")] = float(v)
+    return {"kb": float(sec[0]), "bw_kib": float(sec[1]), "iops": float(sec[2]),
+            "p50": pct.get("50.000000"), "p99": pct.get("99.000000")}
+
+
+def parse_terse(line):
+    f = line.split(";")
+    if len(f) < 5 + 2 * SECTION or f[0] != "3":
+        raise ValueError("not a terse v3 line")
+    return int(f[4]), direction(f, 5), direction(f, 5 + SECTION)
+
+
+def parse_stats(text):
+    """The device process's closing report, as numbers (per mode, whole run)."""
+    out = {}
+    for key, pat in [("chains", r"served (\d+) chains"), ("maps", r"maps (\d+) unmaps"),
+                     ("copies", r"grant copies (\d+)"), ("peak", r"pages mapped peak (\d+)"),
+                     ("engine", r"image I/O ([a-z_]+):")]:
+        m = re.search(pat, text)
+        if m:
+            out[key] = m.group(1) if key == "engine" else int(m.group(1))
+    return out
+
+
+def read_log(path):
+    rows, stats = [], {}
+    for raw in open(path, errors="replace"):
+        line = raw.strip().replace("\r", "")
+        m = re.match(r"BENCH ROW (\S+) (\S+) cpu_ticks=(-?\d+) (.*)$", line)
+        if m:
+            rows.append((m.group(1), m.group(2), int(m.group(3)), m.group(4)))
+            continue
+        m = re.match(r"BENCH STATS (\S+) (.*)$", line)
+        if m:
+            stats.setdefault(m.group(1), "")
+            stats[m.group(1)] += " " + m.group(2)
+    return rows, {k: parse_stats(v) for k, v in stats.items()}
+
+
+def build_rows(rows, stats, simulated):
+    out = []
+    for mode, w, ticks, terse in rows:
+        err, rd, wr = parse_terse(terse)
+        main = wr if "write" in w else rd
+        moved = (rd["kb"] + wr["kb"]) * 1024  # verify reads included: the device served them
+        st = stats.get(mode, {})
+        calls = ""
+        if st.get("chains"):
+            calls = "%.3f" % ((st.get("maps", 0) + st.get("copies", 0)) / st["chains"])
+        out.append({
+            "mode": mode, "workload": w,
+            "iops": "%.0f" % main["iops"],
+            "mb_s": "%.2f" % (main["bw_kib"] * 1024 / 1e6),
+            "p50_us": "%.0f" % main["p50"] if main["p50"] is not None else "",
+            "p99_us": "%.0f" % main["p99"] if main["p99"] is not None else "",
+            "cpu_s_per_gb": "%.3f" % ((ticks / USER_HZ) / (moved / 1e9)) if moved else "",
+            "map_or_copy_calls_per_request": calls,
+            "backend_pages_mapped_peak": st.get("peak", ""),
+            "guest_pages_granted_peak": "",
+            "verify": ("ok" if err == 0 else "error %d" % err) if "write" in w else "",
+            "simulated": "yes" if simulated else "no",
+        })
+    return out
+
+
+def ratio_table(rows, base):
+    by = {(r["mode"], r["workload"]): r for r in rows}
+    modes = sorted({r["mode"] for r in rows})
+    works = []
+    for r in rows:
+        if r["workload"] not in works:
+            works.append(r["workload"])
+    if not any(m == base for m in modes):
+        return "(no %s rows in this run)\n" % base
+    lines = ["| workload | metric | " + " | ".join(modes) + " |",
+             "|---|---|" + "---|" * len(modes)]
+    for w in works:
+        b = by.get((base, w))
+        if not b:
+            continue
+        metric = "iops" if "4k" in w else "mb_s"
+        cells = []
+        for m in modes:
+            r = by.get((m, w))
+            cells.append("%.2f" % (float(r[metric]) / float(b[metric]))
+                         if r and float(b[metric]) else "")
+        lines.append("| %s | %s | %s |" % (w, metric, " | ".join(cells)))
+    return "\n".join(lines) + "\n"
+
+
+def plot(rows, out):
+    if subprocess.call(["sh", "-c", "command -v gnuplot >/dev/null"]) != 0:
+        print("report: gnuplot missing: no plots", file=sys.stderr)
+        return
+    modes = sorted({r["mode"] for r in rows})
+    series = {
+        "iops-vs-qd": [(m, [(int(r["workload"].split("qd")[1]), float(r["iops"]))
+                            for r in rows if r["mode"] == m
+                            and r["workload"].startswith("randread-4k")]) for m in modes],
+        "mbs-vs-bs": [(m, [({"4k": 4, "64k": 64, "1m": 1024}[r["workload"].split("-")[1]],
+                            float(r["mb_s"])) for r in rows if r["mode"] == m
+                           and r["workload"] in ("randread-4k-qd8", "read-64k-qd8",
+                                                 "read-1m-qd8")]) for m in modes],
+        "exposure-vs-mbs": [(m, [(float(r["mb_s"]), float(r["backend_pages_mapped_peak"]))
+                                 for r in rows if r["mode"] == m
+                                 and r["workload"] == "read-1m-qd8"
+                                 and r["backend_pages_mapped_peak"] != ""]) for m in modes],
+    }
+    labels = {"iops-vs-qd": ("queue depth (4K random read)", "IOPS", "logscale x 2"),
+              "mbs-vs-bs": ("block size, KiB (read, QD 8)", "MB/s", "logscale x 2"),
+              "exposure-vs-mbs": ("MB/s (1M read, QD 8)", "backend pages mapped (peak)",
+                                  "logscale y 2")}
+    for name, data in series.items():
+        data = [(m, sorted(p)) for m, p in data if p]
+        if not data:
+            continue
+        dat = os.path.join(out, name + ".dat")
+        with open(dat, "w") as f:
+            for m, pts in data:
+                f.write("# %s\n" % m)
+                for x, y in pts:
+                    f.write("%g %g\n" % (x, y))
+                f.write("\n\n")
+        xl, yl, extra = labels[name]
+        plots = ", ".join("'%s' index %d with linespoints title '%s'" % (dat, i, m)
+                          for i, (m, _) in enumerate(data))
+        script = ("set terminal png size 640,400; set output '%s';"
+                  "set xlabel '%s'; set ylabel '%s'; set key outside; set %s; plot %s"
+                  % (os.path.join(out, name + ".png"), xl, yl, extra, plots))
+        subprocess.check_call(["gnuplot", "-e", script])
+
+
+def main():
+    if len(sys.argv) < 3:
+        print(__doc__, file=sys.stderr)
+        return 2
+    log, out = sys.argv[1], sys.argv[2]
+    simulated = "--simulated" in sys.argv[3:]
+    rows, stats = read_log(log)
+    if not rows:
+        print("report: no BENCH ROW lines in %s" % log, file=sys.stderr)
+        return 1
+    table = build_rows(rows, stats, simulated)
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "results.csv"), "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=COLUMNS)
+        w.writeheader()
+        w.writerows(table)
+    summary = ["# virtio-grant bench%s\n" % (" (SIMULATED)" if simulated else ""),
+               "From %s: %d rows.  Ratios are measured side by side in this one run; "
+               "under software emulation they are ratios, not speeds.\n" % (log, len(table)),
+               "## Against foreign-premap\n", ratio_table(table, "foreign-premap"),
+               "## Against blkback\n", ratio_table(table, "blkback")]
+    with open(os.path.join(out, "summary.md"), "w") as f:
+        f.write("\n".join(summary))
+    print("\n".join(summary))
+    plot(table, out)
+    bad = [r for r in table if r["verify"] not in ("", "ok")]
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
