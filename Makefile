@@ -73,7 +73,7 @@ INTEG_TESTS := $(BUILD)/tests/test_sim_blk $(BUILD)/tests/test_hostile $(BUILD)/
 # keep objects built through pattern rules
 .SECONDARY:
 
-.PHONY: all deps deps-test demo check test test-unit test-integration test-matrix e2e spec sandbox-coverage integ-bins \
+.PHONY: all deps deps-test demo check test test-unit test-integration test-matrix e2e bench spec sandbox-coverage integ-bins \
         spec-check fuzz fuzz-bins frontend-check clean
 
 all: deps $(BINS)
@@ -195,6 +195,13 @@ clean:
 # (VG_E2E_CACHE); see tests/e2e/README.md.
 e2e:
 	./tests/e2e/run.sh
+
+# tests/bench: one boot of real Xen, fio in one domU per mode (grant, pool,
+# grant-copy, foreign, foreign-premap, PV blkback); build/bench/results.csv,
+# summary.md and PNG plots.  Not part of check, which runs its smoke (in e2e).
+bench:
+	VG_E2E_BENCH=full VG_E2E_TIMEOUT=$${VG_E2E_TIMEOUT:-5400} \
+	  VG_E2E_LOG=$(BUILD)/bench/serial.log VG_E2E_BENCH_OUT=$(BUILD)/bench ./tests/e2e/run.sh
 
 # The Linux series (frontend-linux/patches): applies to the pinned
 # linux-source-6.1, checkpatch --strict clean, builds for x86_64 too.

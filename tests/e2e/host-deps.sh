@@ -6,7 +6,8 @@
 set -eu
 tools="gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross make flex bison
 bc python3 qemu-system-arm dpkg-dev cpio xz-utils device-tree-compiler libssl-dev libelf-dev
-linux-source-6.1 linux-source-6.12 ca-certificates rsync patch kmod ccache checkpolicy m4"
+linux-source-6.1 linux-source-6.12 ca-certificates rsync patch kmod ccache checkpolicy m4
+gnuplot-nox"
 missing=""
 for p in $tools; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -14,6 +14,10 @@ k_stock=$(sh "$E2E_DIR/build-domu-kernel.sh" stock)
 k_grant=$(sh "$E2E_DIR/build-domu-kernel.sh" grant)
 k_debug=$(sh "$E2E_DIR/build-domu-kernel.sh" debug)
 k_v1=$(sh "$E2E_DIR/build-domu-kernel.sh" v1)
+# The bench (tests/bench): smoke in every e2e run, full for make bench.
+bench=${VG_E2E_BENCH:-smoke}
+k_bench=$(sh "$E2E_DIR/build-domu-kernel.sh" bench)
+fio=$(sh "$REPO_DIR/tests/bench/fetch-fio.sh" "$arm")
 built=$(date +%s)
 say "artifacts ready after $((built - start)) s"
 
@@ -32,10 +36,17 @@ ${CROSS}gcc -std=gnu11 -O2 -Wall -Wextra -Werror -isystem "$sys/usr/include" -L"
     -Wl,-rpath-link,"$lib" -o "$work/vg-xenprobe" "$E2E_DIR/probe/vg-xenprobe.c" \
     -lxenforeignmemory -lxengnttab -lxendevicemodel
 (cd "$work/guest" && echo init | cpio -o -H newc --quiet | gzip -1) > "$work/guest.cpio.gz"
+# The bench guest: fio, its libraries, busybox, and its /init.
+mkdir -p "$work/bench"
+cp -a "$fio/root/." "$work/bench/"
+cp "$REPO_DIR/tests/bench/guest-init.sh" "$work/bench/init" && chmod +x "$work/bench/init"
+(cd "$work/bench" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/bench.cpio.gz"
 # The patched kernel once without Xen: virtio_ring without the DMA API.
-say "booting the patched domU kernel without Xen (QEMU's own virtio-mmio disks)"
-sh "$E2E_DIR/run-bare.sh" "$k_grant" "$work/guest.cpio.gz" "$work/bare" >&2 ||
-    die "the patched kernel without Xen failed (log: $work/bare/bare.log)"
+if [ "$bench" != full ]; then
+    say "booting the patched domU kernel without Xen (QEMU's own virtio-mmio disks)"
+    sh "$E2E_DIR/run-bare.sh" "$k_grant" "$work/guest.cpio.gz" "$work/bare" >&2 ||
+        die "the patched kernel without Xen failed (log: $work/bare/bare.log)"
+fi
 
 # dom0: Debian's arm64 userspace without kernel modules we do not load.
 r="$work/dom0"
@@ -52,7 +63,8 @@ add_mod() { # add_mod NAME: its dependencies first
     for d in $(modinfo -F depends "$f" | tr ',' ' '); do add_mod "$d"; done
     order="$order $f"
 }
-for m in xen-evtchn xen-privcmd xenfs xen-gntdev xen-gntalloc loop; do add_mod "$m"; done
+# xen-blkback: the bench's PV baseline.
+for m in xen-evtchn xen-privcmd xenfs xen-gntdev xen-gntalloc loop xen-blkback; do add_mod "$m"; done
 mkdir -p "$r/vg"
 for f in $order; do
     dst="$r/lib/modules/$kver/${f#"$mods"/}"
@@ -80,6 +92,10 @@ cp "$work/guest.cpio.gz" "$r/vg/"
 cp "$E2E_DIR/dom0-cases.sh" "$r/vg/cases.sh"
 cp "$E2E_DIR/dd-cases.sh" "$r/vg/dd-cases.sh"
 cp "$E2E_DIR/lifecycle-cases.sh" "$r/vg/lifecycle-cases.sh"
+cp "$REPO_DIR/tests/bench/bench-cases.sh" "$r/vg/bench-cases.sh"
+echo "$bench" > "$r/vg/bench"
+cp "$k_bench" "$r/vg/Image-bench"
+cp "$work/bench.cpio.gz" "$r/vg/"
 cp "$E2E_DIR/dom0-init.sh" "$r/init" && chmod +x "$r/init"
 (cd "$r" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/dom0.cpio.gz"
 say "dom0 initramfs $(du -h "$work/dom0.cpio.gz" | cut -f1)"
@@ -111,7 +127,7 @@ timeout "${VG_E2E_TIMEOUT:-1500}" qemu-system-aarch64 "$@" -dtb "$dtb" < /dev/nu
 qrc=$?
 set -e
 end=$(date +%s)
-grep -E '^(E2E|=== case|\[backend)' "$log" | tr -d '\r' >&2 || true
+grep -E '^(E2E|BENCH|=== (case|bench)|\[backend)' "$log" | tr -d '\r' >&2 || true
 fails=$(grep -c '^E2E FAIL' "$log" || true)
 passes=$(grep -c '^E2E PASS' "$log" || true)
 say "build $((built - start)) s, boot+tests $((end - built)) s, total $((end - start)) s"
@@ -119,4 +135,8 @@ say "build $((built - start)) s, boot+tests $((end - built)) s, total $((end - s
 grep -q '^E2E DONE' "$log" || die "dom0 did not finish the cases (qemu rc $qrc, serial log: $log)"
 [ "$fails" -eq 0 ] || die "$fails step(s) failed: $(grep '^E2E FAIL' "$log" | head -n1 | tr -d '\r')"
 [ "$passes" -gt 0 ] || die "no step passed"
-say "PASS: $passes steps"
+# The bench's table from this run's BENCH lines (the smoke's, or make bench's).
+bout=${VG_E2E_BENCH_OUT:-$REPO_DIR/build/bench/$bench}
+python3 "$REPO_DIR/tests/bench/report.py" "$log" "$bout" >&2 ||
+    die "bench report: no rows, or a verify error (see $bout)"
+say "PASS: $passes steps; bench table in $bout"

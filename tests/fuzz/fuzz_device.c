@@ -7,6 +7,7 @@
  * or resets the device.  Oracle: no crash or sanitizer report; after a reset
  * only nothing stays mapped.
  */
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 

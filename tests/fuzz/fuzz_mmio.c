@@ -6,6 +6,7 @@
  * starts from a fresh device and ends with a reset.  Oracle: no crash or
  * sanitizer report, nothing mapped after the reset.
  */
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 
