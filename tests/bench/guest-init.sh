@@ -8,7 +8,8 @@
 # Every workload prints VGBENCH-BEGIN, waits a second (dom0 samples the
 # backend's CPU time then), runs, prints VGBENCH-END and fio's terse line
 # (VGBENCH-TERSE), and waits a second again.  Write workloads verify what
-# they wrote (crc32c, fatal): a verify error fails the job, and the line says so.
+# they wrote (crc32c, fatal): a verify error fails the job, and the line says
+# so; the verify reads show in the terse line's read section.
 /bin/busybox --install -s /bin
 mkdir -p /proc /sys /dev /tmp
 mount -t proc proc /proc
@@ -37,10 +38,11 @@ job() {
     [ $rc = 0 ] || sed "s/^/VGBENCH-ERR $name /" /tmp/err | head -n 5
     sleep 1
 }
-# reads: time-based; writes: up to the runtime, then every block written is
-# read back and checked.
+# Reads run for the runtime.  Writes write a fixed amount (fio skips the
+# verify phase of a job its runtime ended), then read every block back and
+# check it.
 rd() { job "$1" --rw="$2" --bs="$3" --iodepth="$4" --runtime="$rt" --time_based; }
-wr() { job "$1" --rw="$2" --bs="$3" --iodepth="$4" --runtime="$rt" --verify=crc32c \
+wr() { job "$1" --rw="$2" --bs="$3" --iodepth="$4" --io_size="$5" --verify=crc32c \
            --verify_fatal=1; }
 
 # The same data under every read, whatever the mode: fill the area first (not measured).
@@ -49,15 +51,15 @@ fio --minimal --thread --name=fill --filename="$dev" --direct=1 --ioengine=libai
     echo "VGBENCH-FAIL fill"
 case "$level" in
 smoke)
-    wr randwrite-4k-qd8 randwrite 4k 8
+    wr randwrite-4k-qd8 randwrite 4k 8 4M
     ;;
 *)
     for qd in 1 8 32; do rd randread-4k-qd$qd randread 4k $qd; done
-    for qd in 1 8 32; do wr randwrite-4k-qd$qd randwrite 4k $qd; done
+    for qd in 1 8 32; do wr randwrite-4k-qd$qd randwrite 4k $qd 8M; done
     rd read-64k-qd8 read 64k 8
-    wr write-64k-qd8 write 64k 8
+    wr write-64k-qd8 write 64k 8 32M
     rd read-1m-qd8 read 1M 8
-    wr write-1m-qd8 write 1M 8
+    wr write-1m-qd8 write 1M 8 64M
     ;;
 esac
 echo "VGBENCH-DONE"
