@@ -113,7 +113,8 @@ static uint64_t blk_features(void *dev)
 {
     struct blk_dev *b = dev;
     uint64_t f = (1ull << VIRTIO_BLK_F_SIZE_MAX) | (1ull << VIRTIO_BLK_F_SEG_MAX) |
-                 (1ull << VIRTIO_BLK_F_BLK_SIZE) | (1ull << VIRTIO_BLK_F_FLUSH);
+                 (1ull << VIRTIO_BLK_F_BLK_SIZE) | (1ull << VIRTIO_BLK_F_FLUSH) |
+                 (1ull << VIRTIO_BLK_F_MQ);
     if (b->read_only)
         f |= 1ull << VIRTIO_BLK_F_RO;
     else if (!b->is_blockdev)
@@ -143,7 +144,7 @@ static int blk_config_read(void *dev, uint32_t off, void *buf, uint32_t len)
     put_le32(cfg + CFG_SIZE_MAX, BLK_SIZE_MAX);
     put_le32(cfg + CFG_SEG_MAX, b->seg_max);
     put_le32(cfg + CFG_BLK_SIZE, VIRTIO_BLK_SECTOR);
-    uint16_t nq = htole16(1);
+    uint16_t nq = htole16(BLK_NUM_QUEUES);
     memcpy(cfg + CFG_NUM_QUEUES, &nq, 2);
     put_le32(cfg + CFG_MAX_DISCARD_SECTORS, BLK_MAX_DISCARD_SECTORS);
     put_le32(cfg + CFG_MAX_DISCARD_SEG, BLK_MAX_DISCARD_SEG);
@@ -553,7 +554,7 @@ static void blk_reset(void *dev)
 const struct vdev_ops blk_ops = {
     .name = "virtio-blk",
     .device_id = VIRTIO_ID_BLOCK,
-    .num_queues = 1,
+    .num_queues = BLK_NUM_QUEUES, /* all served by this one process, slots shared */
     .queue_size_max = 256,
     .features = blk_features,
     .set_features = blk_set_features,

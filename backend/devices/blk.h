@@ -16,6 +16,7 @@
 #define VIRTIO_BLK_F_RO 5
 #define VIRTIO_BLK_F_BLK_SIZE 6
 #define VIRTIO_BLK_F_FLUSH 9
+#define VIRTIO_BLK_F_MQ 12
 #define VIRTIO_BLK_F_DISCARD 13
 #define VIRTIO_BLK_F_WRITE_ZEROES 14
 
@@ -35,6 +36,8 @@
 #define BLK_SIZE_MAX 65536u
 #define BLK_MAX_DISCARD_SECTORS (1u << 22)
 #define BLK_MAX_DISCARD_SEG 16u
+/* Request queues offered with VIRTIO_BLK_F_MQ (a driver without it uses queue 0). */
+#define BLK_NUM_QUEUES 4u
 
 struct blk_counters {
     uint64_t reads, writes, flushes, get_ids, discards, write_zeroes;

@@ -18,6 +18,8 @@ int mmio_init(struct mmio_dev *m, const struct vdev_ops *ops, void *dev, struct 
               bool require_access_platform, void (*set_irq)(void *, int), void *irq_opaque)
 {
     memset(m, 0, sizeof(*m));
+    if (ops->num_queues == 0 || ops->num_queues > VIRTIO_MMIO_MAX_QUEUES)
+        return -EINVAL;
     m->ops = ops;
     m->dev = dev;
     m->gmem = g;
@@ -302,9 +304,13 @@ void mmio_poll_device(struct mmio_dev *m)
         if (live(m) && m->vq[q].started)
             raise_vring_irq(m, q);
     }
-    for (unsigned q = 0; q < VIRTIO_MMIO_MAX_QUEUES; q++)
+    /* Round robin: the queue resumed first this time goes last next time. */
+    m->resume_from = (m->resume_from + 1) % VIRTIO_MMIO_MAX_QUEUES;
+    for (unsigned i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++) {
+        unsigned q = (m->resume_from + i) % VIRTIO_MMIO_MAX_QUEUES;
         if ((m->waiting_queues & (1u << q)) && live(m) && m->vq[q].started)
             process_queue(m, q);
+    }
 }
 
 bool mmio_has_deferred(const struct mmio_dev *m)

@@ -108,6 +108,7 @@ struct mmio_dev {
     struct mmio_req *req;
     unsigned inflight;
     uint32_t waiting_queues, completed_queues;
+    unsigned resume_from; /* waiting queues resume in turn from here */
     bool has_stalled[VIRTIO_MMIO_MAX_QUEUES];
     struct vq_chain *stalled; /* one per queue */
     uint32_t stopping_queues; /* their completions are not published */

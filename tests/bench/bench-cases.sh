@@ -79,7 +79,7 @@ bench_mode() {
     bench_image || { fail "bench/$m/image"; return; }
     dev=vda
     if [ "$kind" = blkback ]; then
-        disk="'vdev=xvda,access=rw,target=/dev/loop2'"
+        disk="'vdev=xvda,access=rw,script=/vg/bench-block,target=/dev/loop2'"
         dev=xvda
     else
         # shellcheck disable=SC2086
@@ -92,7 +92,7 @@ bench_mode() {
 name = "bench-$m"
 kernel = "/vg/Image-bench"
 ramdisk = "/vg/bench.cpio.gz"
-memory = 512
+memory = 256
 vcpus = 1
 extra = "console=hvc0 $4 vgbench=$BENCH_LEVEL vgbenchdev=$dev vgbenchrt=$BENCH_RT vgbenchmib=$BENCH_MIB"
 disk = [ $disk ]

@@ -165,7 +165,7 @@ static void test_queue_sel_out_of_range(void **state)
 {
     (void)state;
     negotiate(3);
-    wr(VIRTIO_MMIO_QUEUE_SEL, 1);
+    wr(VIRTIO_MMIO_QUEUE_SEL, BLK_NUM_QUEUES); /* one past the last */
     assert_int_equal(rd(VIRTIO_MMIO_QUEUE_NUM_MAX), 0);
     wr(VIRTIO_MMIO_QUEUE_NUM, 3);
     wr(VIRTIO_MMIO_QUEUE_READY, 1);
@@ -277,6 +277,8 @@ static void test_request_through_registers(void **state)
     assert_int_equal(m.ctr.chains, 1);
 }
 
+static unsigned aqueue; /* the queue start_async_queue sets up and notifies */
+
 /* The same device on the io_uring engine (16 MiB): chains stay in flight until polled. */
 static int setup_async(void **state)
 {
@@ -284,6 +286,7 @@ static int setup_async(void **state)
         return -1;
     mmio_fini(&m);
     blk_close(&blk);
+    aqueue = 0;
     if (truncate(img, 16 << 20) < 0 || blk_open(&blk, img, false, NULL, 256) < 0 ||
         blk_start_aio(&blk, AIO_PREF_URING) < 0)
         return -1;
@@ -305,7 +308,7 @@ static void start_async_queue_lo(uint32_t features_lo, uint32_t features_hi)
     wr(VIRTIO_MMIO_DRIVER_FEATURES, features_hi);
     wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
                                VIRTIO_STATUS_FEATURES_OK);
-    wr(VIRTIO_MMIO_QUEUE_SEL, 0);
+    wr(VIRTIO_MMIO_QUEUE_SEL, aqueue);
     wr(VIRTIO_MMIO_QUEUE_NUM, 64);
     wr(VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)aring_dma);
     wr(VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(aring_dma >> 32));
@@ -363,6 +366,11 @@ static uint16_t used_idx(void)
 }
 
 /* Poll the device until n used entries are out (at most about 5 s). */
+static void notify_async_queue(void)
+{
+    wr(VIRTIO_MMIO_QUEUE_NOTIFY, aqueue);
+}
+
 static void poll_until_used(uint16_t n)
 {
     for (int i = 0; i < 5000 && used_idx() != n; i++) {
@@ -556,6 +564,38 @@ static void test_async_indirect_table_with_budget_full(void **state)
     assert_false(needs_reset());
 }
 
+/*
+ * VIRTIO_BLK_F_MQ: the config space says four queues, and a chain on queue 2
+ * is served by the same process (the slots are shared), its interrupt raised.
+ */
+static void test_mq_second_queue_served(void **state)
+{
+    (void)state;
+    uint16_t nq = 0;
+    uint64_t v = 0;
+    mmio_access(&m, VIRTIO_MMIO_CONFIG + 34, 2, false, &v);
+    nq = (uint16_t)v;
+    assert_int_equal(nq, BLK_NUM_QUEUES);
+    wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+    assert_true(rd(VIRTIO_MMIO_DEVICE_FEATURES) & (1u << VIRTIO_BLK_F_MQ));
+    uint8_t *hdr, *data;
+    aqueue = 2;
+    start_async_queue_lo(1u << VIRTIO_BLK_F_MQ, 3);
+    uint64_t hdr_dma = inproc_grant(&ip, 1, false, &hdr);
+    uint64_t data_dma = inproc_grant(&ip, 1, true, &data);
+    publish_writes(4, hdr_dma, hdr, data_dma, 4096);
+    wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0); /* queue 0 is not ready: ignored */
+    assert_int_equal(m.inflight, 0);
+    notify_async_queue();
+    assert_int_equal(m.inflight, 4);
+    poll_until_used(4);
+    aqueue = 0;
+    for (unsigned i = 0; i < 4; i++)
+        assert_int_equal(hdr[0x800 + i], 0);
+    assert_int_equal(irq_level, 1);
+    assert_false(needs_reset());
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 #define TA(f) cmocka_unit_test_setup_teardown(f, setup_async, teardown)
 
@@ -577,6 +617,7 @@ int main(void)
         TA(test_async_page_budget_stalls),
         TA(test_async_pool_pins_mappings_in_flight),
         TA(test_async_indirect_table_with_budget_full),
+        TA(test_mq_second_queue_served),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
