@@ -62,7 +62,7 @@ BE_OBJS    := $(call obj,$(BE_SRCS))
 SIM_OBJS   := $(call obj,$(SIM_SRCS))
 GUEST_OBJS := $(call obj,$(GUEST_SRCS))
 
-BINS := $(BUILD)/virtio-grant $(BUILD)/virtio-grant-sim $(BUILD)/xensim-demo
+BINS := $(BUILD)/virtio-grant $(BUILD)/virtio-grant-sim $(BUILD)/xensim-demo $(BUILD)/xensim-bench
 
 UNIT_TESTS := $(BUILD)/tests/test_mmio $(BUILD)/tests/test_virtq $(BUILD)/tests/test_blk \
               $(BUILD)/tests/test_config $(BUILD)/tests/test_simxs $(BUILD)/tests/test_simxs_txn
@@ -73,7 +73,7 @@ INTEG_TESTS := $(BUILD)/tests/test_sim_blk $(BUILD)/tests/test_hostile $(BUILD)/
 # keep objects built through pattern rules
 .SECONDARY:
 
-.PHONY: all deps deps-test demo check test test-unit test-integration test-matrix e2e bench spec sandbox-coverage integ-bins \
+.PHONY: all deps deps-test demo check test test-unit test-integration test-matrix e2e bench bench-sim bench-sim-smoke spec sandbox-coverage integ-bins \
         spec-check fuzz fuzz-bins frontend-check clean
 
 all: deps $(BINS)
@@ -117,6 +117,9 @@ $(BUILD)/tests/no-uring: $(call obj,tests/common/no_uring.c)
 # The same, against the real libraries (for the real-Xen e2e).
 $(BUILD)/virtio-grant-probe: $(BE_OBJS) $(call obj,$(PROBE_SRCS) $(XEN_PLATFORM_SRCS))
 	$(CC) $(LDFLAGS) $(XEN_LDFLAGS) -o $@ $^ $(XENLIBS)
+
+$(BUILD)/xensim-bench: $(call obj,xensim/tools/bench_sim.c) $(BUILD)/libsimguest.a
+	$(CC) $(LDFLAGS) -o $@ $^
 
 $(BUILD)/xensim-demo: $(call obj,xensim/tools/demo.c) $(BUILD)/libsimguest.a
 	$(CC) $(LDFLAGS) -o $@ $^ -lm
@@ -183,7 +186,7 @@ sandbox-coverage: deps-test
 integ-bins: $(INTEG_TESTS) $(BUILD)/virtio-grant-sim $(BUILD)/tests/virtio-grant-probe \
             $(BUILD)/tests/no-uring
 
-check: deps deps-test test-matrix sandbox-coverage fuzz spec spec-check frontend-check e2e
+check: deps deps-test test-matrix sandbox-coverage bench-sim-smoke fuzz spec spec-check frontend-check e2e
 
 clean:
 	rm -rf build
@@ -195,6 +198,16 @@ clean:
 # (VG_E2E_CACHE); see tests/e2e/README.md.
 e2e:
 	./tests/e2e/run.sh
+
+# The bench's workloads and CSV on the simulator, every row labelled simulated
+# (build/bench-sim); check runs a smaller count of each.
+bench-sim: deps $(BUILD)/virtio-grant-sim $(BUILD)/xensim-bench
+	@mkdir -p $(BUILD)/bench-sim
+	./$(BUILD)/xensim-bench ./$(BUILD)/virtio-grant-sim $(BUILD)/bench-sim/results.csv $(BENCH_SIM_LEVEL)
+	python3 tests/bench/report.py $(BUILD)/bench-sim/results.csv $(BUILD)/bench-sim --simulated
+
+bench-sim-smoke:
+	$(MAKE) bench-sim BENCH_SIM_LEVEL=smoke
 
 # tests/bench: one boot of real Xen, fio in one domU per mode (grant, pool,
 # grant-copy, foreign, foreign-premap, PV blkback); build/bench/results.csv,

@@ -3,7 +3,8 @@
 results.csv, summary.md (ratios against foreign-premap and blkback) and PNG
 plots (gnuplot).
 
-usage: report.py SERIAL-LOG OUT-DIR [--simulated]
+usage: report.py SERIAL-LOG OUT-DIR
+       report.py RESULTS.csv OUT-DIR --simulated   (make bench-sim's rows)
 
 Every number comes from the log: fio's terse v3 line per workload (run in
 the guest), the backend's CPU ticks sampled by dom0 around it, and the
@@ -173,16 +174,19 @@ def main():
         return 2
     log, out = sys.argv[1], sys.argv[2]
     simulated = "--simulated" in sys.argv[3:]
-    rows, stats = read_log(log)
-    if not rows:
-        print("report: no BENCH ROW lines in %s" % log, file=sys.stderr)
-        return 1
-    table = build_rows(rows, stats, simulated)
     os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, "results.csv"), "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=COLUMNS)
-        w.writeheader()
-        w.writerows(table)
+    if log.endswith(".csv"):
+        table = list(csv.DictReader(open(log)))
+    else:
+        rows, stats = read_log(log)
+        table = build_rows(rows, stats, simulated)
+        with open(os.path.join(out, "results.csv"), "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=COLUMNS)
+            w.writeheader()
+            w.writerows(table)
+    if not table:
+        print("report: no rows in %s" % log, file=sys.stderr)
+        return 1
     summary = ["# virtio-grant bench%s\n" % (" (SIMULATED)" if simulated else ""),
                "From %s: %d rows.  Ratios are measured side by side in this one run; "
                "under software emulation they are ratios, not speeds.\n" % (log, len(table)),

@@ -479,18 +479,29 @@ int vdrv_reap(struct vdrv *v, int timeout_ms)
         if ((isr & 2) && (vdrv_status(v) & S_NEEDS_RESET))
             v->needs_reset = true;
     }
-    uint16_t used = vdrv_used_idx(v);
     int n = 0;
-    while (v->last_used != used) {
-        uint32_t elem[2];
-        memcpy(elem, v->used + 4 + 8u * (v->last_used % v->qsize), 8);
-        complete(v, (uint16_t)le32toh(elem[0]), le32toh(elem[1]));
-        v->last_used++;
-        n++;
-    }
-    if (v->features & F_EVENT_IDX) {
+    for (;;) {
+        uint16_t used = vdrv_used_idx(v);
+        while (v->last_used != used) {
+            uint32_t elem[2];
+            memcpy(elem, v->used + 4 + 8u * (v->last_used % v->qsize), 8);
+            complete(v, (uint16_t)le32toh(elem[0]), le32toh(elem[1]));
+            v->last_used++;
+            n++;
+        }
+        if (!(v->features & F_EVENT_IDX))
+            break;
+        /*
+         * As Linux's virtqueue_enable_cb: ask for an interrupt at the next
+         * entry, then look again.  A device completing on its own (not
+         * inside our notify) may have published an entry after we read the
+         * index and checked the old used_event: it will not interrupt for it.
+         */
         uint16_t ue = htole16(v->last_used);
         memcpy(v->avail + 4 + 2u * v->qsize, &ue, 2);
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        if (vdrv_used_idx(v) == v->last_used)
+            break;
     }
     return n;
 }
