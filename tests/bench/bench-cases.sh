@@ -63,8 +63,12 @@ bench_watch() {
         while [ "$seen" -lt "$n" ]; do
             seen=$((seen + 1))
             l=$(grep 'VGBENCH-\(BEGIN\|END\)' "$log" | sed -n "${seen}p" | tr -d '\r')
-            # shellcheck disable=SC2046
-            echo "$l $(cpu_ticks $(bench_pids "$1" "$2"))" | sed 's/.*VGBENCH-//' >> "/run/bench-$1.samples"
+            pids=$(bench_pids "$1" "$2")
+            # shellcheck disable=SC2086
+            echo "$l $(cpu_ticks $pids)" | sed 's/.*VGBENCH-//' >> "/run/bench-$1.samples"
+            # shellcheck disable=SC2086
+            [ "$seen" = 1 ] && echo "BENCH $1 INFO CPU sampled from: $(for p in $pids; do
+                printf '%s(%s) ' "$p" "$(cat /proc/$p/comm 2>/dev/null)"; done)"
         done
         i=$((i + 1))
         [ $i -gt $(($3 * 5)) ] && { fail "bench/$1: the guest did not finish in $3 s"; xl destroy "bench-$1"; }

@@ -55,11 +55,11 @@ smoke)
     ;;
 *)
     for qd in 1 8 32; do rd randread-4k-qd$qd randread 4k $qd; done
-    for qd in 1 8 32; do wr randwrite-4k-qd$qd randwrite 4k $qd 8M; done
+    for qd in 1 8 32; do wr randwrite-4k-qd$qd randwrite 4k $qd 4M; done
     rd read-64k-qd8 read 64k 8
-    wr write-64k-qd8 write 64k 8 32M
+    wr write-64k-qd8 write 64k 8 16M
     rd read-1m-qd8 read 1M 8
-    wr write-1m-qd8 write 1M 8 64M
+    wr write-1m-qd8 write 1M 8 32M
     ;;
 esac
 echo "VGBENCH-DONE"
