@@ -69,6 +69,13 @@ static const struct vg_rule uring_io_rules[] = {
     FD_RULE(io_uring_enter, VG_FD_RING, VG_REACH_SERVE,
             "submit reads, writes and flushes of the image and wait for them (the ring "
             "allows nothing else: IORING_REGISTER_RESTRICTIONS)"),
+#if !defined(__aarch64__)
+    /* arm64's poll() is ppoll, which the kernel restarts as itself. */
+    ANY_RULE(restart_syscall, VG_REACH_RARE,
+             "io_uring runs completions as task work, which interrupts poll(); the kernel "
+             "then restarts poll through restart_syscall (make bench-sim-smoke dies of "
+             "SIGSYS without it)"),
+#endif
 };
 
 /* Not IOCTL_PRIVCMD_HYPERCALL, MMAP, MMAPBATCH or MMAPBATCH_V2: no guest RAM, ever. */

@@ -120,14 +120,19 @@ static int run_workload(FILE *csv, const struct mode *m, const struct workload *
         if (rc == 0 && (rc = vdrv_kick(v)) >= 0)
             rc = vdrv_reap(v, 2000); /* how many completed, or negative errno */
         rc = rc < 0 ? rc : 0;
-        if (rc == 0 && v->needs_reset)
+        if (rc == 0 && v->needs_reset) {
+            fprintf(stderr, "bench-sim: %s %s: the device needs a reset\n", m->name, w->name);
             rc = -EIO;
+        }
         uint64_t now = simdom_now_ns();
         for (unsigned i = 0; i < w->qd && rc == 0; i++) {
             if (!req[i].done || !req[i].data)
                 continue;
-            if (req[i].status != 0)
+            if (req[i].status != 0) {
+                fprintf(stderr, "bench-sim: %s %s: request status %u\n", m->name, w->name,
+                        req[i].status);
                 rc = -EIO;
+            }
             lat[completed++] = now - t_submit[i];
             req[i].data = NULL;
         }
@@ -141,7 +146,10 @@ static int run_workload(FILE *csv, const struct mode *m, const struct workload *
     for (uint64_t k = 0; rc == 0 && w->type == 1 && k < w->count && k < slots; k++) {
         uint64_t slot = w->random ? (k * 2654435761ull) % slots : k % slots;
         uint64_t sector = slot * (w->bs / 512);
-        if (vdrv_blk_sync(v, 0, sector, check, w->bs) != 0) {
+        int st = vdrv_blk_sync(v, 0, sector, check, w->bs);
+        if (st != 0) {
+            fprintf(stderr, "bench-sim: %s %s: read-back of sector %llu: %d\n", m->name,
+                    w->name, (unsigned long long)sector, st);
             rc = -EIO;
             break;
         }
@@ -158,6 +166,9 @@ static int run_workload(FILE *csv, const struct mode *m, const struct workload *
                 (unsigned long long)(s.gnt_mapped.peak + s.fgn_mapped.peak),
                 (unsigned long long)(m->dma == VDRV_DMA_GRANT ? s.granted.peak : 0),
                 w->type == 1 ? (verify_errors ? "error" : "ok") : "");
+        if (verify_errors)
+            fprintf(stderr, "bench-sim: %s %s: %llu blocks read back wrong\n", m->name,
+                    w->name, (unsigned long long)verify_errors);
         rc = verify_errors ? -EIO : 0;
     }
     free(lat);
@@ -181,8 +192,8 @@ static int run_mode(FILE *csv, const char *backend, const struct mode *m,
     if (fd < 0 || ftruncate(fd, (off_t)(AREA_MIB + 8) << 20) < 0)
         return -errno;
     close(fd);
-    char *argv[16] = { (char *)backend, "blk", "--domid", "1", "--image", img, "-q" };
-    int n = 7;
+    char *argv[16] = { (char *)backend, "blk", "--domid", "1", "--image", img };
+    int n = 6;
     for (int i = 0; m->args[i]; i++)
         argv[n++] = (char *)m->args[i];
     if (m->dma == VDRV_DMA_PHYS) {
@@ -205,11 +216,18 @@ static int run_mode(FILE *csv, const char *backend, const struct mode *m,
     if (v.d)
         vdrv_remove(&v);
     int st = sim_stop(pid);
-    if (rc == 0 && st != 0)
+    if (rc == 0 && st != 0) {
+        fprintf(stderr, "bench-sim: %s: the backend exited with status 0x%x\n", m->name, st);
         rc = -EIO;
-    if (rc < 0)
-        fprintf(stderr, "bench-sim: %s failed: %s (backend log %s)\n", m->name, strerror(-rc),
-                log);
+    }
+    if (rc < 0) {
+        fprintf(stderr, "bench-sim: %s failed: %s; the backend's log ends:\n", m->name,
+                strerror(-rc));
+        char cmd[256];
+        snprintf(cmd, sizeof(cmd), "tail -n 5 %s >&2", log);
+        if (system(cmd) < 0)
+            perror("system");
+    }
     simdom_destroy(d);
     unlink(img);
     return rc;
