@@ -128,6 +128,8 @@ CFG
         wait $BE_PID
         grep -o 'device 51712 says: .*\(image I/O\|served\) .*' "/run/be-bench-$m.log" |
             sed "s/.*says: /BENCH STATS $m /"
+        grep -q 'device 51712 says: .*served ' "/run/be-bench-$m.log" ||
+            tail -n 6 "/run/be-bench-$m.log" | sed "s/^/BENCH $m INFO no closing report: /"
     fi
     losetup -d /dev/loop2 2>/dev/null
 }
