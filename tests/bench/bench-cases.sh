@@ -28,11 +28,13 @@ bench_guest_log() {
 }
 
 # bench_pids MODE KIND: the tasks that serve the disk: the device process the
-# launcher started last, or blkback's kernel threads for the guest.
+# launcher started last, or blkback's kernel threads for the guest (Linux
+# 6.1 names them DOMID.DEVICE-QUEUE, e.g. 23.xvda-0).
 bench_pids() {
     if [ "$2" = blkback ]; then
+        dom=$(xl domid "bench-$1" 2>/dev/null)
         for d in /proc/[0-9]*; do
-            case "$(cat "$d/comm" 2>/dev/null)" in blkback.*) echo "${d#/proc/}" ;; esac
+            case "$(cat "$d/comm" 2>/dev/null)" in "$dom".xvda*) echo "${d#/proc/}" ;; esac
         done
     else
         grep -o 'started pid [0-9]*' "/run/be-bench-$1.log" 2>/dev/null | tail -n1 | cut -d' ' -f3
