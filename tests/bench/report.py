@@ -91,7 +91,10 @@ def build_rows(rows, stats, simulated):
             "mb_s": "%.2f" % (main["bw_kib"] * 1024 / 1e6),
             "p50_us": "%.0f" % main["p50"] if main["p50"] is not None else "",
             "p99_us": "%.0f" % main["p99"] if main["p99"] is not None else "",
-            "cpu_s_per_gb": "%.3f" % ((ticks / USER_HZ) / (moved / 1e9)) if moved else "",
+            # negative: a sampled task was gone at the end (a guest's blkback threads
+            # end with it): not measured
+            "cpu_s_per_gb": "%.3f" % ((ticks / USER_HZ) / (moved / 1e9))
+                            if moved and ticks >= 0 else "",
             "map_or_copy_calls_per_request": calls,
             "backend_pages_mapped_peak": st.get("peak", ""),
             "guest_pages_granted_peak": "",
@@ -144,8 +147,8 @@ def plot(rows, out):
                                  and r["workload"] == "read-1m-qd8"
                                  and r["backend_pages_mapped_peak"] != ""]) for m in modes],
     }
-    labels = {"iops-vs-qd": ("queue depth (4K random read)", "IOPS", "logscale x 2"),
-              "mbs-vs-bs": ("block size, KiB (read, QD 8)", "MB/s", "logscale x 2"),
+    labels = {"iops-vs-qd": ("queue depth (4K random read)", "IOPS", "logscale x 2; set logscale y 10"),
+              "mbs-vs-bs": ("block size, KiB (read, QD 8)", "MB/s", "logscale x 2; set logscale y 10"),
               "exposure-vs-mbs": ("MB/s (1M read, QD 8)", "backend pages mapped (peak)",
                                   "logscale y 2")}
     for name, data in series.items():
