@@ -195,11 +195,12 @@ int aio_submit(struct aio *a)
     a->stats.enters++;
     if (rc < 0)
         return rc;
-    /* The kernel consumes the whole SQ ring or fails the call: no partial batch. */
-    a->stats.submitted += (unsigned)rc;
-    a->inflight += (unsigned)rc;
-    a->queued -= (unsigned)rc < a->queued ? (unsigned)rc : a->queued;
-    return 0;
+    /* The kernel may take fewer than queued (it ran out of requests): the rest stay queued. */
+    unsigned n = (unsigned)rc < a->queued ? (unsigned)rc : a->queued;
+    a->stats.submitted += n;
+    a->inflight += n;
+    a->queued -= n;
+    return (int)n;
 }
 
 int aio_reap(struct aio *a, bool wait, aio_done_fn done, void *ctx)

@@ -56,7 +56,10 @@ bool aio_is_async(const struct aio *a);
 int aio_queue_rw(struct aio *a, bool write, const struct iovec *iov, unsigned iovcnt,
                  uint64_t off, bool dsync, void *user);
 int aio_queue_fdatasync(struct aio *a, void *user);
-/* Hand what is queued to the kernel, in one system call. */
+/*
+ * Hand what is queued to the kernel, in one system call; how many it took
+ * (they go in queue order; the rest stay queued), or negative errno.
+ */
 int aio_submit(struct aio *a);
 /*
  * Call done() for every completion ready, or, with wait, for at least one

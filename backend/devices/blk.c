@@ -231,6 +231,8 @@ static struct blk_req *free_req(struct blk_dev *b)
 
 static int queue_req(struct blk_dev *b, struct blk_req *r)
 {
+    if (b->aio_failed)
+        return -EIO; /* the ring is never entered again (blk_kick) */
     int rc = r->flush ? aio_queue_fdatasync(&b->aio, r)
                       : aio_queue_rw(&b->aio, r->write, r->iov + r->cur, r->iovcnt - r->cur,
                                      r->off,
@@ -350,25 +352,31 @@ static void blk_io_done(void *user, int res, void *ctx)
 }
 
 /*
- * Hand the queued requests to the kernel.  If the ring refuses (the host is
- * out of resources: the bounds above keep both rings from overflowing), they
- * fail with IOERR, and so does every later request: the ring still holds
- * their entries, so it is never entered again.
+ * Hand the queued requests to the kernel, in order.  If the ring refuses
+ * (the host is out of resources: the bounds above keep both rings from
+ * overflowing), the requests it did not take fail with IOERR, and so does
+ * every later request: the ring still holds their entries, so it is never
+ * entered to submit again.
  */
 static void blk_kick(void *dev)
 {
     struct blk_dev *b = dev;
-    if (b->nqueued == 0)
+    unsigned n = b->nqueued, done = 0;
+    int rc = 0;
+    if (n == 0 || b->aio_failed)
         return;
-    int rc = aio_submit(&b->aio);
-    unsigned n = b->nqueued;
+    while (done < n && (rc = aio_submit(&b->aio)) > 0)
+        done += (unsigned)rc;
+    uint16_t left[VDEV_MAX_PENDING]; /* completing them below may queue nothing more */
+    memcpy(left, b->queued + done, (n - done) * sizeof(left[0]));
     b->nqueued = 0;
-    if (rc == 0)
+    if (done == n)
         return;
-    vg_err("blk: io_uring submission failed: %s; image I/O fails from now on", strerror(-rc));
+    vg_err("blk: io_uring took %u of %u requests (%s); image I/O fails from now on", done, n,
+           rc < 0 ? strerror(-rc) : "no progress");
     b->aio_failed = true;
-    for (unsigned i = 0; i < n; i++)
-        finish_req(b, &b->req[b->queued[i]], VIRTIO_BLK_S_IOERR);
+    for (unsigned i = 0; i < n - done; i++)
+        finish_req(b, &b->req[left[i]], VIRTIO_BLK_S_IOERR);
 }
 
 static void blk_poll(void *dev, bool drain)
@@ -489,12 +497,18 @@ static int blk_handle_chain(void *dev, unsigned queue, const struct gmem_sg *sg,
     type = le32toh(type);
     sector = le64toh(sector);
 
-    /* Reads, writes and flushes go to the ring when there is one. */
-    if (type == VIRTIO_BLK_T_IN || type == VIRTIO_BLK_T_OUT || type == VIRTIO_BLK_T_FLUSH)
+    /* Reads, writes and flushes go to the ring when there is one, and only
+     * there: the jail of the io_uring engine has no preadv, pwritev or fdatasync. */
+    if (type == VIRTIO_BLK_T_IN || type == VIRTIO_BLK_T_OUT || type == VIRTIO_BLK_T_FLUSH) {
         r = free_req(b);
+        if (!r && aio_is_async(&b->aio)) {
+            status = VIRTIO_BLK_S_IOERR; /* the engine failed (blk_kick) */
+            goto done;
+        }
+    }
     if (r)
         *r = (struct blk_req){ .busy = true, .tag = tag, .sg = sg, .status_off = status_off,
-                               .out = (uint32_t)wlen };
+                               .out = type == VIRTIO_BLK_T_IN ? (uint32_t)wlen : 1 };
     switch (type) {
     case VIRTIO_BLK_T_IN:
     case VIRTIO_BLK_T_OUT:

@@ -67,33 +67,52 @@ static void update_irq(struct mmio_dev *m)
 }
 
 static void raise_vring_irq(struct mmio_dev *m, unsigned q);
+static void stop_queues_now(struct mmio_dev *m);
 
 /*
  * Let every chain in flight finish before anything it points into is
  * unmapped: the kernel may still be reading or writing those pages.  The
  * used entries of the queues in stopping are not published (those queues are
- * going away); the others' are, as usual.
+ * going away); the others' are, as usual.  A device broken by a completion
+ * inside the drain asks for the queues to stop: that waits until the drain
+ * is over (stop_pending), so nothing is unmapped while chains are in flight.
  */
 static void drain(struct mmio_dev *m, uint32_t stopping)
 {
     m->stopping_queues |= stopping;
-    if (m->inflight && m->ops->poll && !m->draining) {
+    if (m->draining)
+        return; /* the outer drain keeps the bits until it ends */
+    if (m->inflight && m->ops->poll) {
         m->draining = true;
         m->ops->poll(m->dev, true);
         m->draining = false;
     }
-    m->stopping_queues &= ~stopping;
+    m->stopping_queues = 0;
+    if (m->stop_pending) {
+        m->stop_pending = false;
+        stop_queues_now(m);
+    }
 }
 
-static void stop_queues(struct mmio_dev *m)
+static void stop_queues_now(struct mmio_dev *m)
 {
-    drain(m, ~0u);
     m->deferred_queues = m->waiting_queues = m->completed_queues = 0;
     memset(m->has_stalled, 0, sizeof(m->has_stalled));
     for (unsigned q = 0; q < VIRTIO_MMIO_MAX_QUEUES; q++)
         vq_stop(&m->vq[q], m->gmem);
     /* A reset driver may revoke its pool: let go of every page of it. */
     gmem_persist_flush(m->gmem);
+}
+
+static void stop_queues(struct mmio_dev *m)
+{
+    if (m->draining) {
+        m->stopping_queues = ~0u;
+        m->stop_pending = true;
+        return;
+    }
+    drain(m, ~0u);
+    stop_queues_now(m);
 }
 
 static void device_reset(struct mmio_dev *m)
@@ -143,6 +162,18 @@ static void raise_vring_irq(struct mmio_dev *m, unsigned q)
         m->isr |= VIRTIO_MMIO_INT_VRING;
         m->ctr.interrupts++;
         update_irq(m);
+    }
+}
+
+/* Interrupt for every queue with new used entries, if the device still serves it. */
+static void raise_completed(struct mmio_dev *m)
+{
+    for (unsigned q = 0; q < VIRTIO_MMIO_MAX_QUEUES; q++) {
+        if (!(m->completed_queues & (1u << q)))
+            continue;
+        m->completed_queues &= ~(1u << q);
+        if (live(m) && m->vq[q].started)
+            raise_vring_irq(m, q);
     }
 }
 
@@ -286,10 +317,11 @@ wait:
     m->waiting_queues |= 1u << q;
     m->ctr.stalls++;
 notify:
+    /* The kick may complete chains (a refused submission), on any queue. */
     if (m->ops->kick)
         m->ops->kick(m->dev);
-    m->completed_queues &= ~(1u << q);
-    raise_vring_irq(m, q);
+    m->completed_queues |= 1u << q;
+    raise_completed(m);
 }
 
 void mmio_poll_device(struct mmio_dev *m)
@@ -297,13 +329,7 @@ void mmio_poll_device(struct mmio_dev *m)
     if (!m->ops->poll)
         return;
     m->ops->poll(m->dev, false);
-    for (unsigned q = 0; q < VIRTIO_MMIO_MAX_QUEUES; q++) {
-        if (!(m->completed_queues & (1u << q)))
-            continue;
-        m->completed_queues &= ~(1u << q);
-        if (live(m) && m->vq[q].started)
-            raise_vring_irq(m, q);
-    }
+    raise_completed(m);
     /* Round robin: the queue resumed first this time goes last next time. */
     m->resume_from = (m->resume_from + 1) % VIRTIO_MMIO_MAX_QUEUES;
     for (unsigned i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++) {

@@ -112,7 +112,7 @@ struct mmio_dev {
     bool has_stalled[VIRTIO_MMIO_MAX_QUEUES];
     struct vq_chain *stalled; /* one per queue */
     uint32_t stopping_queues; /* their completions are not published */
-    bool draining;
+    bool draining, stop_pending;
     struct vdev_host host;
     struct mmio_counters ctr;
 };
