@@ -43,6 +43,8 @@ void gmem_account(struct gmem *g, int64_t pages)
     g->stats.pages_now += (uint64_t)pages; /* unsigned wrap undoes an earlier add */
     if (g->stats.pages_now > g->stats.pages_peak)
         g->stats.pages_peak = g->stats.pages_now;
+    if (g->stats.pages_now > g->stats.pages_peak_window)
+        g->stats.pages_peak_window = g->stats.pages_now;
 }
 
 int gmem_init(struct gmem *g, enum gmem_mode mode, uint16_t domid, xengnttab_handle *gnt,
@@ -138,12 +140,58 @@ static int buf_frames(const struct gmem *g, const struct gmem_buf *b, struct buf
     return 0;
 }
 
-static int map_direction(struct gmem *g, const struct gmem_buf *bufs, unsigned n,
-                         const struct buf_frames *f, bool writable, struct gmem_sg *sg)
+/*
+ * Map frames[0..total) (grant refs, or guest frame numbers in the foreign
+ * modes) in one call, read-only unless writable.  -EFAULT: the guest had not
+ * granted one of them, or it is not its memory.
+ */
+static int map_list(struct gmem *g, const uint64_t *frames, uint32_t total, bool writable,
+                    uint8_t **base)
 {
     uint32_t refs[GMEM_MAX_CHAIN_PAGES];
     xen_pfn_t pfns[GMEM_MAX_CHAIN_PAGES];
     int errs[GMEM_MAX_CHAIN_PAGES];
+    if (total == 0 || total > GMEM_MAX_CHAIN_PAGES)
+        return -E2BIG;
+    int prot = PROT_READ | (writable ? PROT_WRITE : 0);
+    if (gmem_mode_is_grant(g->mode)) {
+        for (uint32_t p = 0; p < total; p++)
+            refs[p] = (uint32_t)frames[p];
+        *base = xengnttab_map_domain_grant_refs(g->gnt, total, g->domid, refs, prot);
+        if (!*base)
+            return -EFAULT;
+    } else {
+        for (uint32_t p = 0; p < total; p++)
+            pfns[p] = (xen_pfn_t)frames[p];
+        *base = xenforeignmemory_map(g->fmem, g->domid, prot, total, pfns, errs);
+        if (!*base)
+            return -EFAULT;
+        for (uint32_t p = 0; p < total; p++)
+            if (errs[p]) {
+                xenforeignmemory_unmap(g->fmem, *base, total);
+                return -EFAULT;
+            }
+    }
+    g->stats.map_calls++;
+    g->stats.pages_mapped += total;
+    gmem_account(g, total);
+    return 0;
+}
+
+static void unmap_list(struct gmem *g, const struct gmem_mapping *map)
+{
+    if (gmem_mode_is_grant(g->mode))
+        xengnttab_unmap(g->gnt, map->addr, map->pages);
+    else
+        xenforeignmemory_unmap(g->fmem, map->addr, map->pages);
+    g->stats.unmap_calls++;
+    gmem_account(g, -(int64_t)map->pages);
+}
+
+static int map_direction(struct gmem *g, const struct gmem_buf *bufs, unsigned n,
+                         const struct buf_frames *f, bool writable, struct gmem_sg *sg)
+{
+    uint64_t frames[GMEM_MAX_CHAIN_PAGES];
     uint32_t first_page[GMEM_MAX_BUFS];
     uint32_t total = 0;
 
@@ -153,36 +201,16 @@ static int map_direction(struct gmem *g, const struct gmem_buf *bufs, unsigned n
         first_page[i] = total;
         if (f[i].npages > GMEM_MAX_CHAIN_PAGES - total)
             return -E2BIG;
-        for (uint32_t p = 0; p < f[i].npages; p++) {
-            if (gmem_mode_is_grant(g->mode))
-                refs[total + p] = (uint32_t)(f[i].first + p);
-            else
-                pfns[total + p] = (xen_pfn_t)(f[i].first + p);
-        }
+        for (uint32_t p = 0; p < f[i].npages; p++)
+            frames[total + p] = f[i].first + p;
         total += f[i].npages;
     }
     if (total == 0)
         return 0;
-
-    int prot = PROT_READ | (writable ? PROT_WRITE : 0);
     uint8_t *base;
-    if (gmem_mode_is_grant(g->mode)) {
-        base = xengnttab_map_domain_grant_refs(g->gnt, total, g->domid, refs, prot);
-        if (!base)
-            return -EFAULT;
-    } else {
-        base = xenforeignmemory_map(g->fmem, g->domid, prot, total, pfns, errs);
-        if (!base)
-            return -EFAULT;
-        for (uint32_t p = 0; p < total; p++)
-            if (errs[p]) {
-                xenforeignmemory_unmap(g->fmem, base, total);
-                return -EFAULT;
-            }
-    }
-    g->stats.map_calls++;
-    g->stats.pages_mapped += total;
-    gmem_account(g, total);
+    int rc = map_list(g, frames, total, writable, &base);
+    if (rc < 0)
+        return rc;
     sg->map[sg->nmaps++] = (struct gmem_mapping){ .addr = base, .pages = total };
     for (unsigned i = 0; i < n; i++)
         if (bufs[i].writable == writable && f[i].npages)
@@ -296,16 +324,103 @@ int gmem_map_bufs(struct gmem *g, const struct gmem_buf *bufs, unsigned n, struc
     return rc < 0 ? rc : map_described(g, bufs, n, f, sg);
 }
 
+bool gmem_can_batch(const struct gmem *g)
+{
+    return (g->mode == GMEM_GRANT && !g->persist.enabled) || g->mode == GMEM_FOREIGN;
+}
+
+uint32_t gmem_data_room(const struct gmem *g)
+{
+    return GMEM_MAX_CHAIN_PAGES - g->data_pages;
+}
+
+int gmem_data_pages(const struct gmem *g, const struct gmem_buf *bufs, unsigned n,
+                    uint32_t *pages)
+{
+    uint64_t t = 0;
+    if (n > GMEM_MAX_BUFS)
+        return -E2BIG;
+    for (unsigned i = 0; i < n; i++) {
+        struct buf_frames f;
+        int rc = buf_frames(g, &bufs[i], &f);
+        if (rc < 0)
+            return rc;
+        t += f.npages;
+    }
+    if (t > GMEM_MAX_CHAIN_PAGES)
+        return -E2BIG;
+    *pages = (uint32_t)t;
+    return 0;
+}
+
+/*
+ * Each span's place in its direction's mapping is kept as a byte offset in
+ * span.host until the mapping exists; then it becomes the address.
+ */
+int gmem_map_batch(struct gmem *g, const struct gmem_batch_chain *c, unsigned k,
+                   struct gmem_batch *b)
+{
+    static uint64_t frames[2][GMEM_MAX_CHAIN_PAGES]; /* large; single-threaded */
+    uint32_t total[2] = { 0, 0 };
+    uint8_t *base[2] = { NULL, NULL };
+    int rc = 0;
+    memset(b, 0, sizeof(*b));
+    if (!gmem_can_batch(g))
+        return -EINVAL;
+    for (unsigned j = 0; j < k && rc == 0; j++) {
+        struct buf_frames f[GMEM_MAX_BUFS];
+        rc = describe_bufs(g, c[j].bufs, c[j].n, f, c[j].sg);
+        for (unsigned i = 0; i < c[j].n && rc == 0; i++) {
+            unsigned d = c[j].bufs[i].writable;
+            if (f[i].npages > GMEM_MAX_CHAIN_PAGES - total[0] - total[1]) {
+                rc = -E2BIG;
+                break;
+            }
+            c[j].sg->span[i].host =
+                (uint8_t *)(uintptr_t)((size_t)total[d] * VG_PAGE_SIZE + f[i].off);
+            for (uint32_t p = 0; p < f[i].npages; p++)
+                frames[d][total[d] + p] = f[i].first + p;
+            total[d] += f[i].npages;
+        }
+        c[j].sg->n = c[j].n;
+    }
+    if (rc == 0 && total[0] + total[1] > gmem_data_room(g))
+        rc = -EBUSY;
+    for (unsigned d = 0; d < 2 && rc == 0; d++)
+        if (total[d])
+            rc = map_list(g, frames[d], total[d], d, &base[d]);
+    if (rc < 0) {
+        if (base[0])
+            unmap_list(g, &(struct gmem_mapping){ .addr = base[0], .pages = total[0] });
+        for (unsigned j = 0; j < k; j++)
+            c[j].sg->n = 0;
+        return rc;
+    }
+    for (unsigned d = 0; d < 2; d++)
+        if (total[d])
+            b->map[b->nmaps++] = (struct gmem_mapping){ .addr = base[d], .pages = total[d] };
+    for (unsigned j = 0; j < k; j++)
+        for (unsigned i = 0; i < c[j].n; i++) {
+            struct gmem_span *sp = &c[j].sg->span[i];
+            sp->host = sp->len ? base[sp->writable] + (uintptr_t)sp->host : NULL;
+        }
+    b->data_pages = total[0] + total[1];
+    g->data_pages += b->data_pages;
+    return 0;
+}
+
+void gmem_unmap_batch(struct gmem *g, struct gmem_batch *b)
+{
+    for (unsigned i = 0; i < b->nmaps; i++)
+        unmap_list(g, &b->map[i]);
+    g->data_pages -= b->data_pages < g->data_pages ? b->data_pages : g->data_pages;
+    memset(b, 0, sizeof(*b));
+}
+
 void gmem_unmap(struct gmem *g, struct gmem_sg *sg)
 {
-    for (unsigned i = 0; i < sg->nmaps; i++) {
-        if (gmem_mode_is_grant(g->mode))
-            xengnttab_unmap(g->gnt, sg->map[i].addr, sg->map[i].pages);
-        else
-            xenforeignmemory_unmap(g->fmem, sg->map[i].addr, sg->map[i].pages);
-        g->stats.unmap_calls++;
-        gmem_account(g, -(int64_t)sg->map[i].pages);
-    }
+    for (unsigned i = 0; i < sg->nmaps; i++)
+        unmap_list(g, &sg->map[i]);
     unpin_spans(g, sg, sg->n);
     gmem_copy_release(g, sg);
     g->data_pages -= sg->data_pages < g->data_pages ? sg->data_pages : g->data_pages;

@@ -39,6 +39,7 @@ struct gmem_stats {
     uint64_t persist_hits, persist_misses, persist_evictions;
     uint64_t copy_calls, copy_bytes; /* grant-copy mode */
     uint64_t pages_now, pages_peak;  /* guest pages mapped into the backend, rings included */
+    uint64_t pages_peak_window;      /* the peak since the last stats report (SIGUSR1) */
 };
 
 
@@ -153,6 +154,35 @@ int gmem_map_bufs(struct gmem *g, const struct gmem_buf *bufs, unsigned n, struc
  */
 int gmem_map_data(struct gmem *g, const struct gmem_buf *bufs, unsigned n, struct gmem_sg *sg);
 void gmem_unmap(struct gmem *g, struct gmem_sg *sg);
+
+/*
+ * Batches: the data buffers of several chains (those one notify brought)
+ * mapped in one call per direction, in the modes that map each request's
+ * data (grant without a pool, foreign).  The chains' sgs point into the
+ * batch's mappings and own none of them (gmem_unmap on one releases
+ * nothing); gmem_unmap_batch releases them all at once, so no chain of a
+ * batch may publish its used entry before every chain of it is done.
+ */
+struct gmem_batch {
+    struct gmem_mapping map[2]; /* one per direction */
+    unsigned nmaps;
+    uint32_t data_pages;
+};
+struct gmem_batch_chain {
+    const struct gmem_buf *bufs;
+    unsigned n;
+    struct gmem_sg *sg;
+};
+bool gmem_can_batch(const struct gmem *g);
+/* The pages a chain's data would map; negative errno as gmem_map_bufs. */
+int gmem_data_pages(const struct gmem *g, const struct gmem_buf *bufs, unsigned n,
+                    uint32_t *pages);
+/* Pages per-request maps may still take beside the chains in flight. */
+uint32_t gmem_data_room(const struct gmem *g);
+/* Errors as gmem_map_data, for the batch as a whole; nothing stays mapped on failure. */
+int gmem_map_batch(struct gmem *g, const struct gmem_batch_chain *c, unsigned k,
+                   struct gmem_batch *b);
+void gmem_unmap_batch(struct gmem *g, struct gmem_batch *b);
 /* Count pages mapped (positive) or unmapped (negative) towards the exposure peak. */
 void gmem_account(struct gmem *g, int64_t pages);
 /*

@@ -29,7 +29,8 @@ int mmio_init(struct mmio_dev *m, const struct vdev_ops *ops, void *dev, struct 
     /* Set-up allocates what serving needs: nothing grows once the guest runs. */
     m->req = calloc(VDEV_MAX_PENDING, sizeof(*m->req));
     m->stalled = calloc(VIRTIO_MMIO_MAX_QUEUES, sizeof(*m->stalled));
-    if (!m->req || !m->stalled) {
+    m->chain = calloc(VDEV_MAX_PENDING, sizeof(*m->chain));
+    if (!m->req || !m->stalled || !m->chain) {
         mmio_fini(m);
         return -ENOMEM;
     }
@@ -43,8 +44,10 @@ void mmio_fini(struct mmio_dev *m)
 {
     free(m->req);
     free(m->stalled);
+    free(m->chain);
     m->req = NULL;
     m->stalled = NULL;
+    m->chain = NULL;
 }
 
 uint64_t mmio_device_features(const struct mmio_dev *m)
@@ -190,8 +193,12 @@ static struct mmio_req *free_slot(struct mmio_dev *m)
  * may revoke its grants once it sees the entry.  Breaks the device and
  * returns -1 when the guest's grants or used ring refuse.
  */
+static int batch_member_done(struct mmio_dev *m, struct mmio_req *r, uint32_t written);
+
 static int finish_chain(struct mmio_dev *m, struct mmio_req *r, uint32_t written)
 {
+    if (r->batch >= 0)
+        return batch_member_done(m, r, written);
     struct virtq *vq = &m->vq[r->queue];
     r->busy = false;
     if ((m->stopping_queues & (1u << r->queue)) || !live(m) || !vq->started) {
@@ -211,21 +218,64 @@ static int finish_chain(struct mmio_dev *m, struct mmio_req *r, uint32_t written
     return 0;
 }
 
+/*
+ * A batched chain is done.  Its used entry waits until every chain of its
+ * batch is: the last one unmaps the batch, then publishes each (those whose
+ * device and queue still serve; the others are only released).
+ */
+static int batch_member_done(struct mmio_dev *m, struct mmio_req *r, uint32_t written)
+{
+    int16_t bi = r->batch;
+    struct mmio_batch *b = &m->batch[bi];
+    r->done = true;
+    r->written = written;
+    if (--b->pending)
+        return 0;
+    gmem_unmap_batch(m->gmem, &b->maps);
+    b->busy = false;
+    int rc = 0;
+    for (unsigned i = 0; i < VDEV_MAX_PENDING; i++) {
+        struct mmio_req *x = &m->req[i];
+        if (!x->busy || x->batch != bi || !x->done)
+            continue;
+        x->batch = -1; /* its sg owns no mapping: finishing it only publishes */
+        x->done = false;
+        if (finish_chain(m, x, x->written) < 0)
+            rc = -1;
+    }
+    return rc;
+}
+
 static void complete_chain(void *opaque, void *tag, int result, uint32_t written)
 {
     struct mmio_dev *m = opaque;
     struct mmio_req *r = tag;
     /* The device hands back only tags it was given: a slot in flight. */
-    if (r < m->req || r >= m->req + VDEV_MAX_PENDING || !r->busy)
+    if (r < m->req || r >= m->req + VDEV_MAX_PENDING || !r->busy || r->done)
         return;
     m->inflight--;
     if (result < 0) {
-        gmem_unmap(m->gmem, &r->sg);
-        r->busy = false;
+        /* Broken first: finishing then releases without publishing. */
         mmio_fail_device(m, "request violates the device protocol");
+        finish_chain(m, r, 0);
     } else {
         finish_chain(m, r, written);
     }
+}
+
+static void count_inflight(struct mmio_dev *m)
+{
+    if (m->inflight + 1u > m->ctr.inflight_peak)
+        m->ctr.inflight_peak = m->inflight + 1u; /* this one counts while it is served */
+    if (m->inflight + 1u > m->ctr.inflight_peak_window)
+        m->ctr.inflight_peak_window = m->inflight + 1u;
+}
+
+static const char *map_error(int rc)
+{
+    return rc == -EINVAL ? "buffer address is not a grant address"
+         : rc == -EFAULT ? "buffer not granted or out of range"
+                         : "chain maps more pages than the device allows";
 }
 
 /* Map and hand over one chain: 1 done or pending, 0 wait for the chains in flight, <0 broken. */
@@ -236,16 +286,14 @@ static int start_chain(struct mmio_dev *m, unsigned q, struct mmio_req *r,
     if (rc == -EBUSY && m->inflight > 0)
         return 0;
     if (rc < 0) {
-        mmio_fail_device(m, rc == -EINVAL ? "buffer address is not a grant address"
-                          : rc == -EFAULT ? "buffer not granted or out of range"
-                                          : "chain maps more pages than the device allows");
+        mmio_fail_device(m, map_error(rc));
         return rc;
     }
     r->busy = true;
+    r->batch = -1;
     r->queue = (uint8_t)q;
     r->head = chain->head;
-    if (m->inflight + 1u > m->ctr.inflight_peak)
-        m->ctr.inflight_peak = m->inflight + 1u; /* this one counts while it is served */
+    count_inflight(m);
     uint32_t written = 0;
     rc = m->ops->handle_chain(m->dev, q, &r->sg, r, &written);
     if (rc == VDEV_PENDING && m->ops->poll) {
@@ -261,6 +309,117 @@ static int start_chain(struct mmio_dev *m, unsigned q, struct mmio_req *r,
     return finish_chain(m, r, written) < 0 ? -EFAULT : 1;
 }
 
+/* Chains taken from one queue, slots reserved, not mapped yet. */
+struct batch_build {
+    struct mmio_req *r[MMIO_BATCH_MAX];
+    unsigned n;
+    uint32_t pages;
+};
+
+/* Give the reserved slots back: nothing of theirs was mapped or handed over. */
+static void batch_drop(struct batch_build *bb)
+{
+    for (unsigned j = 0; j < bb->n; j++)
+        bb->r[j]->busy = false;
+    bb->n = 0;
+    bb->pages = 0;
+}
+
+/*
+ * Map the collected chains of queue q in one call per direction and hand
+ * each to the device.  1, or <0 once the device is broken (a chain it could
+ * not map or serve).  A chain that completes at once is held like any
+ * member until the batch is done.
+ */
+static int batch_start(struct mmio_dev *m, unsigned q, struct batch_build *bb)
+{
+    unsigned k = bb->n, bi = 0;
+    if (k == 0)
+        return 1;
+    /* A busy batch holds a busy slot outside this one: one is always free. */
+    while (m->batch[bi].busy)
+        bi++;
+    struct mmio_batch *b = &m->batch[bi];
+    struct gmem_batch_chain c[MMIO_BATCH_MAX];
+    for (unsigned j = 0; j < k; j++) {
+        const struct vq_chain *ch = &m->chain[bb->r[j] - m->req];
+        c[j] = (struct gmem_batch_chain){ .bufs = ch->buf, .n = ch->n, .sg = &bb->r[j]->sg };
+    }
+    int rc = gmem_map_batch(m->gmem, c, k, &b->maps);
+    if (rc < 0) {
+        batch_drop(bb);
+        mmio_fail_device(m, map_error(rc));
+        return rc;
+    }
+    b->busy = true;
+    b->pending = k;
+    m->ctr.batches++;
+    struct mmio_req *rs[MMIO_BATCH_MAX];
+    for (unsigned j = 0; j < k; j++) {
+        struct mmio_req *r = rs[j] = bb->r[j];
+        r->done = false;
+        r->batch = (int16_t)bi;
+        r->queue = (uint8_t)q;
+        r->head = m->chain[r - m->req].head;
+    }
+    bb->n = 0;
+    bb->pages = 0;
+    for (unsigned j = 0; j < k; j++) {
+        struct mmio_req *r = rs[j];
+        if (!live(m) || (m->stopping_queues & (1u << q)) || !m->vq[q].started) {
+            batch_member_done(m, r, 0); /* broken while handing over: released only */
+            continue;
+        }
+        count_inflight(m);
+        uint32_t written = 0;
+        rc = m->ops->handle_chain(m->dev, q, &r->sg, r, &written);
+        if (rc == VDEV_PENDING && m->ops->poll) {
+            m->inflight++;
+        } else if (rc < 0 || rc == VDEV_PENDING) {
+            mmio_fail_device(m, "request violates the device protocol");
+            batch_member_done(m, r, 0);
+        } else {
+            finish_chain(m, r, written);
+        }
+    }
+    return live(m) ? 1 : -EPROTO;
+}
+
+/*
+ * Take chain into the batch being built (its slot r reserved), or say why
+ * not: 1 taken, 0 it waits for the chains in flight (held in stalled[q]),
+ * <0 the device broke.  A chain that would not fit beside the batch sends
+ * the batch first.
+ */
+static int batch_add(struct mmio_dev *m, unsigned q, struct batch_build *bb, struct mmio_req *r,
+                     const struct vq_chain *chain)
+{
+    uint32_t pages;
+    int rc = gmem_data_pages(m->gmem, chain->buf, chain->n, &pages);
+    if (rc < 0) {
+        batch_drop(bb);
+        mmio_fail_device(m, map_error(rc));
+        return rc;
+    }
+    if (pages > gmem_data_room(m->gmem) - bb->pages) {
+        rc = batch_start(m, q, bb);
+        if (rc < 0)
+            return rc;
+        if (pages > gmem_data_room(m->gmem)) {
+            /* Not alone either, so chains are in flight: wait for them. */
+            if (chain != &m->stalled[q])
+                m->stalled[q] = *chain;
+            return 0;
+        }
+    }
+    r->busy = true; /* reserved */
+    r->done = false;
+    r->batch = -1;
+    bb->r[bb->n++] = r;
+    bb->pages += pages;
+    return bb->n == MMIO_BATCH_MAX ? batch_start(m, q, bb) : 1;
+}
+
 /*
  * Serve the available chains of queue q, at most the queue's size of them,
  * then interrupt if the driver wants it.  A guest that keeps publishing would
@@ -270,36 +429,52 @@ static int start_chain(struct mmio_dev *m, unsigned q, struct mmio_req *r,
  * used-event comparison never spans more than a ring's worth of completions.
  * A chain that finds no free slot, or does not fit beside those in flight,
  * waits for a completion (mmio_poll_device resumes the queue).
+ *
+ * Where each request's data is mapped (grant without a pool, foreign), the
+ * chains found here are mapped together, one call per direction for up to
+ * MMIO_BATCH_MAX of them, instead of one or two calls each.
  */
 static void process_queue(struct mmio_dev *m, unsigned q)
 {
     struct virtq *vq = &m->vq[q];
-    struct vq_chain *chain = &m->stalled[q];
+    bool batching = gmem_can_batch(m->gmem);
+    struct batch_build bb = { .n = 0 };
     unsigned budget = vq->size;
     m->deferred_queues &= ~(1u << q);
     m->waiting_queues &= ~(1u << q);
     for (int pass = 0; pass < 2; pass++) {
         for (;;) {
             if (budget == 0) {
+                if (batch_start(m, q, &bb) < 0)
+                    return;
                 m->deferred_queues |= 1u << q;
                 m->ctr.deferrals++;
                 goto notify;
             }
             struct mmio_req *r = free_slot(m);
+            if (!r && bb.n) {
+                if (batch_start(m, q, &bb) < 0)
+                    return;
+                continue; /* a synchronous device may have freed slots */
+            }
             if (!r)
                 goto wait;
+            struct vq_chain *chain = batching ? &m->chain[r - m->req] : &m->stalled[q];
             if (!m->has_stalled[q]) {
                 int rc = vq_pop_chain(vq, m->gmem, chain);
                 if (rc == 0)
                     break;
                 if (rc < 0) {
+                    batch_drop(&bb);
                     mmio_fail_device(m, "malformed ring or descriptor chain");
                     return;
                 }
                 budget--;
+            } else if (batching) {
+                *chain = m->stalled[q];
             }
             m->has_stalled[q] = false;
-            int rc = start_chain(m, q, r, chain);
+            int rc = batching ? batch_add(m, q, &bb, r, chain) : start_chain(m, q, r, chain);
             if (rc < 0)
                 return;
             if (rc == 0) {
@@ -307,6 +482,8 @@ static void process_queue(struct mmio_dev *m, unsigned q)
                 goto wait;
             }
         }
+        if (batch_start(m, q, &bb) < 0)
+            return;
         /* Second pass closes the race with a driver that added buffers
          * before it could see the new avail_event. */
         if (!vq->event_idx || vq_publish_avail_event(vq) < 0)

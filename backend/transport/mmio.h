@@ -73,14 +73,31 @@ struct mmio_counters {
     uint64_t deferrals; /* a notify's batch hit its bound and the rest was deferred */
     uint64_t stalls;    /* a queue waited for a chain in flight to complete */
     uint64_t inflight_peak;
+    uint64_t batches;  /* batch maps made: chains / batches is what one map call served */
+    uint64_t inflight_peak_window; /* since the last stats report (SIGUSR1) */
 };
 
 /* A chain handed to the device and not completed yet: its buffers stay mapped. */
 struct mmio_req {
     bool busy;
+    bool done;      /* batched: completed, its used entry waits for the batch */
     uint8_t queue;
     uint16_t head;
+    int16_t batch;  /* its batch (index in mmio_dev.batch), or -1: maps of its own */
+    uint32_t written;
     struct gmem_sg sg;
+};
+
+/*
+ * The chains one notify brought, their data mapped together (gmem_map_batch)
+ * in the modes that map per request.  Released, and only then published,
+ * when the last of them completes.
+ */
+#define MMIO_BATCH_MAX 32u
+struct mmio_batch {
+    bool busy;
+    unsigned pending; /* members not completed yet */
+    struct gmem_batch maps;
 };
 
 struct mmio_dev {
@@ -111,6 +128,8 @@ struct mmio_dev {
     unsigned resume_from; /* waiting queues resume in turn from here */
     bool has_stalled[VIRTIO_MMIO_MAX_QUEUES];
     struct vq_chain *stalled; /* one per queue */
+    struct vq_chain *chain;   /* one per slot: a batch's chains until they are mapped */
+    struct mmio_batch batch[VDEV_MAX_PENDING];
     uint32_t stopping_queues; /* their completions are not published */
     bool draining, stop_pending;
     struct vdev_host host;
