@@ -62,7 +62,8 @@ BE_OBJS    := $(call obj,$(BE_SRCS))
 SIM_OBJS   := $(call obj,$(SIM_SRCS))
 GUEST_OBJS := $(call obj,$(GUEST_SRCS))
 
-BINS := $(BUILD)/virtio-grant $(BUILD)/virtio-grant-sim $(BUILD)/xensim-demo $(BUILD)/xensim-bench
+BINS := $(BUILD)/virtio-grant $(BUILD)/virtio-grant-sim $(BUILD)/xensim-demo $(BUILD)/xensim-bench \
+        $(BUILD)/vg-grant-peak
 
 UNIT_TESTS := $(BUILD)/tests/test_mmio $(BUILD)/tests/test_virtq $(BUILD)/tests/test_blk \
               $(BUILD)/tests/test_config $(BUILD)/tests/test_simxs $(BUILD)/tests/test_simxs_txn
@@ -117,6 +118,10 @@ $(BUILD)/tests/no-uring: $(call obj,tests/common/no_uring.c)
 # The same, against the real libraries (for the real-Xen e2e).
 $(BUILD)/virtio-grant-probe: $(BE_OBJS) $(call obj,$(PROBE_SRCS) $(XEN_PLATFORM_SRCS))
 	$(CC) $(LDFLAGS) $(XEN_LDFLAGS) -o $@ $^ $(XENLIBS)
+
+# make bench's dom0 tool: a guest's granted pages, sampled (real Xen only).
+$(BUILD)/vg-grant-peak: $(call obj,tests/bench/grant_peak.c)
+	$(CC) $(LDFLAGS) $(XEN_LDFLAGS) -o $@ $^ -lxenforeignmemory
 
 $(BUILD)/xensim-bench: $(call obj,xensim/tools/bench_sim.c) $(BUILD)/libsimguest.a
 	$(CC) $(LDFLAGS) -o $@ $^

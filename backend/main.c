@@ -137,6 +137,7 @@ static int setup(struct backend *b)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1); /* a stats report, for benchmarks that sample per workload */
     sigprocmask(SIG_BLOCK, &set, NULL);
     b->sigfd = signalfd(-1, &set, SFD_CLOEXEC);
     if (b->sigfd < 0) {
@@ -166,6 +167,26 @@ static bool launcher_says_close(struct backend *b)
     return true;
 }
 
+/*
+ * SIGUSR1: the counters so far, and the peaks since the previous report, on
+ * one line; then those peaks start again.  A benchmark sends it at each
+ * workload's start and end and takes differences, so each workload gets its
+ * own map calls and peaks without restarting the device.
+ */
+static void report_window(struct backend *b)
+{
+    struct gmem_stats *g = &b->gmem.stats;
+    struct mmio_counters *m = &b->mmio.ctr;
+    vg_info("stats: chains %llu maps %llu unmaps %llu grant copies %llu pages mapped now %llu "
+            "peak %llu; in flight peak %llu",
+            (unsigned long long)m->chains, (unsigned long long)g->map_calls,
+            (unsigned long long)g->unmap_calls, (unsigned long long)g->copy_calls,
+            (unsigned long long)g->pages_now, (unsigned long long)g->pages_peak_window,
+            (unsigned long long)m->inflight_peak_window);
+    g->pages_peak_window = g->pages_now;
+    m->inflight_peak_window = 0;
+}
+
 static int serve(struct backend *b)
 {
     /* The image engine's completions (none for the sync engine: fd -1 is skipped). */
@@ -191,7 +212,12 @@ static int serve(struct backend *b)
         }
         if (pfd[1].revents) {
             struct signalfd_siginfo si;
-            if (read(b->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+            ssize_t got = read(b->sigfd, &si, sizeof(si));
+            if (got == (ssize_t)sizeof(si) && si.ssi_signo == SIGUSR1) {
+                report_window(b);
+                continue;
+            }
+            if (got == (ssize_t)sizeof(si))
                 vg_info("signal %u: shutting down", si.ssi_signo);
             return 0;
         }
@@ -226,7 +252,8 @@ static void report(const struct backend *b)
     vg_info("served %llu chains (%llu notifies, %llu deferrals, %llu interrupts, %llu resets, "
             "%llu guest errors); grant copies %llu (%llu bytes); blk reads %llu writes %llu flushes %llu write-through syncs "
             "%llu ioerr %llu unsupp %llu; maps %llu unmaps %llu pages %llu (kept: hits %llu "
-            "misses %llu evictions %llu); pages mapped peak %llu; ioreqs %llu rejected %llu",
+            "misses %llu evictions %llu); pages mapped peak %llu; ioreqs %llu rejected %llu; "
+            "map batches %llu",
             (unsigned long long)m->chains, (unsigned long long)m->notifies,
             (unsigned long long)m->deferrals, (unsigned long long)m->interrupts,
             (unsigned long long)m->resets, (unsigned long long)m->guest_errors,
@@ -241,7 +268,8 @@ static void report(const struct backend *b)
             (unsigned long long)b->gmem.stats.persist_misses,
             (unsigned long long)b->gmem.stats.persist_evictions,
             (unsigned long long)b->gmem.stats.pages_peak,
-            (unsigned long long)b->srv.ctr.handled, (unsigned long long)b->srv.ctr.rejected);
+            (unsigned long long)b->srv.ctr.handled, (unsigned long long)b->srv.ctr.rejected,
+            (unsigned long long)m->batches);
 }
 
 /* The launcher's CONFIG, checked again here: it fills what the command line did not. */

@@ -33,7 +33,8 @@ static const struct vg_rule common_rules[] = {
 #else
     ANY_RULE(poll, VG_REACH_SERVE, "the event loop"),
 #endif
-    FD_RULE(read, VG_FD_SIGNAL, VG_REACH_TEARDOWN, "SIGTERM arrives on the signalfd"),
+    FD_RULE(read, VG_FD_SIGNAL, VG_REACH_TEARDOWN,
+            "SIGTERM arrives on the signalfd (and SIGUSR1, asking for a stats report)"),
     /* The launcher: CLOSE in, READY and DOWN out, on the socketpair only. */
     FD_RULE(recvmsg, VG_FD_CONTROL, VG_REACH_TEARDOWN, "CLOSE from the launcher"),
     FD_RULE(sendmsg, VG_FD_CONTROL, VG_REACH_SERVE, "READY and DOWN to the launcher"),

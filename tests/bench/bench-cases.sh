@@ -5,6 +5,8 @@
 # end, and prints for the host (tests/bench/report.py):
 #   BENCH ROW MODE WORKLOAD cpu_ticks=N <fio terse line>
 #   BENCH STATS MODE <the device process's closing report>
+#   BENCH STATS BEGIN|END MODE WORKLOAD <its "stats:" reply to SIGUSR1>
+#   BENCH GRANTS BEGIN|END MODE WORKLOAD <vg-grant-peak's reply to SIGUSR1>
 # /vg/bench holds the level: smoke (make check) or full (make bench).
 BENCH_LEVEL=$(cat /vg/bench 2>/dev/null || echo smoke)
 BENCH_IMAGES=/run/bench-images
@@ -53,6 +55,33 @@ cpu_ticks() {
     echo $t
 }
 
+# bench_ask PID FILE PATTERN: send SIGUSR1 to PID and print the line matching
+# PATTERN it adds to FILE (the reply to the signal), waiting up to 2 s.
+bench_ask() {
+    [ -n "$1" ] || return
+    n=$(grep -c "$3" "$2" 2>/dev/null)
+    kill -USR1 "$1" 2>/dev/null || return
+    j=0
+    while [ $j -lt 40 ]; do
+        [ "$(grep -c "$3" "$2" 2>/dev/null)" -gt "${n:-0}" ] && break
+        j=$((j + 1))
+        sleep 0.05
+    done
+    grep "$3" "$2" 2>/dev/null | sed -n "$((${n:-0} + 1))p" | tr -d '\r'
+}
+
+# bench_snapshot MODE KIND LABEL: the device process's counters and peaks
+# since its previous report (SIGUSR1: "stats: ..."), and the guest's granted
+# pages sampled by vg-grant-peak, for the samples file.
+bench_snapshot() {
+    if [ "$2" != blkback ]; then
+        l=$(bench_ask "$(bench_pids "$1" "$2")" "/run/be-bench-$1.log" 'info: stats: chains ')
+        [ -n "$l" ] && echo "STATS $3 ${l#*stats: }" >> "/run/bench-$1.samples"
+    fi
+    l=$(bench_ask "$GP_PID" "/run/gp-bench-$1.out" '^granted now ')
+    [ -n "$l" ] && echo "GRANTS $3 $l" >> "/run/bench-$1.samples"
+}
+
 # bench_watch MODE KIND SECONDS: until the guest is gone, sample at each
 # VGBENCH-BEGIN/END line of its console.
 bench_watch() {
@@ -68,6 +97,7 @@ bench_watch() {
             pids=$(bench_pids "$1" "$2")
             # shellcheck disable=SC2086
             echo "$l $(cpu_ticks $pids)" | sed 's/.*VGBENCH-//' >> "/run/bench-$1.samples"
+            bench_snapshot "$1" "$2" "$(echo "$l" | sed 's/.*VGBENCH-\([A-Z]*\) \([^ ]*\).*/\1 \2/')"
             # shellcheck disable=SC2086
             [ "$seen" = 1 ] && echo "BENCH $1 INFO CPU sampled from: $(for p in $pids; do
                 printf '%s(%s) ' "$p" "$(cat /proc/$p/comm 2>/dev/null)"; done)"
@@ -78,13 +108,24 @@ bench_watch() {
     done
 }
 
-# bench_mode MODE KIND BACKEND-MODE GUEST-ARGS
+# bench_mode MODE KIND BACKEND-MODE GUEST-ARGS [KERNEL]
+# KIND: virtio (the backend in dom0), blkback, or dd (the backend in the
+# driver domain, which dom0 can neither sample nor signal: no CPU or map
+# figures for that row).
 bench_mode() {
-    m=$1 kind=$2
+    m=$1 kind=$2 kernel=${5:-Image-bench}
     echo "=== bench $m ($BENCH_LEVEL)"
-    bench_image || { fail "bench/$m/image"; return; }
-    dev=vda
-    if [ "$kind" = blkback ]; then
+    dev=vda label=""
+    if [ "$kind" = dd ]; then
+        # the same size as bench_image's: MIB + 8
+        dd_run images 1 "$BENCH_MIB" || { fail "bench/$m/dd-images"; return; }
+        dd_run backend "bench-$m" --mode "$3" || { fail "bench/$m/dd-backend"; return; }
+        disk="'backendtype=standalone,specification=virtio,backend=$DD,vdev=xvda,target=$DD_IMAGES/vda'"
+        label="seclabel = \"$GUEST_LABEL\""
+    elif ! bench_image; then
+        fail "bench/$m/image"
+        return
+    elif [ "$kind" = blkback ]; then
         disk="'vdev=xvda,access=rw,script=/vg/bench-block,target=/dev/loop2'"
         dev=xvda
     else
@@ -96,7 +137,7 @@ bench_mode() {
     fi
     cat > "/run/bench-$m.cfg" <<CFG
 name = "bench-$m"
-kernel = "/vg/Image-bench"
+kernel = "/vg/$kernel"
 ramdisk = "/vg/bench.cpio.gz"
 memory = 256
 vcpus = 1
@@ -104,18 +145,31 @@ extra = "console=hvc0 $4 vgbench=$BENCH_LEVEL vgbenchdev=$dev vgbenchrt=$BENCH_R
 disk = [ $disk ]
 on_poweroff = "destroy"
 on_crash = "destroy"
+$label
 CFG
+    GP_PID=
     if xl create "/run/bench-$m.cfg"; then
+        vg-grant-peak "$(xl domid "bench-$m")" > "/run/gp-bench-$m.out" 2> "/run/gp-bench-$m.err" &
+        GP_PID=$!
         bench_watch "$m" "$kind" $([ "$BENCH_LEVEL" = smoke ] && echo 240 || echo 1200)
     else
         fail "bench/$m/xl-create"
     fi
+    [ -n "$GP_PID" ] && { kill -TERM "$GP_PID" 2>/dev/null; wait "$GP_PID"; }
+    sed "s/^/BENCH $m INFO /" "/run/gp-bench-$m.err" 2>/dev/null
     log=$(bench_guest_log "$m")
     grep -o 'VGBENCH-\(INFO\|FAIL\|ERR\).*' "$log" | sed "s/^VGBENCH-/BENCH $m /"
     grep -o 'VGBENCH-TERSE .*' "$log" | tr -d '\r' | while read -r _ w terse; do
         b=$(sed -n "s/^BEGIN $w \\([0-9]*\\)$/\\1/p" "/run/bench-$m.samples")
         e=$(sed -n "s/^END $w rc=[0-9]* \\([0-9]*\\)$/\\1/p" "/run/bench-$m.samples")
-        echo "BENCH ROW $m $w cpu_ticks=$(( ${e:-0} - ${b:-0} )) $terse"
+        t=$(( ${e:-0} - ${b:-0} ))
+        [ "$kind" = dd ] && t=-1 # not sampled: the process runs in the driver domain
+        echo "BENCH ROW $m $w cpu_ticks=$t $terse"
+        for k in STATS GRANTS; do
+            for at in BEGIN END; do
+                sed -n "s/^$k $at $w /BENCH $k $at $m $w /p" "/run/bench-$m.samples"
+            done
+        done
     done
     for w in $(sed -n 's/^END \([^ ]*\) rc=.*/\1/p' "/run/bench-$m.samples"); do
         if grep -q "^END $w rc=0 " "/run/bench-$m.samples"; then
@@ -124,8 +178,22 @@ CFG
             fail "bench/$m/$w: fio failed: $(grep "VGBENCH-ERR $w" "$log" | head -n1)"
         fi
     done
+    for w in $(sed -n 's/^END \([^ ]*\) rc=.*/\1/p' "/run/bench-$m.samples"); do
+        g=$(sed -n "s/^GRANTS END $w granted now [0-9]* peak \([0-9]*\).*/\1/p" "/run/bench-$m.samples")
+        if [ -n "$g" ]; then pass "bench/$m/$w/granted (guest pages granted, sampled peak $g)"
+        else fail "bench/$m/$w/granted: vg-grant-peak did not answer"; fi
+        [ "$kind" = virtio ] || continue
+        c=$(sed -n "s/^STATS END $w chains \([0-9]*\).*/\1/p" "/run/bench-$m.samples")
+        if [ -n "$c" ]; then pass "bench/$m/$w/stats (the device answered SIGUSR1 at $c chains)"
+        else fail "bench/$m/$w/stats: the device process did not answer SIGUSR1"; fi
+    done
     grep -q 'VGBENCH-DONE' "$log" || fail "bench/$m: the guest did not finish"
-    if [ "$kind" != blkback ]; then
+    if [ "$kind" = dd ]; then
+        dd_run stop "bench-$m"
+        sleep 2 # its console reaches the log
+        tr -d '\r' < "$DD_LOG" | grep -o "\[dd backend bench-$m\] .*says: .*\(image I/O\|served\) .*" |
+            sed "s/.*says: /BENCH STATS $m /"
+    elif [ "$kind" != blkback ]; then
         kill -TERM $BE_PID 2>/dev/null
         wait $BE_PID
         grep -o 'device 51712 says: .*\(image I/O\|served\) .*' "/run/be-bench-$m.log" |
@@ -142,8 +210,20 @@ bench_cases() {
     if [ "$BENCH_LEVEL" = full ]; then
         bench_mode pool virtio grant "$g xen.grant_dma_pool_pages=1024"
         bench_mode grant-copy virtio grant-copy "$g xen.grant_dma_ring_ro=1"
+        # the io_uring engine's share: the same grant mode with preadv/pwritev
+        bench_mode grant-sync virtio "grant --aio=sync" "$g xen.grant_dma_ring_ro=1"
         bench_mode foreign virtio foreign ""
     fi
     bench_mode foreign-premap virtio "foreign --premap" ""
     bench_mode blkback blkback - ""
+    if [ "$BENCH_LEVEL" = full ]; then
+        # The stock frontend (unpatched 6.1: grant DMA ops from the device
+        # tree's iommus link) to a backend in the FLASK-confined driver
+        # domain, last: it needs the driver domain up.
+        . /vg/dd-lib.sh
+        if dd_up; then
+            bench_mode dd-stock dd grant "" Image-bench-stock
+            xl destroy "$DD"
+        fi
+    fi
 }

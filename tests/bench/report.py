@@ -7,8 +7,11 @@ usage: report.py SERIAL-LOG OUT-DIR
        report.py RESULTS.csv OUT-DIR --simulated   (make bench-sim's rows)
 
 Every number comes from the log: fio's terse v3 line per workload (run in
-the guest), the backend's CPU ticks sampled by dom0 around it, and the
-device process's closing report per mode.  Nothing is filled in.
+the guest); what dom0 sampled at the workload's start and end: the
+backend's CPU ticks, the device process's reply to SIGUSR1 (map and copy
+calls, pages mapped peak) and vg-grant-peak's (guest pages granted, a
+sampled peak); and each device process's closing report (whole run, in the
+summary).  Nothing is filled in: a figure not sampled stays empty.
 """
 import csv
 import os
@@ -53,19 +56,51 @@ def parse_stats(text):
     return out
 
 
+def parse_window(kind, text):
+    """A reply to SIGUSR1: the device's "stats:" line or vg-grant-peak's line."""
+    pats = {"STATS": [("chains", r"chains (\d+)"), ("maps", r"maps (\d+)"),
+                      ("copies", r"grant copies (\d+)"), ("peak", r"mapped now \d+ peak (\d+)")],
+            "GRANTS": [("granted_peak", r"peak (\d+)")]}[kind]
+    out = {}
+    for key, pat in pats:
+        m = re.search(pat, text)
+        if m:
+            out[key] = int(m.group(1))
+    return out
+
+
 def read_log(path):
-    rows, stats = [], {}
+    """ROW lines, closing reports per mode, and per-workload windows:
+    windows[(mode, workload)][kind][BEGIN|END]."""
+    rows, stats, windows = [], {}, {}
     for raw in open(path, errors="replace"):
         line = raw.strip().replace("\r", "")
         m = re.match(r"BENCH ROW (\S+) (\S+) cpu_ticks=(-?\d+) (.*)$", line)
         if m:
             rows.append((m.group(1), m.group(2), int(m.group(3)), m.group(4)))
             continue
+        m = re.match(r"BENCH (STATS|GRANTS) (BEGIN|END) (\S+) (\S+) (.*)$", line)
+        if m:
+            w = windows.setdefault((m.group(3), m.group(4)), {})
+            w.setdefault(m.group(1), {})[m.group(2)] = parse_window(m.group(1), m.group(5))
+            continue
         m = re.match(r"BENCH STATS (\S+) (.*)$", line)
         if m:
             stats.setdefault(m.group(1), "")
             stats[m.group(1)] += " " + m.group(2)
-    return rows, {k: parse_stats(v) for k, v in stats.items()}
+    return rows, {k: parse_stats(v) for k, v in stats.items()}, windows
+
+
+def window_figures(win):
+    """Map or copy calls per request, the backend's and the guest's peaks, within
+    one workload (between the replies at its BEGIN and END); "" if not sampled."""
+    st = win.get("STATS", {})
+    b, e = st.get("BEGIN", {}), st.get("END", {})
+    calls = ""
+    if "chains" in b and "chains" in e and e["chains"] > b["chains"]:
+        calls = "%.3f" % ((e.get("maps", 0) - b.get("maps", 0) + e.get("copies", 0)
+                           - b.get("copies", 0)) / (e["chains"] - b["chains"]))
+    return calls, e.get("peak", ""), win.get("GRANTS", {}).get("END", {}).get("granted_peak", "")
 
 
 def verify_result(err, rd, wr):
@@ -75,16 +110,13 @@ def verify_result(err, rd, wr):
     return "ok" if wr["kb"] > 0 and rd["kb"] >= wr["kb"] else "not verified"
 
 
-def build_rows(rows, stats, simulated):
+def build_rows(rows, windows, simulated):
     out = []
     for mode, w, ticks, terse in rows:
         err, rd, wr = parse_terse(terse)
         main = wr if "write" in w else rd
         moved = (rd["kb"] + wr["kb"]) * 1024  # verify reads included: the device served them
-        st = stats.get(mode, {})
-        calls = ""
-        if st.get("chains"):
-            calls = "%.3f" % ((st.get("maps", 0) + st.get("copies", 0)) / st["chains"])
+        calls, peak, granted = window_figures(windows.get((mode, w), {}))
         out.append({
             "mode": mode, "workload": w,
             "iops": "%.0f" % main["iops"],
@@ -96,12 +128,25 @@ def build_rows(rows, stats, simulated):
             "cpu_s_per_gb": "%.3f" % ((ticks / USER_HZ) / (moved / 1e9))
                             if moved and ticks >= 0 else "",
             "map_or_copy_calls_per_request": calls,
-            "backend_pages_mapped_peak": st.get("peak", ""),
-            "guest_pages_granted_peak": "",
+            "backend_pages_mapped_peak": peak,
+            "guest_pages_granted_peak": granted,
             "verify": verify_result(err, rd, wr) if "write" in w else "",
             "simulated": "yes" if simulated else "no",
         })
     return out
+
+
+def whole_run_table(stats):
+    if not stats:
+        return ""
+    lines = ["| mode | image I/O | chains | map calls | grant copies | pages mapped (peak) |",
+             "|---|---|---|---|---|---|"]
+    for mode in sorted(stats):
+        st = stats[mode]
+        lines.append("| %s | %s | %s | %s | %s | %s |" % (
+            mode, st.get("engine", ""), st.get("chains", ""), st.get("maps", ""),
+            st.get("copies", ""), st.get("peak", "")))
+    return "\n".join(lines) + "\n"
 
 
 def ratio_table(rows, base):
@@ -178,11 +223,13 @@ def main():
     log, out = sys.argv[1], sys.argv[2]
     simulated = "--simulated" in sys.argv[3:]
     os.makedirs(out, exist_ok=True)
+    runs = ""
     if log.endswith(".csv"):
         table = list(csv.DictReader(open(log)))
     else:
-        rows, stats = read_log(log)
-        table = build_rows(rows, stats, simulated)
+        rows, stats, windows = read_log(log)
+        table = build_rows(rows, windows, simulated)
+        runs = whole_run_table(stats)
         with open(os.path.join(out, "results.csv"), "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=COLUMNS)
             w.writeheader()
@@ -195,6 +242,8 @@ def main():
                "under software emulation they are ratios, not speeds.\n" % (log, len(table)),
                "## Against foreign-premap\n", ratio_table(table, "foreign-premap"),
                "## Against blkback\n", ratio_table(table, "blkback")]
+    if runs:
+        summary += ["## Each device process's closing report (whole run)\n", runs]
     with open(os.path.join(out, "summary.md"), "w") as f:
         f.write("\n".join(summary))
     print("\n".join(summary))

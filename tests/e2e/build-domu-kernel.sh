@@ -10,18 +10,20 @@
 #          compare the pool's throughput with it
 #   bench: the grant kernel with what fio and the PV block frontend need
 #          (tests/bench/domu-bench.config), for make bench
+#   bench-stock: the unpatched tree with the same configuration, make bench's
+#          stock frontend (through the driver domain)
 # stock, grant and v1 share one object directory so switching is an
 # incremental rebuild; debug, whose configuration differs throughout, has its
 # own.
 # Prints the path of the Image.
 set -eu
 . "$(dirname "$0")/lib.sh"
-variant=${1:?usage: build-domu-kernel.sh stock|grant|debug|v1|bench}
+variant=${1:?usage: build-domu-kernel.sh stock|grant|debug|v1|bench|bench-stock}
 ver=$(installed_version "$LINUX_SRC_PKG")
 [ -n "$ver" ] || die "$LINUX_SRC_PKG is not installed (run tests/e2e/host-deps.sh)"
 patches="" frags="$E2E_DIR/domu.config" obj="$E2E_CACHE/linux-obj"
 case $variant in
-stock) ;;
+stock|bench-stock) ;;
 grant|debug|bench) patches=$(ls "$REPO_DIR"/frontend-linux/patches/*.patch 2>/dev/null || true)
        [ -n "$patches" ] || die "no patches in frontend-linux/patches" ;;
 v1) patches=$(ls "$REPO_DIR"/frontend-linux/v1/*.patch 2>/dev/null || true)
@@ -30,8 +32,8 @@ v1) patches=$(ls "$REPO_DIR"/frontend-linux/v1/*.patch 2>/dev/null || true)
 esac
 if [ "$variant" = debug ]; then
     frags="$frags $E2E_DIR/domu-debug.config" obj="$E2E_CACHE/linux-obj-debug"
-elif [ "$variant" = bench ]; then
-    frags="$frags $REPO_DIR/tests/bench/domu-bench.config" obj="$E2E_CACHE/linux-obj-bench"
+elif [ "$variant" = bench ] || [ "$variant" = bench-stock ]; then
+    frags="$frags $REPO_DIR/tests/bench/domu-bench.config" obj="$E2E_CACHE/linux-obj-$variant"
 fi
 # shellcheck disable=SC2086
 out="$E2E_CACHE/domu-$variant-$(key "$ver" $frags "$0" $patches)"
@@ -56,7 +58,7 @@ mk olddefconfig >&2
 for opt in XEN XEN_VIRTIO XEN_GRANT_DMA_OPS VIRTIO_MMIO VIRTIO_BLK HVC_XEN BLK_DEV_INITRD DEVTMPFS; do
     grep -qx "CONFIG_$opt=y" "$obj/.config" || die "domU config lacks CONFIG_$opt"
 done
-if [ "$variant" = bench ]; then
+if [ "$variant" = bench ] || [ "$variant" = bench-stock ]; then
     for opt in FUTEX AIO XEN_BLKDEV_FRONTEND; do
         grep -qx "CONFIG_$opt=y" "$obj/.config" || die "bench domU config lacks CONFIG_$opt"
     done

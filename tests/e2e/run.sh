@@ -17,6 +17,8 @@ k_v1=$(sh "$E2E_DIR/build-domu-kernel.sh" v1)
 # The bench (tests/bench): smoke in every e2e run, full for make bench.
 bench=${VG_E2E_BENCH:-smoke}
 k_bench=$(sh "$E2E_DIR/build-domu-kernel.sh" bench)
+# make bench only: the unpatched kernel for the stock frontend's row.
+[ "$bench" = full ] && k_bench_stock=$(sh "$E2E_DIR/build-domu-kernel.sh" bench-stock)
 fio=$(sh "$REPO_DIR/tests/bench/fetch-fio.sh" "$arm")
 built=$(date +%s)
 say "artifacts ready after $((built - start)) s"
@@ -71,8 +73,8 @@ for f in $order; do
     mkdir -p "$(dirname "$dst")" && cp "$f" "$dst"
     echo "/lib/modules/$kver/${f#"$mods"/}" >> "$r/vg/modules"
 done
-cp "$backend/virtio-grant" "$backend/virtio-grant-probe" "$work/vg-e2e-blk" "$work/vg-xenprobe" \
-    "$E2E_DIR/jail-check.sh" "$r/vg/"
+cp "$backend/virtio-grant" "$backend/virtio-grant-probe" "$backend/vg-grant-peak" \
+    "$work/vg-e2e-blk" "$work/vg-xenprobe" "$E2E_DIR/jail-check.sh" "$r/vg/"
 # The driver domain: dom0's Debian kernel, and an initramfs cut from dom0's
 # tree (busybox, libraries, xenstore tools, the same modules, the backend and
 # the probe) without the toolstack or the guests' kernels.
@@ -91,11 +93,13 @@ cp "$k_v1" "$r/vg/Image-v1"
 cp "$work/guest.cpio.gz" "$r/vg/"
 cp "$E2E_DIR/dom0-cases.sh" "$r/vg/cases.sh"
 cp "$E2E_DIR/dd-cases.sh" "$r/vg/dd-cases.sh"
+cp "$E2E_DIR/dd-lib.sh" "$r/vg/dd-lib.sh"
 cp "$E2E_DIR/lifecycle-cases.sh" "$r/vg/lifecycle-cases.sh"
 cp "$REPO_DIR/tests/bench/bench-cases.sh" "$r/vg/bench-cases.sh"
 cp "$REPO_DIR/tests/bench/block-hotplug.sh" "$r/vg/bench-block"
 echo "$bench" > "$r/vg/bench"
 cp "$k_bench" "$r/vg/Image-bench"
+[ "$bench" = full ] && cp "$k_bench_stock" "$r/vg/Image-bench-stock"
 cp "$work/bench.cpio.gz" "$r/vg/"
 cp "$E2E_DIR/dom0-init.sh" "$r/init" && chmod +x "$r/init"
 (cd "$r" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/dom0.cpio.gz"

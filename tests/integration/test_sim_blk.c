@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -434,6 +435,68 @@ static void test_many_requests_in_flight(void **state)
     assert_true(peak > 1 && peak <= 64);
 }
 
+/* The n-th (from 1) "stats: " line of the backend's log, waiting up to 2 s for it. */
+static bool stats_line(const struct rig *r, int n, char *out, size_t size)
+{
+    for (int t = 0; t < 200; t++) {
+        FILE *f = fopen(r->log, "r");
+        char line[1024];
+        int seen = 0;
+        while (f && fgets(line, sizeof(line), f)) {
+            const char *p = strstr(line, "stats: ");
+            if (p && ++seen == n) {
+                snprintf(out, size, "%s", p);
+                fclose(f);
+                return true;
+            }
+        }
+        if (f)
+            fclose(f);
+        usleep(10000);
+    }
+    return false;
+}
+
+/*
+ * SIGUSR1 asks the serving process for its counters and the peaks since the
+ * previous report, and it goes on serving: what make bench uses to give each
+ * workload its own map calls and peaks.
+ */
+static void test_stats_report_on_sigusr1(void **state)
+{
+    (void)state;
+    struct rig r;
+    assert_int_equal(rig_up(&r, NULL, VDRV_DMA_GRANT, true), 0);
+    static uint8_t w[65536];
+    rig_pattern(w, sizeof(w), 9);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(vdrv_blk_sync(&r.v, T_OUT, 128u * i, w, sizeof(w)), S_OK);
+    char l1[512], l2[512];
+    unsigned long long c1, m1, u1, k1, now1, pk1, f1, c2, m2, u2, k2, now2, pk2, f2;
+    const char *fmt = "stats: chains %llu maps %llu unmaps %llu grant copies %llu pages mapped "
+                      "now %llu peak %llu; in flight peak %llu";
+    assert_int_equal(kill(r.pid, SIGUSR1), 0);
+    assert_true(stats_line(&r, 1, l1, sizeof(l1)));
+    assert_int_equal(sscanf(l1, fmt, &c1, &m1, &u1, &k1, &now1, &pk1, &f1), 7);
+    /* nothing happens between the two reports */
+    assert_int_equal(kill(r.pid, SIGUSR1), 0);
+    assert_true(stats_line(&r, 2, l2, sizeof(l2)));
+    assert_int_equal(sscanf(l2, fmt, &c2, &m2, &u2, &k2, &now2, &pk2, &f2), 7);
+    print_message("after 4 writes of 64 KiB: %s", l1);
+    print_message("idle since: %s", l2);
+    assert_true(c1 >= 4 && m1 >= 4 && k1 == 0);
+    assert_true(pk1 >= now1 + 16); /* a 64 KiB buffer was mapped, and is not now */
+    assert_int_equal(f1, 1);                  /* synchronous driver: one at a time */
+    assert_int_equal(c2, c1);
+    assert_int_equal(m2, m1);
+    assert_int_equal(now2, now1);
+    assert_int_equal(pk2, now2);              /* the peak started again at the report */
+    assert_int_equal(f2, 0);
+    /* still serving */
+    assert_int_equal(vdrv_blk_sync(&r.v, T_IN, 0, w, sizeof(w)), S_OK);
+    assert_int_equal(rig_down(&r), 0);
+}
+
 /*
  * Grant-copy mode: every byte of every request is copied in or out with
  * grant copy; no data grant is ever mapped (only the ring, and each
@@ -536,6 +599,7 @@ int main(void)
         cmocka_unit_test(test_many_requests_in_flight),
         cmocka_unit_test(test_sync_engine_roundtrip),
         cmocka_unit_test(test_grant_copy_roundtrip),
+        cmocka_unit_test(test_stats_report_on_sigusr1),
         cmocka_unit_test(test_io_uring_refused),
     };
     return cmocka_run_group_tests(tests, rig_group_setup, rig_group_teardown);
