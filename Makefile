@@ -123,10 +123,10 @@ $(BUILD)/virtio-grant-probe: $(BE_OBJS) $(call obj,$(PROBE_SRCS) $(XEN_PLATFORM_
 $(BUILD)/vg-grant-peak: $(call obj,tests/bench/grant_peak.c)
 	$(CC) $(LDFLAGS) $(XEN_LDFLAGS) -o $@ $^ -lxenforeignmemory
 
-$(BUILD)/xensim-bench: $(call obj,xensim/tools/bench_sim.c) $(BUILD)/libsimguest.a
+$(BUILD)/xensim-bench: $(call obj,xensim/tools/bench_sim.c xensim/tools/session.c) $(BUILD)/libsimguest.a
 	$(CC) $(LDFLAGS) -o $@ $^
 
-$(BUILD)/xensim-demo: $(call obj,xensim/tools/demo.c) $(BUILD)/libsimguest.a
+$(BUILD)/xensim-demo: $(call obj,xensim/tools/demo.c xensim/tools/session.c) $(BUILD)/libsimguest.a
 	$(CC) $(LDFLAGS) -o $@ $^ -lm
 
 $(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c) $(call obj,$(INPROC_SRCS)) $(BE_OBJS) \

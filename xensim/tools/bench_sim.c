@@ -21,19 +21,11 @@
 #include "xensim/guest.h"
 #include "xensim/harness.h"
 #include "xensim/vdrv.h"
+#include "session.h"
 
-#define DOMID 1
-#define MMIO_BASE 0x2000000ull
-#define IRQ 33
 #define AREA_MIB 32u
 #define MAXQD 32u
 
-struct mode {
-    const char *name;
-    const char *args[4];
-    enum vdrv_dma dma;
-    uint32_t pool_pages;
-};
 
 struct workload {
     const char *name;
@@ -76,7 +68,7 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 /* One workload; appends its CSV row.  0, or negative errno (the device failed). */
-static int run_workload(FILE *csv, const struct mode *m, const struct workload *w,
+static int run_workload(FILE *csv, const struct session_mode *m, const struct workload *w,
                         struct vdrv *v, struct simdom *d, pid_t pid)
 {
     static struct vdrv_blk_req req[MAXQD];
@@ -177,60 +169,18 @@ static int run_workload(FILE *csv, const struct mode *m, const struct workload *
     return rc;
 }
 
-static int run_mode(FILE *csv, const char *backend, const struct mode *m,
+static int run_mode(FILE *csv, const char *backend, const struct session_mode *m,
                     const struct workload *wl, unsigned nwl)
 {
-    struct simdom_params p = { .domid = DOMID, .nr_vcpus = 1, .ram_size = 128ull << 20,
+    struct simdom_params p = { .domid = SESSION_DOMID, .nr_vcpus = 1, .ram_size = 128ull << 20,
                                .nr_grants = 32768 };
-    struct simdom *d = simdom_create(&p);
-    if (!d)
-        return -errno;
-    char img[160], log[160];
-    snprintf(img, sizeof(img), "%s/bench.img", getenv("XENSIM_DIR"));
-    snprintf(log, sizeof(log), "%s/backend-%s.log", getenv("XENSIM_DIR"), m->name);
-    int fd = open(img, O_RDWR | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0 || ftruncate(fd, (off_t)(AREA_MIB + 8) << 20) < 0)
-        return -errno;
-    close(fd);
-    char *argv[16] = { (char *)backend, "blk", "--domid", "1", "--image", img };
-    int n = 6;
-    for (int i = 0; m->args[i]; i++)
-        argv[n++] = (char *)m->args[i];
-    if (m->dma == VDRV_DMA_PHYS) {
-        argv[n++] = "--ram-size";
-        argv[n++] = "128M";
-    }
-    argv[n] = NULL;
-    pid_t pid = sim_spawn(argv, log);
-    struct vdrv v = { 0 };
-    struct vdrv_opts o = { .base = MMIO_BASE, .irq = IRQ, .dma = m->dma, .queue_size = 128,
-                           .indirect = true, .event_idx = true, .pool_pages = m->pool_pages };
-    int rc = simdom_wait_backend(d, MMIO_BASE, 5000);
-    if (rc == 0)
-        rc = vdrv_probe(&v, d, &o);
-    rc = rc < 0 ? rc : 0;
+    struct session s;
+    int rc = session_up(&s, "bench-sim", backend, m, &p, (uint64_t)(AREA_MIB + 8) << 20, false);
     for (unsigned i = 0; i < nwl && rc == 0; i++) {
-        rc = run_workload(csv, m, &wl[i], &v, d, pid);
+        rc = run_workload(csv, m, &wl[i], &s.v, s.d, s.pid);
         fflush(csv);
     }
-    if (v.d)
-        vdrv_remove(&v);
-    int st = sim_stop(pid);
-    if (rc == 0 && st != 0) {
-        fprintf(stderr, "bench-sim: %s: the backend exited with status 0x%x\n", m->name, st);
-        rc = -EIO;
-    }
-    if (rc < 0) {
-        fprintf(stderr, "bench-sim: %s failed: %s; the backend's log ends:\n", m->name,
-                strerror(-rc));
-        char cmd[256];
-        snprintf(cmd, sizeof(cmd), "tail -n 5 %s >&2", log);
-        if (system(cmd) < 0)
-            perror("system");
-    }
-    simdom_destroy(d);
-    unlink(img);
-    return rc;
+    return session_down(&s, rc);
 }
 
 int main(int argc, char **argv)
@@ -242,7 +192,7 @@ int main(int argc, char **argv)
         return 2;
     }
     bool smoke = argc == 4 && !strcmp(argv[3], "smoke");
-    static const struct mode modes[] = {
+    static const struct session_mode modes[] = {
         { "grant", { "--mode", "grant", NULL }, VDRV_DMA_GRANT, 0 },
         { "pool", { "--mode", "grant", NULL }, VDRV_DMA_GRANT, 1024 },
         { "grant-copy", { "--mode", "grant-copy", NULL }, VDRV_DMA_GRANT, 0 },

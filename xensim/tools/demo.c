@@ -17,19 +17,11 @@
 #include "xensim/guest.h"
 #include "xensim/harness.h"
 #include "xensim/vdrv.h"
+#include "session.h"
 
-#define DOMID 1
-#define MMIO_BASE 0x2000000ull
-#define IRQ 33
 #define BLOCK 4096u
 #define BLOCKS 8192u /* 32 MiB of the image take part */
 
-struct mode {
-    const char *name;
-    const char *args[4];
-    enum vdrv_dma dma;
-    uint32_t pool_pages; /* the guest bounces through a pool (VIRTIO_F_GRANT_POOL) */
-};
 
 struct result {
     double w_iops, w_mbs, r_iops, r_mbs;
@@ -108,58 +100,36 @@ static int run_phase(struct vdrv *v, struct vdrv_blk_req *reqs, uint8_t *bufs, u
     return 0;
 }
 
-static int run_mode(const char *backend, const struct mode *m, struct result *res)
+static int run_mode(const char *backend, const struct session_mode *m, struct result *res)
 {
-    struct simdom_params p = { .domid = DOMID, .backend_domid = 0, .nr_vcpus = 1,
+    struct simdom_params p = { .domid = SESSION_DOMID, .backend_domid = 0, .nr_vcpus = 1,
                                .ram_size = opt_ram_mb << 20, .nr_grants = 16384 };
-    struct simdom *d = simdom_create(&p);
-    if (!d)
-        return -errno;
-    char img[128], log[128], ram[32];
-    snprintf(img, sizeof(img), "%s/disk.img", getenv("XENSIM_DIR"));
-    snprintf(log, sizeof(log), "%s/backend-%s.log", getenv("XENSIM_DIR"), m->name);
-    snprintf(ram, sizeof(ram), "%lluM", (unsigned long long)opt_ram_mb);
-    int fd = open(img, O_RDWR | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0 || ftruncate(fd, 64 << 20) < 0)
-        return -errno;
-    close(fd);
-    char *argv[16] = { (char *)backend, "blk", "--domid", "1", "--image", img, "-q" };
-    int n = 7;
-    for (int i = 0; m->args[i]; i++)
-        argv[n++] = (char *)m->args[i];
-    if (m->dma == VDRV_DMA_PHYS) {
-        argv[n++] = "--ram-size";
-        argv[n++] = ram;
-    }
-    argv[n] = NULL;
-    pid_t pid = sim_spawn(argv, log);
-    int rc = simdom_wait_backend(d, MMIO_BASE, 5000);
-    struct vdrv v;
-    struct vdrv_opts o = { .base = MMIO_BASE, .irq = IRQ, .dma = m->dma, .queue_size = 128,
-                           .indirect = true, .event_idx = true, .pool_pages = m->pool_pages };
-    if (rc == 0)
-        rc = vdrv_probe(&v, d, &o);
+    struct session se;
+    int rc = session_up(&se, "demo", backend, m, &p, 64 << 20, true);
+    struct vdrv *v = &se.v;
     const unsigned depth = 16;
     struct vdrv_blk_req reqs[16];
     uint8_t *bufs = malloc((size_t)depth * 16 * BLOCK);
+    if (!bufs && rc == 0)
+        rc = -ENOMEM;
     double wsecs = 0, rsecs = 0;
     struct xensim_stats s;
     if (rc == 0 && bufs) {
-        simdom_stats_reset(d);
-        rc = run_phase(&v, reqs, bufs, depth, opt_writes, 1, 1, 7, &res->verify_errors, &wsecs);
+        simdom_stats_reset(se.d);
+        rc = run_phase(v, reqs, bufs, depth, opt_writes, 1, 1, 7, &res->verify_errors, &wsecs);
         /* every block the reads check must have been written */
         for (uint32_t b = 0; rc == 0 && b < BLOCKS; b += 16) {
             uint8_t *buf = bufs;
             for (uint32_t k = 0; k < 16; k++)
                 fill(buf + k * BLOCK, b + k, 7);
-            rc = vdrv_blk_sync(&v, 1, (uint64_t)b * 8, buf, 16 * BLOCK);
+            rc = vdrv_blk_sync(v, 1, (uint64_t)b * 8, buf, 16 * BLOCK);
             rc = rc > 0 ? -EIO : rc;
         }
         /* exposure and map counts are reported for the read phase alone */
-        simdom_stats_reset(d);
+        simdom_stats_reset(se.d);
         if (rc == 0)
-            rc = run_phase(&v, reqs, bufs, 8, opt_reads, 0, 16, 7, &res->verify_errors, &rsecs);
-        simdom_stats(d, &s);
+            rc = run_phase(v, reqs, bufs, 8, opt_reads, 0, 16, 7, &res->verify_errors, &rsecs);
+        simdom_stats(se.d, &s);
     }
     if (rc == 0) {
         uint64_t ram_pages = p.ram_size / 4096;
@@ -184,27 +154,11 @@ static int run_mode(const char *backend, const struct mode *m, struct result *re
                           (simdom_gauge_avg(&s, &s.gnt_mapped, now) +
                            simdom_gauge_avg(&s, &s.fgn_mapped, now)) /
                           ram_pages;
-        res->grant_busy = v.grant_busy;
+        res->grant_busy = v->grant_busy;
     }
-    if (v.d)
-        vdrv_remove(&v);
-    res->left_mapped = simdom_grants_mapped_now(d);
-    int st = sim_stop(pid);
-    if (rc == 0 && st != 0) {
-        fprintf(stderr, "demo: backend (%s) exited with status 0x%x; log: %s\n", m->name, st, log);
-        rc = -EIO;
-    }
-    if (rc < 0) {
-        fprintf(stderr, "demo: %s mode failed: %s (backend log: %s)\n", m->name, strerror(-rc), log);
-        char cmd[200];
-        snprintf(cmd, sizeof(cmd), "cat %s >&2", log);
-        if (system(cmd) < 0)
-            perror("system");
-    }
+    res->left_mapped = session_left_mapped(&se);
     free(bufs);
-    simdom_destroy(d);
-    unlink(img);
-    return rc;
+    return session_down(&se, rc);
 }
 
 static void usage(FILE *f)
@@ -239,7 +193,7 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    static const struct mode modes[] = {
+    static const struct session_mode modes[] = {
         { "grant", { "--mode", "grant", NULL }, VDRV_DMA_GRANT, 0 },
         { "grant-pool", { "--mode", "grant", NULL }, VDRV_DMA_GRANT, 256 },
         { "foreign", { "--mode", "foreign", NULL }, VDRV_DMA_PHYS, 0 },
@@ -256,7 +210,7 @@ int main(int argc, char **argv)
     printf("virtio-grant demo: simulated guest dom%u, %llu MiB RAM, virtio-blk on a 64 MiB image\n"
            "workload: %u x 4 KiB scattered writes (QD16), then %u x 64 KiB sequential reads "
            "(QD8), every read verified\n\n",
-           DOMID, (unsigned long long)opt_ram_mb, opt_writes, opt_reads);
+           SESSION_DOMID, (unsigned long long)opt_ram_mb, opt_writes, opt_reads);
     for (unsigned i = 0; i < NMODES; i++) {
         if (run_mode(backend, &modes[i], &res[i]) < 0)
             failed = 1;
