@@ -43,7 +43,7 @@ BE_SRCS  := backend/common/log.c backend/config/config.c backend/gmem/gmem.c bac
 # libraries' seccomp rules (platform_xen.c), the simulated one xensim's.
 DAEMON_SRCS := backend/ipc/devmsg.c backend/launcher/launcher.c backend/launcher/tsinput.c \
                backend/launcher/image.c backend/launcher/devlog.c backend/launcher/devproc.c \
-               backend/launcher/closedirs.c \
+               backend/launcher/closedirs.c backend/launcher/adopt.c \
                backend/sandbox/sandbox.c backend/sandbox/rules.c \
                backend/main.c
 XEN_PLATFORM_SRCS := backend/sandbox/platform_xen.c
@@ -69,12 +69,12 @@ UNIT_TESTS := $(BUILD)/tests/test_mmio $(BUILD)/tests/test_virtq $(BUILD)/tests/
               $(BUILD)/tests/test_config $(BUILD)/tests/test_simxs $(BUILD)/tests/test_simxs_txn
 INTEG_TESTS := $(BUILD)/tests/test_sim_blk $(BUILD)/tests/test_hostile $(BUILD)/tests/test_sandbox \
                $(BUILD)/tests/test_double_fetch $(BUILD)/tests/test_launcher \
-               $(BUILD)/tests/test_launcher_dd
+               $(BUILD)/tests/test_launcher_dd $(BUILD)/tests/test_soak
 
 # keep objects built through pattern rules
 .SECONDARY:
 
-.PHONY: all deps deps-test demo check test test-unit test-integration test-matrix e2e bench bench-sim bench-sim-smoke spec sandbox-coverage integ-bins \
+.PHONY: all deps deps-test demo check test test-unit test-integration test-matrix e2e bench bench-sim bench-sim-smoke soak spec sandbox-coverage integ-bins \
         spec-check fuzz fuzz-bins frontend-check clean
 
 all: deps $(BINS)
@@ -141,7 +141,7 @@ $(BUILD)/tests/test_%: $(call obj,tests/integration/test_%.c $(RIG_SRCS)) \
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka
 
 # The launcher's tests (dom0 and driver domain) share their rig.
-LAUNCHER_TESTS := $(BUILD)/tests/test_launcher $(BUILD)/tests/test_launcher_dd
+LAUNCHER_TESTS := $(BUILD)/tests/test_launcher $(BUILD)/tests/test_launcher_dd $(BUILD)/tests/test_soak
 $(LAUNCHER_TESTS): $(BUILD)/tests/%: $(BUILD)/obj/tests/integration/%.o \
                    $(call obj,tests/integration/launcher_rig.c $(RIG_SRCS)) $(BUILD)/libsimguest.a
 	@mkdir -p $(dir $@)
@@ -203,6 +203,13 @@ clean:
 # (VG_E2E_CACHE); see tests/e2e/README.md.
 e2e:
 	./tests/e2e/run.sh
+
+# Guest lifetimes, one after another (issue 15): 200 on the simulator, then
+# the e2e with 200 on real Xen; check runs 20 of each (test_soak, the e2e).
+soak: deps deps-test integ-bins
+	VG_SOAK_CYCLES=200 VG_BACKEND=./$(BUILD)/virtio-grant-sim ./$(BUILD)/tests/test_soak
+	VG_E2E_SOAK=200 VG_E2E_TIMEOUT=$${VG_E2E_TIMEOUT:-7200} VG_E2E_LOG=$(BUILD)/soak/serial.log \
+	  VG_E2E_BENCH_OUT=$(BUILD)/soak/bench ./tests/e2e/run.sh
 
 # The bench's workloads and CSV on the simulator, every row labelled simulated
 # (build/bench-sim); check runs a smaller count of each.

@@ -139,6 +139,9 @@ static int setup(struct backend *b)
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGUSR1); /* a stats report, for benchmarks that sample per workload */
     sigprocmask(SIG_BLOCK, &set, NULL);
+    /* A launcher that is gone leaves stderr a pipe without a reader: log lines are lost,
+     * the process is not. */
+    signal(SIGPIPE, SIG_IGN);
     b->sigfd = signalfd(-1, &set, SFD_CLOEXEC);
     if (b->sigfd < 0) {
         rc = -errno;
@@ -148,16 +151,22 @@ static int setup(struct backend *b)
     return 0;
 }
 
-/* A message from the launcher while serving: only CLOSE is expected. */
-static bool launcher_says_close(struct backend *b)
+/*
+ * A message from the launcher while serving: only CLOSE is expected.  A
+ * launcher that is gone (crashed: an orderly one sends CLOSE first) is no
+ * reason to fail the guest: serve on, and a restarted launcher adopts this
+ * process (launcher/adopt.h) and stops it with SIGTERM when the time comes.
+ */
+static bool launcher_says_close(struct backend *b, bool *gone)
 {
     struct devmsg m;
     int rc = devmsg_recv(b->cfg.control_fd, &m, NULL);
     if (rc == -EAGAIN)
         return false;
     if (rc == -EPIPE) {
-        vg_info("the launcher is gone: shutting down");
-        return true;
+        vg_info("the launcher is gone: serving on until a new one stops this device");
+        *gone = true;
+        return false;
     }
     if (rc < 0 || m.type != DEVMSG_CLOSE) {
         vg_err("unexpected message from the launcher: shutting down");
@@ -221,8 +230,11 @@ static int serve(struct backend *b)
                 vg_info("signal %u: shutting down", si.ssi_signo);
             return 0;
         }
-        if (pfd[2].revents && launcher_says_close(b))
+        bool gone = false;
+        if (pfd[2].revents && launcher_says_close(b, &gone))
             return 0;
+        if (gone)
+            pfd[2].fd = -1;
         if (pfd[0].revents & (POLLERR | POLLHUP)) {
             vg_err("event channel closed");
             return -EPIPE;

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -27,7 +28,7 @@ uint64_t devproc_now_ms(void)
 
 void devproc_clear(struct devproc *d)
 {
-    *d = (struct devproc){ .sock = -1, .log = { .fd = -1 } };
+    *d = (struct devproc){ .sock = -1, .pidfd = -1, .log = { .fd = -1 } };
 }
 
 /* Only async-signal-safe calls between fork and exec: the launcher has threads. */
@@ -73,7 +74,7 @@ int devproc_start(struct devproc *d, const struct ts_device *td, int img, char *
         close(log.fd);
         return rc;
     }
-    *d = (struct devproc){ .pid = pid, .sock = sp[0], .domid = td->domid, .devid = td->devid,
+    *d = (struct devproc){ .pid = pid, .sock = sp[0], .pidfd = -1, .domid = td->domid, .devid = td->devid,
                            .log = log };
     struct devmsg m = { .type = DEVMSG_CONFIG };
     m.cfg.domid = td->domid;
@@ -91,11 +92,31 @@ int devproc_start(struct devproc *d, const struct ts_device *td, int img, char *
     return 0;
 }
 
+/* Through the pidfd where there is one: an adopted pid could be recycled once it exits. */
+static void send_signal(struct devproc *d, int sig)
+{
+    if (d->pidfd >= 0)
+        pidfd_send_signal(d->pidfd, sig, NULL, 0);
+    else
+        kill(d->pid, sig);
+}
+
 void devproc_kill(struct devproc *d, const char *why)
 {
     vg_warn("dom%u device %u: %s: killing pid %d", d->domid, d->devid, why, (int)d->pid);
-    kill(d->pid, SIGKILL);
+    send_signal(d, SIGKILL);
     d->deadline_ms = 0;
+}
+
+void devproc_adopt(struct devproc *d, uint16_t domid, uint32_t devid, pid_t pid, int pidfd)
+{
+    devproc_clear(d);
+    d->pid = pid;
+    d->pidfd = pidfd;
+    d->adopted = true;
+    d->ready = true;
+    d->domid = domid;
+    d->devid = devid;
 }
 
 void devproc_close(struct devproc *d, uint32_t reason)
@@ -106,7 +127,9 @@ void devproc_close(struct devproc *d, uint32_t reason)
     d->deadline_ms = devproc_now_ms() + DEVPROC_CLOSE_DEADLINE_MS;
     vg_info("dom%u device %u: closing: %s", d->domid, d->devid, devmsg_close_reason_name(reason));
     struct devmsg m = { .type = DEVMSG_CLOSE, .arg = reason };
-    if (d->sock >= 0 && devmsg_send(d->sock, &m, -1) < 0)
+    if (d->adopted) /* its socket went with its launcher: SIGTERM stops it the same way */
+        send_signal(d, SIGTERM);
+    else if (d->sock >= 0 && devmsg_send(d->sock, &m, -1) < 0)
         vg_warn("dom%u device %u: cannot send CLOSE; it will be killed", d->domid, d->devid);
 }
 
@@ -170,6 +193,8 @@ void devproc_release(struct devproc *d)
 {
     if (d->sock >= 0)
         close(d->sock);
+    if (d->pidfd >= 0)
+        close(d->pidfd);
     devlog_close(&d->log, d->domid, d->devid);
     devproc_clear(d);
 }

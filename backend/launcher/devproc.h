@@ -24,6 +24,13 @@
 struct devproc {
     pid_t pid; /* 0: free slot */
     int sock;  /* -1 once the device closed its end */
+    /*
+     * Adopted from a launcher that is gone (adopt.h): not our child, so no
+     * socket, no log, no exit status; a pidfd tells when it exits, and it
+     * is closed with SIGTERM instead of CLOSE.
+     */
+    bool adopted;
+    int pidfd;
     uint16_t domid;
     uint32_t devid;
     bool ready, close_sent, down_seen;
@@ -45,6 +52,8 @@ void devproc_close(struct devproc *d, uint32_t reason);
 void devproc_kill(struct devproc *d, const char *why);
 /* It was reaped with @status: drain it, and the error text for libxl (NULL: a clean close). */
 const char *devproc_exited(struct devproc *d, int status);
+/* Take over a device process a previous launcher started (adopt_scan checked it). */
+void devproc_adopt(struct devproc *d, uint16_t domid, uint32_t devid, pid_t pid, int pidfd);
 /* Close what is left and free the slot. */
 void devproc_release(struct devproc *d);
 

@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "config/config.h"
 #include "ipc/devmsg.h"
+#include "launcher/adopt.h"
 #include "launcher/closedirs.h"
 #include "launcher/devproc.h"
 #include "launcher/image.h"
@@ -49,6 +50,8 @@ struct launcher {
     int devnull;
     bool want_ram_size; /* foreign mode needs the guest's RAM size */
     struct image_policy images;
+    const char *state_dir;
+    struct adopt_dir state; /* device processes a restarted launcher adopts */
     char **dev_argv;
     struct devproc dev[LAUNCHER_MAX_DEVICES];
     struct refusal refused[LAUNCHER_MAX_DEVICES];
@@ -64,6 +67,9 @@ static void launcher_usage(void)
            "device process ('virtio-grant blk') for it.\n"
            "\n"
            "  --images DIR   open images only beneath DIR (no symlinks, no escape)\n"
+           "  --state-dir DIR  where each device process is recorded, so that a launcher\n"
+           "                 restarted after a crash adopts those still serving\n"
+           "                 (default " ADOPT_DEFAULT_DIR ")\n"
            "  device options: --mode, --premap, --ram-base, --aio, --sandbox, --uid, --gid,\n"
            "                  --read-only, -v, -q (see 'virtio-grant --help')\n");
 }
@@ -191,12 +197,42 @@ static void start_device(struct launcher *L, const char *name, uint16_t domid, u
     }
     int rc = devproc_start(slot, &td, img, L->dev_argv, L->devnull);
     close(img);
-    if (rc < 0)
+    if (rc < 0) {
         vg_err("dom%u device %u: cannot start the device process: %s", domid, devid,
                strerror(-rc));
-    else
-        vg_info("dom%u device %u: started pid %d for %s (%s)", domid, devid, (int)slot->pid,
-                td.params, td.writable ? "rw" : "ro");
+        return;
+    }
+    vg_info("dom%u device %u: started pid %d for %s (%s)", domid, devid, (int)slot->pid,
+            td.params, td.writable ? "rw" : "ro");
+    rc = adopt_record(&L->state, domid, devid, slot->pid);
+    if (rc < 0)
+        vg_warn("dom%u device %u: cannot record pid %d: a launcher restarted after a crash "
+                "will not adopt it: %s", domid, devid, (int)slot->pid, strerror(-rc));
+}
+
+/* A device process left serving by a launcher that is gone (adopt_scan checked it). */
+static void adopt_device(void *opaque, uint16_t domid, uint32_t devid, pid_t pid, int pidfd)
+{
+    struct launcher *L = opaque;
+    for (int i = 0; i < LAUNCHER_MAX_DEVICES; i++) {
+        if (L->dev[i].pid <= 0) {
+            devproc_adopt(&L->dev[i], domid, devid, pid, pidfd);
+            vg_info("dom%u device %u: adopted pid %d, left serving by a launcher that is gone",
+                    domid, devid, (int)pid);
+            return;
+        }
+    }
+    vg_warn("dom%u device %u: pid %d not adopted: too many devices", domid, devid, (int)pid);
+    close(pidfd);
+}
+
+/* Closed is written, as for a child, once the process is gone: all its mappings with it. */
+static void device_gone(struct launcher *L, struct devproc *d, const char *error)
+{
+    write_state(L, d->domid, d->devid, XENBUS_CLOSED, error);
+    vg_info("dom%u device %u: Closed", d->domid, d->devid);
+    adopt_forget(&L->state, d->domid, d->devid);
+    devproc_release(d);
 }
 
 /*
@@ -301,10 +337,8 @@ static void reap(struct launcher *L)
             if (d->pid != pid)
                 continue;
             const char *error = devproc_exited(d, status);
-            /* The process is gone, so is every mapping it held: now Closed is true.
-             * It is never restarted against the same directory. */
-            write_state(L, d->domid, d->devid, XENBUS_CLOSED, error);
-            devproc_release(d);
+            /* It is never restarted against the same directory. */
+            device_gone(L, d, error);
         }
     }
 }
@@ -359,8 +393,8 @@ static void on_signal(struct launcher *L)
 
 static int serve(struct launcher *L)
 {
-    struct pollfd pfd[2 + 2 * LAUNCHER_MAX_DEVICES];
-    int owner[2 + 2 * LAUNCHER_MAX_DEVICES];
+    struct pollfd pfd[2 + 3 * LAUNCHER_MAX_DEVICES];
+    int owner[2 + 3 * LAUNCHER_MAX_DEVICES];
     int xsfd = xs_fileno(L->xs);
     if (xsfd < 0) {
         vg_err("xs_fileno: %s", strerror(errno));
@@ -379,6 +413,10 @@ static int serve(struct launcher *L)
                 owner[n] = i;
                 pfd[n++] = (struct pollfd){ .fd = L->dev[i].log.fd, .events = POLLIN };
             }
+            if (L->dev[i].pid > 0 && L->dev[i].pidfd >= 0) {
+                owner[n] = i;
+                pfd[n++] = (struct pollfd){ .fd = L->dev[i].pidfd, .events = POLLIN };
+            }
         }
         if (poll(pfd, (nfds_t)n, poll_timeout(L)) < 0 && errno != EINTR) {
             vg_err("poll: %s", strerror(errno));
@@ -396,6 +434,12 @@ static int serve(struct launcher *L)
                 on_device_message(L, d);
             else if (d->log.fd == pfd[k].fd)
                 devlog_relay(&d->log, d->domid, d->devid);
+            else if (d->pidfd == pfd[k].fd) {
+                /* not our child: no exit status to tell libxl */
+                vg_info("dom%u device %u: adopted pid %d exited", d->domid, d->devid,
+                        (int)d->pid);
+                device_gone(L, d, NULL);
+            }
         }
         if (pfd[0].revents & POLLIN) {
             char **ev;
@@ -460,6 +504,10 @@ static int parse_options(struct launcher *L, int argc, char **argv)
             images = argv[++i];
         else if (!strncmp(argv[i], "--images=", 9))
             images = argv[i] + 9;
+        else if (!strcmp(argv[i], "--state-dir") && i + 1 < argc)
+            L->state_dir = argv[++i];
+        else if (!strncmp(argv[i], "--state-dir=", 12))
+            L->state_dir = argv[i] + 12;
         else
             L->dev_argv[n++] = argv[i];
     }
@@ -507,14 +555,22 @@ int launcher_run(int argc, char **argv)
     }
     if (read_self(&L) < 0)
         return 1;
+    const char *sd = L.state_dir ? L.state_dir : ADOPT_DEFAULT_DIR;
+    if ((rc = adopt_open(&L.state, sd)) < 0) {
+        vg_err("--state-dir %s: %s (a directory only this user can write)", sd, strerror(-rc));
+        return 1;
+    }
     if (!xs_watch(L.xs, TS_DIR, "vg-dir") || !xs_watch(L.xs, "@releaseDomain", "vg-release")) {
         vg_err("xs_watch: %s", strerror(errno));
         return 1;
     }
     vg_info("dom%u: watching %s for new devices%s%s", L.self, TS_DIR,
             L.images.dir ? ", images under " : "", L.images.dir ? L.images.dir : "");
+    adopt_scan(&L.state, adopt_device, &L);
     scan(&L);
+    check_devices(&L); /* an adopted device whose guest went while no launcher watched */
     rc = serve(&L);
+    adopt_close(&L.state);
     xs_close(L.xs);
     close(L.sigfd);
     free(L.dev_argv);

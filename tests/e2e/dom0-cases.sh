@@ -61,7 +61,7 @@ stop_backend() {
     sed "s/^/[backend $1] /" "/run/be-$1.log"
     if grep -q "killed by signal" "/run/be-$1.log"; then
         fail "$1/backend-alive: a device process died of a signal"
-    elif grep "exited" "/run/be-$1.log" | grep -vq "exited 0$"; then
+    elif grep "exited" "/run/be-$1.log" | grep -v "adopted pid" | grep -vq "exited 0$"; then
         fail "$1/backend-exit: a device process failed"
     elif [ $rc -ne 0 ]; then
         fail "$1/backend-exit: launcher exited $rc"

@@ -1,6 +1,6 @@
 # The guest lifecycle cases (issue 15), sourced by dom0's /init after
 # cases.sh, whose helpers they use: a reboot that re-creates the domain with a
-# new domid, and a destroy with I/O in flight.
+# new domid, a destroy with I/O in flight, and the soak (many of those).
 
 # device_pid CASE DOMID: the pid the launcher started for that domain's vda.
 device_pid() {
@@ -24,6 +24,20 @@ device_gone_check() {
         pass "$1/unmapped $3: $maps grant maps, $unmaps unmaps"
     else
         fail "$1/unmapped $3: maps ${maps:-?} unmaps ${unmaps:-?}"
+    fi
+    if grep -q "dom$2 device 51712: Closed" "/run/be-$1.log"; then
+        pass "$1/closed $3: the launcher wrote Closed once the process was gone"
+    else
+        fail "$1/closed $3: no Closed for dom$2"
+    fi
+    # libxl waits for the backend's Closed, then removes the directory.
+    dir=/local/domain/0/backend/virtio_disk/$2
+    i=0
+    while xenstore-exists "$dir" 2>/dev/null && [ $i -lt 20 ]; do i=$((i + 1)); sleep 0.5; done
+    if xenstore-exists "$dir" 2>/dev/null; then
+        fail "$1/dir-removed $3: $dir still there, state $(xenstore-read "$dir/51712/state" 2>&1)"
+    else
+        pass "$1/dir-removed $3: the toolstack removed $dir"
     fi
     i=0
     while xl list | grep -q '(null)'; do
@@ -86,8 +100,11 @@ destroy_check() {
     wait_line "$log" 'VGTEST SYNC busy' 300 ||
         { fail "$1/destroy: the guest's I/O never started"; return; }
     sleep 2
+    t0=$(cut -d' ' -f1 /proc/uptime)
     if xl destroy "$1"; then
-        pass "$1/xl-destroy with I/O in flight"
+        # libxl gives a backend 10 s to say Closed before it goes on without it
+        pass "$1/xl-destroy with I/O in flight, in $(echo "$(cut -d' ' -f1 /proc/uptime) $t0" |
+            awk '{ printf "%.1f", $1 - $2 }') s"
     else
         fail "$1/xl-destroy"
         return
@@ -118,5 +135,140 @@ destroy_case() {
     stop_images
 }
 
+
+# launcher_kill_check CASE: once the guest's test has started, SIGKILL the
+# launcher: its device processes serve on; a new launcher (logging to the
+# same file, the old log kept as be-CASE-1.log) adopts both.
+launcher_kill_check() {
+    log=$(guest_log "$1")
+    d=$(xl domid "$1") || { fail "$1/launcher-kill: no domid"; return; }
+    wait_line "$log" 'VGTEST START' 300 || { fail "$1/launcher-kill: the guest never started"; return; }
+    sleep 1
+    pids=$(grep -o "dom$d device [0-9]*: started pid [0-9]*" "/run/be-$1.log" | grep -o '[0-9]*$')
+    kill -KILL "$BE_PID"
+    wait "$BE_PID" 2>/dev/null
+    alive=0
+    for p in $pids; do kill -0 "$p" 2>/dev/null && alive=$((alive + 1)); done
+    if [ -n "$pids" ] && [ "$alive" = "$(echo "$pids" | wc -l)" ]; then
+        pass "$1/serves-on: the launcher killed, device processes $(echo $pids) still run"
+    else
+        fail "$1/serves-on: $alive of $(echo "$pids" | wc -l) device processes left"
+    fi
+    cp "/run/be-$1.log" "/run/be-$1-1.log"
+    t0=$(cut -d' ' -f1 /proc/uptime)
+    start_backend "$1" grant || { fail "$1/relaunch"; return; }
+    for p in $pids; do
+        if wait_line "/run/be-$1.log" "adopted pid $p," 10; then
+            pass "$1/adopted: $(grep -o "dom$d device [0-9]*: adopted pid $p" "/run/be-$1.log")"
+        else
+            fail "$1/adopted: pid $p was not adopted"
+        fi
+    done
+    echo "E2E INFO $1: the new launcher adopted them $(echo "$(cut -d' ' -f1 /proc/uptime) $t0" |
+        awk '{ printf "%.1f", $1 - $2 }') s after it was started"
+    LAUNCHER_KILL_PIDS=$pids LAUNCHER_KILL_DOM=$d
+}
+
+# launcher_crash_case: the launcher dies (SIGKILL) under a guest's verified
+# write and read-back; the guest must not notice, and the adopted devices are
+# closed, and Closed written, when it is gone.
+launcher_crash_case() {
+    c=launcher-crash
+    echo "=== case $c: domU kernel Image-grant, the launcher killed under I/O and restarted"
+    start_images || { fail "$c/images"; return; }
+    start_backend "$c" grant || { fail "$c/backend-start"; stop_images; return; }
+    guest_cfg "$c" Image-grant "xen.grant_dma_backend_domid=0 vgtest=rw" \
+        "vdev=xvda,target=$IMAGES/vda" "vdev=xvdb,access=ro,target=$IMAGES/vdb"
+    LAUNCHER_KILL_PIDS=""
+    run_guest "$c" 300 launcher_kill_check
+    for p in $LAUNCHER_KILL_PIDS; do
+        if wait_line "/run/be-$c.log" "adopted pid $p exited" 30; then
+            pass "$c/adopted-closed: pid $p stopped once dom$LAUNCHER_KILL_DOM was gone"
+        else
+            fail "$c/adopted-closed: adopted pid $p still runs"
+        fi
+    done
+    n=$(grep -c "dom$LAUNCHER_KILL_DOM device [0-9]*: Closed" "/run/be-$c.log")
+    if [ "$n" = 2 ]; then pass "$c/closed: Closed written for both disks"
+    else fail "$c/closed: $n of 2 disks Closed"; fi
+    image_check "$c" "$MIB"
+    stop_backend "$c"
+    stop_images
+}
+
+# soak_sample: what must not pile up over guest lifetimes: the launcher's
+# fds and RSS, gntdev mappings in dom0 (every process's maps), Xen's free
+# memory (MiB), nameless zombie domains.
+soak_sample() {
+    fds=$(ls "/proc/$BE_PID/fd" | wc -l)
+    rss=$(sed -n 's/^VmRSS: *\([0-9]*\) kB/\1/p' "/proc/$BE_PID/status")
+    gnt=$(cat /proc/[0-9]*/maps 2>/dev/null | grep -c '/dev/xen/gntdev')
+    free=$(xl info | sed -n 's/^free_memory *: *//p')
+    zombies=$(xl list | grep -c '(null)')
+    echo "fds=$fds rss_kb=$rss gntdev_maps=$gnt xen_free_mb=$free zombies=$zombies"
+}
+
+# soak_field SAMPLE NAME: one value of a soak_sample line.
+soak_field() {
+    echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+
+# soak_case N: N guests, one after another, each created, busy with verified
+# I/O, destroyed with requests in flight; one launcher serves them all.  The
+# first sample is taken after the first cycle, the last after the Nth.
+soak_case() {
+    n=$1 c=soak
+    echo "=== case $c: $n create/busy/destroy cycles, one launcher"
+    start_images || { fail "$c/images"; return; }
+    start_backend "$c" grant || { fail "$c/backend-start"; stop_images; return; }
+    GMIB=4 guest_cfg "$c" Image-grant "xen.grant_dma_backend_domid=0 vgtest=busy" \
+        "vdev=xvda,target=$IMAGES/vda"
+    log=$(guest_log "$c")
+    i=0 first="" last="" t0=$(cut -d' ' -f1 /proc/uptime)
+    while [ $i -lt "$n" ]; do
+        i=$((i + 1))
+        busy=$(grep -c 'VGTEST SYNC busy' "$log" 2>/dev/null)
+        xl create "/run/$c.cfg" >/dev/null 2>&1 || { fail "$c/cycle $i: xl create"; break; }
+        d=$(xl domid "$c")
+        j=0
+        while [ "$(grep -c 'VGTEST SYNC busy' "$log" 2>/dev/null)" -le "${busy:-0}" ]; do
+            j=$((j + 1))
+            [ $j -gt 240 ] && break
+            sleep 0.5
+        done
+        [ $j -gt 240 ] && { fail "$c/cycle $i: dom$d never got busy"; xl destroy "$c"; break; }
+        xl destroy "$c" || { fail "$c/cycle $i: xl destroy"; break; }
+        pid=$(device_pid "$c" "$d")
+        wait_line "/run/be-$c.log" "dom$d device 51712: pid $pid exited" 60 ||
+            { fail "$c/cycle $i: dom$d's device process still runs"; break; }
+        j=0
+        while xl list | grep -q '(null)' && [ $j -lt 30 ]; do j=$((j + 1)); sleep 1; done
+        s=$(soak_sample)
+        [ $i = 1 ] && first=$s
+        last=$s
+        [ "$(soak_field "$s" zombies)" = 0 ] || { fail "$c/cycle $i: zombie: $(xl list | grep '(null)')"; break; }
+    done
+    secs=$(echo "$(cut -d' ' -f1 /proc/uptime) $t0" | awk '{ printf "%.0f", $1 - $2 }')
+    echo "E2E RESULT soak: $i cycles in $secs s; after cycle 1: $first; after cycle $i: $last"
+    if grep -q 'VGTEST FAIL' "$log"; then
+        fail "$c/guest-io: $(grep -m1 -o 'VGTEST FAIL.*' "$log")"
+    elif [ "$i" = "$n" ] && [ -n "$first" ]; then
+        pass "$c/cycles: $n guests created, busy, destroyed; no I/O error in any"
+        for k in fds gntdev_maps xen_free_mb; do
+            a=$(soak_field "$first" $k) b=$(soak_field "$last" $k)
+            if [ "$a" = "$b" ]; then pass "$c/$k: $a after cycle 1 and after cycle $n"
+            else fail "$c/$k: $a after cycle 1, $b after cycle $n"; fi
+        done
+        a=$(soak_field "$first" rss_kb) b=$(soak_field "$last" rss_kb)
+        if [ "$b" -le $((a + 64)) ]; then pass "$c/rss: launcher $a kB after cycle 1, $b kB after cycle $n"
+        else fail "$c/rss: launcher grew from $a kB to $b kB"; fi
+    fi
+    stop_backend "$c"
+    stop_images
+}
+
 reboot_case
 destroy_case
+launcher_crash_case
+# make check: 20 cycles; make soak: 200 (run.sh writes /vg/soak).
+soak_case "$(cat /vg/soak 2>/dev/null || echo 20)"

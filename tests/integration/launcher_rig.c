@@ -26,7 +26,7 @@
 struct sim_env env;
 pid_t xsd;
 struct xs_handle *xs;
-char images[128], disk[160];
+char images[128], disk[160], state_dir[160];
 
 uint64_t now_ms(void)
 {
@@ -43,6 +43,7 @@ int group_setup(void **state)
         return -1;
     snprintf(images, sizeof(images), "%s/images", env.dir);
     snprintf(disk, sizeof(disk), "%s/disk.img", images);
+    snprintf(state_dir, sizeof(state_dir), "%s/launcher-state", env.dir);
     if (mkdir(images, 0700) < 0)
         return -1;
     int fd = open(disk, O_RDWR | O_CREAT, 0600);
@@ -110,7 +111,10 @@ void launcher_up_as(struct launcher *L, const char *self, const char *bin,
     static char sandbox[32];
     const char *sb = getenv("VG_TEST_SANDBOX");
     snprintf(sandbox, sizeof(sandbox), "--sandbox=%s", sb && *sb ? sb : "kill");
-    const char *argv[] = { bin, "watch", "--images", images, "-v", sandbox, opt, arg, NULL };
+    static char state[192];
+    snprintf(state, sizeof(state), "--state-dir=%s", state_dir);
+    const char *argv[] = { bin, "watch", "--images", images, state, "-v", sandbox, opt, arg,
+                           NULL };
     if (self)
         setenv("XENSIM_SELF_DOMID", self, 1);
     L->pid = sim_spawn((char *const *)argv, L->log);

@@ -24,6 +24,8 @@ extern struct sim_env env;
 extern pid_t xsd;
 extern struct xs_handle *xs;
 extern char images[128], disk[160];
+/* The launchers' --state-dir (launcher/adopt.h), shared by a binary's launchers. */
+extern char state_dir[160];
 
 /* A launcher process and the file its output goes to. */
 struct launcher {

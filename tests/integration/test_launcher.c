@@ -563,6 +563,139 @@ static void test_bad_launcher_options(void **state)
     }
 }
 
+/*
+ * The launcher crashes (SIGKILL) with a guest being served: the device
+ * process serves on, and the next launcher adopts it from its record, tells
+ * when the guest dies, and writes Closed once the process is gone.
+ */
+static void test_launcher_crash_device_serves_on(void **state)
+{
+    (void)state;
+    struct launcher L1, L2;
+    struct served s;
+    launcher_up(&L1);
+    serve_guest(&L1, &s);
+    assert_int_equal(kill(L1.pid, SIGKILL), 0);
+    int st;
+    assert_int_equal(waitpid(L1.pid, &st, 0), L1.pid);
+    static uint8_t w[65536], r[65536];
+    rig_pattern(w, sizeof(w), 21);
+    /* no launcher at all: the guest's I/O goes on */
+    assert_int_equal(vdrv_blk_sync(&s.v, T_OUT, 64, w, sizeof(w)), S_OK);
+    assert_int_equal(vdrv_blk_sync(&s.v, T_IN, 64, r, sizeof(r)), S_OK);
+    assert_memory_equal(w, r, sizeof(w));
+    assert_int_equal(kill(s.dev, 0), 0);
+    launcher_up(&L2);
+    char line[96];
+    snprintf(line, sizeof(line), "adopted pid %d,", (int)s.dev);
+    assert_true(log_has(&L2, line, WAIT_MS));
+    memset(r, 0, sizeof(r));
+    assert_int_equal(vdrv_blk_sync(&s.v, T_IN, 64, r, sizeof(r)), S_OK);
+    assert_memory_equal(w, r, sizeof(w));
+    uint64_t t0 = now_ms();
+    assert_int_equal(tstk_release_domain(xs, DOMID), 0);
+    /* Closed as soon as the process has exited (its pidfd says so); who reaps it is
+     * up to init, as it is no launcher's child now. */
+    assert_int_equal(tstk_wait_state(xs, &s.disk, 6, 2000), 0);
+    print_message("adopted device: guest death to Closed in %llu ms\n",
+                  (unsigned long long)(now_ms() - t0));
+    assert_true(pid_gone(s.dev, 10000));
+    snprintf(line, sizeof(line), "adopted pid %d exited", (int)s.dev);
+    assert_true(log_has(&L2, line, WAIT_MS));
+    assert_int_equal(simdom_grants_mapped_now(s.d), 0);
+    simdom_destroy(s.d);
+    tstk_remove_disk(xs, &s.disk);
+    launcher_down(&L2);
+}
+
+static void write_record(const char *name, const char *text)
+{
+    char path[320];
+    snprintf(path, sizeof(path), "%s/%s", state_dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Start time of this process, as the launcher reads it. */
+static unsigned long long own_start_time(void)
+{
+    char buf[1024];
+    FILE *f = fopen("/proc/self/stat", "r");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *p = strrchr(buf, ')');
+    for (int field = 2; field < 22 && p; field++)
+        p = strchr(p + 1, ' ');
+    assert_non_null(p);
+    return strtoull(p + 1, NULL, 10);
+}
+
+/*
+ * What a restarted launcher reads back is checked like any input: each bad
+ * record is named with its reason, removed, and nothing adopted; a state
+ * directory others can write is refused outright.
+ */
+static void test_state_records_refused(void **state)
+{
+    (void)state;
+    char text[64];
+    struct { const char *name, *why; } bad[] = {
+        { "junk", "not a <domid>.<devid> name" },
+        { "0.51712", "not a <domid>.<devid> name" },
+        { "7.0x10", "not a <domid>.<devid> name" },
+        { "8.51712", "not \"<pid> <start time>\"" },
+        { "9.51712", "not \"<pid> <start time>\"" },
+        { "10.51712", "the process is gone" },
+        { "11.51712", "that pid is another process now" },
+        { "12.51712", "the process does not run this binary" },
+    };
+    mkdir(state_dir, 0700);
+    write_record(bad[0].name, "1 1\n");
+    write_record(bad[1].name, "1 1\n");
+    write_record(bad[2].name, "1 1\n");
+    write_record(bad[3].name, "123\n");
+    write_record(bad[4].name, "-5 7\n");
+    write_record(bad[5].name, "4194000 1\n"); /* no such pid on a test machine */
+    snprintf(text, sizeof(text), "%d %llu\n", (int)getpid(), own_start_time() + 1);
+    write_record(bad[6].name, text);
+    snprintf(text, sizeof(text), "%d %llu\n", (int)getpid(), own_start_time());
+    write_record(bad[7].name, text);
+    struct launcher L;
+    launcher_up(&L);
+    for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char line[160], path[320];
+        snprintf(line, sizeof(line), "state record %s: not adopted: %s; removed", bad[i].name,
+                 bad[i].why);
+        if (!log_has(&L, line, 0)) {
+            dump_log(&L);
+            fail_msg("no refusal: %s", line);
+        }
+        snprintf(path, sizeof(path), "%s/%s", state_dir, bad[i].name);
+        assert_int_equal(access(path, F_OK), -1);
+    }
+    assert_int_equal(log_count(&L, "adopted pid", NULL), 0);
+    launcher_down(&L);
+
+    char open_dir[200];
+    snprintf(open_dir, sizeof(open_dir), "%s/state-0777", env.dir);
+    assert_int_equal(mkdir(open_dir, 0777), 0);
+    assert_int_equal(chmod(open_dir, 0777), 0);
+    char arg[220];
+    snprintf(arg, sizeof(arg), "--state-dir=%s", open_dir);
+    const char *argv[] = { getenv("VG_BACKEND"), "watch", "--images", images, arg, NULL };
+    struct launcher R;
+    snprintf(R.log, sizeof(R.log), "%s/state-0777.log", env.dir);
+    pid_t pid = R.pid = sim_spawn((char *const *)argv, R.log);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+    assert_true(log_has(&R, "a directory only this user can write", 0));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -584,6 +717,8 @@ int main(void)
         cmocka_unit_test(test_image_file_shared_refused),
         cmocka_unit_test(test_operator_read_only),
         cmocka_unit_test(test_refusal_cannot_forge_log_lines),
+        cmocka_unit_test(test_launcher_crash_device_serves_on),
+        cmocka_unit_test(test_state_records_refused),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
