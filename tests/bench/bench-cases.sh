@@ -13,6 +13,9 @@ BENCH_IMAGES=/run/bench-images
 BENCH_MIB=128
 BENCH_RT=5
 [ "$BENCH_LEVEL" = smoke ] && BENCH_MIB=32 BENCH_RT=2
+# Seconds a bench guest may take (VG_E2E_BENCH_TIMEOUT overrides).
+BENCH_TIMEOUT=$(cat /vg/bench-timeout 2>/dev/null)
+[ -n "$BENCH_TIMEOUT" ] || BENCH_TIMEOUT=$([ "$BENCH_LEVEL" = smoke ] && echo 240 || echo 1200)
 
 bench_image() {
     losetup -d /dev/loop2 2>/dev/null
@@ -20,13 +23,6 @@ bench_image() {
     dd if=/dev/zero of=/run/bench.img bs=1M count=0 seek=$((BENCH_MIB + 8)) 2>/dev/null
     losetup /dev/loop2 /run/bench.img || return 1
     mkdir -p $BENCH_IMAGES && rm -f $BENCH_IMAGES/bench && mknod $BENCH_IMAGES/bench b 7 2
-}
-
-bench_guest_log() {
-    for f in "/var/log/xen/guest-bench-$1.log" "/var/log/xen/console/guest-bench-$1.log"; do
-        [ -f "$f" ] && { echo "$f"; return; }
-    done
-    echo "/var/log/xen/guest-bench-$1.log"
 }
 
 # bench_pids MODE KIND: the tasks that serve the disk: the device process the
@@ -85,10 +81,10 @@ bench_snapshot() {
 # bench_watch MODE KIND SECONDS: until the guest is gone, sample at each
 # VGBENCH-BEGIN/END line of its console.
 bench_watch() {
-    seen=0 i=0
+    seen=0 t0=$(cut -d. -f1 /proc/uptime)
     : > "/run/bench-$1.samples"
     while xl domid "bench-$1" >/dev/null 2>&1; do
-        log=$(bench_guest_log "$1")
+        log=$(guest_log "bench-$1")
         n=$(grep -c 'VGBENCH-\(BEGIN\|END\)' "$log" 2>/dev/null)
         n=${n:-0}
         while [ "$seen" -lt "$n" ]; do
@@ -102,10 +98,21 @@ bench_watch() {
             [ "$seen" = 1 ] && echo "BENCH $1 INFO CPU sampled from: $(for p in $pids; do
                 printf '%s(%s) ' "$p" "$(cat /proc/$p/comm 2>/dev/null)"; done)"
         done
-        i=$((i + 1))
-        [ $i -gt $(($3 * 5)) ] && { fail "bench/$1: the guest did not finish in $3 s"; xl destroy "bench-$1"; }
+        if [ $(($(cut -d. -f1 /proc/uptime) - t0)) -gt "$3" ]; then
+            fail "bench/$1: the guest did not finish in $3 s; its console ends:"
+            tr -d '\r' < "$(guest_log "bench-$1")" | tail -n 15 | sed "s/^/[bench-$1] /"
+            xl destroy "bench-$1"
+        fi
         sleep 0.2
     done
+}
+
+# bench_wanted MODE: whether /vg/bench-modes (VG_E2E_BENCH_MODES) is empty or names it.
+bench_wanted() {
+    w=$(cat /vg/bench-modes 2>/dev/null)
+    [ -z "$w" ] && return 0
+    for x in $w; do [ "$x" = "$1" ] && return 0; done
+    return 1
 }
 
 # bench_mode MODE KIND BACKEND-MODE GUEST-ARGS [KERNEL]
@@ -114,6 +121,7 @@ bench_watch() {
 # figures for that row).
 bench_mode() {
     m=$1 kind=$2 kernel=${5:-Image-bench}
+    bench_wanted "$m" || return
     echo "=== bench $m ($BENCH_LEVEL)"
     dev=vda label=""
     if [ "$kind" = dd ]; then
@@ -151,13 +159,13 @@ CFG
     if xl create "/run/bench-$m.cfg"; then
         vg-grant-peak "$(xl domid "bench-$m")" > "/run/gp-bench-$m.out" 2> "/run/gp-bench-$m.err" &
         GP_PID=$!
-        bench_watch "$m" "$kind" $([ "$BENCH_LEVEL" = smoke ] && echo 240 || echo 1200)
+        bench_watch "$m" "$kind" "$BENCH_TIMEOUT"
     else
         fail "bench/$m/xl-create"
     fi
     [ -n "$GP_PID" ] && { kill -TERM "$GP_PID" 2>/dev/null; wait "$GP_PID"; }
     sed "s/^/BENCH $m INFO /" "/run/gp-bench-$m.err" 2>/dev/null
-    log=$(bench_guest_log "$m")
+    log=$(guest_log "bench-$m")
     grep -o 'VGBENCH-\(INFO\|FAIL\|ERR\).*' "$log" | sed "s/^VGBENCH-/BENCH $m /"
     grep -o 'VGBENCH-TERSE .*' "$log" | tr -d '\r' | while read -r _ w terse; do
         b=$(sed -n "s/^BEGIN $w \\([0-9]*\\)$/\\1/p" "/run/bench-$m.samples")
@@ -221,7 +229,7 @@ bench_cases() {
         # tree's iommus link) to a backend in the FLASK-confined driver
         # domain, last: it needs the driver domain up.
         . /vg/dd-lib.sh
-        if dd_up; then
+        if bench_wanted dd-stock && dd_up; then
             bench_mode dd-stock dd grant "" Image-bench-stock
             xl destroy "$DD"
         fi

@@ -104,26 +104,6 @@ guest_lines() {
     grep -o 'VGTEST PASS read .*MB/s' "$log" | sed 's/.*: //' > "/run/$1.rd"
 }
 
-# guest_log CASE: where xenconsoled logs the guest's console.
-guest_log() {
-    if [ -f "/var/log/xen/guest-$1.log" ]; then
-        echo "/var/log/xen/guest-$1.log"
-    else
-        echo "/var/log/xen/console/guest-$1.log"
-    fi
-}
-
-# wait_line FILE TEXT SECONDS: until FILE has a line with TEXT; 1 on timeout.
-wait_line() {
-    i=0
-    until grep -q "$2" "$1" 2>/dev/null; do
-        i=$((i + 1))
-        [ $i -gt $(($3 * 2)) ] && return 1
-        sleep 0.5
-    done
-    return 0
-}
-
 # hostile_dir_check CASE: while the guest runs, a directory naming a host file
 # outside --images (as a compromised toolstack or process might write it) is
 # refused with one line, nothing started, and the guest keeps being served.
@@ -249,24 +229,41 @@ gpa_case() {
     stop_images
 }
 
+# probe_guest CASE CLASS: the test twin as launcher (VG_PROBE_FORBIDDEN=CLASS,
+# grant mode) and a guest for it.  The twin's device is meant to fail, so
+# libxl should refuse the domain: PROBE_CREATED says whether it did not.
+# Returns 1 only if the images could not be set up.  probe_done ends it.
+probe_guest() {
+    start_images || { fail "$1/images"; return 1; }
+    VG_PROBE_FORBIDDEN=$2 virtio-grant-probe watch --images $IMAGES --mode grant \
+        > "/run/be-$1.log" 2>&1 &
+    BE_PID=$!
+    guest_cfg "$1" Image-grant "xen.grant_dma_backend_domid=0 vgtest=rw" \
+        "vdev=xvda,target=$IMAGES/vda"
+    PROBE_CREATED=no
+    xl create "/run/$1.cfg" >/dev/null 2>&1 && PROBE_CREATED=yes
+    xl destroy "$1" 2>/dev/null
+    return 0
+}
+
+probe_done() {
+    kill -TERM $BE_PID 2>/dev/null
+    wait $BE_PID
+    stop_images
+}
+
 # probe_case: the sandboxed grant-mode backend's test twin tries to
 # foreign-map the guest's first RAM page once confined; seccomp must kill it
 # (SIGSYS) on real Xen too, and libxl must see the device fail.
 probe_case() {
     c=sandbox-probe
     echo "=== case $c: virtio-grant-probe, VG_PROBE_FORBIDDEN=foreign-map"
-    start_images || { fail "$c/images"; return; }
-    VG_PROBE_FORBIDDEN=foreign-map virtio-grant-probe watch --images $IMAGES --mode grant \
-        > "/run/be-$c.log" 2>&1 &
-    BE_PID=$!
-    guest_cfg "$c" Image-grant "xen.grant_dma_backend_domid=0 vgtest=rw" \
-        "vdev=xvda,target=$IMAGES/vda"
-    if xl create "/run/$c.cfg"; then
+    probe_guest "$c" foreign-map || return
+    if [ "$PROBE_CREATED" = yes ]; then
         fail "$c/xl-create: the domain was created with a dead backend"
     else
         pass "$c/xl-create refused: the device failed"
     fi
-    xl destroy "$c" 2>/dev/null
     sed "s/^/[backend $c] /" "/run/be-$c.log"
     if grep -q "killed by signal 31" "/run/be-$c.log"; then
         pass "$c/foreign-map killed by SIGSYS"
@@ -274,9 +271,7 @@ probe_case() {
         fail "$c/foreign-map: the probe was not killed by SIGSYS"
     fi
     dmesg | grep "audit: type=1326" | tail -n1 | sed "s/^/[dom0 $c] /"
-    kill -TERM $BE_PID 2>/dev/null
-    wait $BE_PID
-    stop_images
+    probe_done
 }
 
 # ring_probe_case: io_uring operations never pass through seccomp.  From
@@ -287,23 +282,15 @@ ring_probe_case() {
     for cls in uring-openat uring-socket; do
         c=ring-probe
         echo "=== case $c: virtio-grant-probe, VG_PROBE_FORBIDDEN=$cls"
-        start_images || { fail "$c/images"; return; }
-        VG_PROBE_FORBIDDEN=$cls virtio-grant-probe watch --images $IMAGES --mode grant \
-            > "/run/be-$c.log" 2>&1 &
-        BE_PID=$!
-        guest_cfg "$c" Image-grant "xen.grant_dma_backend_domid=0 vgtest=rw" \
-            "vdev=xvda,target=$IMAGES/vda"
-        xl create "/run/$c.cfg" >/dev/null 2>&1 && fail "$c/$cls: the probing device served"
-        xl destroy "$c" 2>/dev/null
+        probe_guest "$c" "$cls" || return
+        [ "$PROBE_CREATED" = yes ] && fail "$c/$cls: the probing device served"
         if grep -q "probe: io_uring '$cls' completed with -13" "/run/be-$c.log"; then
             pass "$c/$cls refused by the ring (EACCES)"
         else
             sed "s/^/[backend $c] /" "/run/be-$c.log"
             fail "$c/$cls: not refused by the ring"
         fi
-        kill -TERM $BE_PID 2>/dev/null
-        wait $BE_PID
-        stop_images
+        probe_done
     done
 }
 
@@ -315,14 +302,8 @@ ring_probe_case() {
 residual_case() {
     c=residual
     echo "=== case $c: virtio-grant-probe, VG_PROBE_FORBIDDEN=residual"
-    start_images || { fail "$c/images"; return; }
-    VG_PROBE_FORBIDDEN=residual virtio-grant-probe watch --images $IMAGES --mode grant \
-        > "/run/be-$c.log" 2>&1 &
-    BE_PID=$!
-    guest_cfg "$c" Image-grant "xen.grant_dma_backend_domid=0 vgtest=rw" \
-        "vdev=xvda,target=$IMAGES/vda"
-    xl create "/run/$c.cfg" >/dev/null 2>&1 && fail "$c/xl-create: the measuring device served"
-    xl destroy "$c" 2>/dev/null
+    probe_guest "$c" residual || return
+    [ "$PROBE_CREATED" = yes ] && fail "$c/xl-create: the measuring device served"
     grep -o 'RESIDUAL.*' "/run/be-$c.log" | sed "s/^/E2E INFO $c: /"
     if grep -q 'RESIDUAL gntdev-map' "/run/be-$c.log" &&
        grep -q 'RESIDUAL dm-op to another domain' "/run/be-$c.log"; then
@@ -338,9 +319,7 @@ residual_case() {
     else
         fail "$c/dm-op: not measured"
     fi
-    kill -TERM $BE_PID 2>/dev/null
-    wait $BE_PID
-    stop_images
+    probe_done
 }
 
 # run_guest CASE SECONDS [CHECK]: create the domain from /run/CASE.cfg, run

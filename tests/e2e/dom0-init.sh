@@ -30,6 +30,7 @@ pass "dom0/toolstack up after $(cut -d' ' -f1 /proc/uptime) s"
 # Every case runs under the XSM/FLASK policy (tests/e2e/build-policy.sh).
 echo "E2E INFO dom0: FLASK $(xl getenforce 2>&1)"
 
+. /vg/dom0-lib.sh
 . /vg/bench-cases.sh
 # make bench boots for the bench alone; make e2e runs every case and a smoke
 # of the bench (one workload, three modes).
