@@ -109,9 +109,9 @@ bench_watch() {
 
 # bench_wanted MODE: whether /vg/bench-modes (VG_E2E_BENCH_MODES) is empty or names it.
 bench_wanted() {
-    w=$(cat /vg/bench-modes 2>/dev/null)
-    [ -z "$w" ] && return 0
-    for x in $w; do [ "$x" = "$1" ] && return 0; done
+    wanted=$(cat /vg/bench-modes 2>/dev/null)
+    [ -z "$wanted" ] && return 0
+    for one in $wanted; do [ "$one" = "$1" ] && return 0; done
     return 1
 }
 
@@ -187,8 +187,8 @@ CFG
         fi
     done
     for w in $(sed -n 's/^END \([^ ]*\) rc=.*/\1/p' "/run/bench-$m.samples"); do
-        g=$(sed -n "s/^GRANTS END $w granted now [0-9]* peak \([0-9]*\).*/\1/p" "/run/bench-$m.samples")
-        if [ -n "$g" ]; then pass "bench/$m/$w/granted (guest pages granted, sampled peak $g)"
+        gpeak=$(sed -n "s/^GRANTS END $w granted now [0-9]* peak \([0-9]*\).*/\1/p" "/run/bench-$m.samples")
+        if [ -n "$gpeak" ]; then pass "bench/$m/$w/granted (guest pages granted, sampled peak $gpeak)"
         else fail "bench/$m/$w/granted: vg-grant-peak did not answer"; fi
         [ "$kind" = virtio ] || continue
         c=$(sed -n "s/^STATS END $w chains \([0-9]*\).*/\1/p" "/run/bench-$m.samples")
@@ -206,20 +206,25 @@ CFG
         wait $BE_PID
         grep -o 'device 51712 says: .*\(image I/O\|served\) .*' "/run/be-bench-$m.log" |
             sed "s/.*says: /BENCH STATS $m /"
+        # what the device had to say about its guest (a broken device's reason)
+        grep -o 'says: .*: warn: .*' "/run/be-bench-$m.log" | head -n 5 |
+            sed "s/.*says: /BENCH $m INFO device: /"
         grep -q 'device 51712 says: .*served ' "/run/be-bench-$m.log" ||
             tail -n 6 "/run/be-bench-$m.log" | sed "s/^/BENCH $m INFO no closing report: /"
     fi
     losetup -d /dev/loop2 2>/dev/null
 }
 
+# Every function here shares the shell's one namespace: the guests' grant
+# argument gets a name no helper uses (a helper's "g" once took it over).
 bench_cases() {
-    g="xen.grant_dma_backend_domid=0"
-    bench_mode grant virtio grant "$g xen.grant_dma_ring_ro=1"
+    BENCH_GRANT_ARG="xen.grant_dma_backend_domid=0"
+    bench_mode grant virtio grant "$BENCH_GRANT_ARG xen.grant_dma_ring_ro=1"
     if [ "$BENCH_LEVEL" = full ]; then
-        bench_mode pool virtio grant "$g xen.grant_dma_pool_pages=1024"
-        bench_mode grant-copy virtio grant-copy "$g xen.grant_dma_ring_ro=1"
+        bench_mode pool virtio grant "$BENCH_GRANT_ARG xen.grant_dma_pool_pages=1024"
+        bench_mode grant-copy virtio grant-copy "$BENCH_GRANT_ARG xen.grant_dma_ring_ro=1"
         # the io_uring engine's share: the same grant mode with preadv/pwritev
-        bench_mode grant-sync virtio "grant --aio=sync" "$g xen.grant_dma_ring_ro=1"
+        bench_mode grant-sync virtio "grant --aio=sync" "$BENCH_GRANT_ARG xen.grant_dma_ring_ro=1"
         bench_mode foreign virtio foreign ""
     fi
     bench_mode foreign-premap virtio "foreign --premap" ""
