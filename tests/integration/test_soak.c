@@ -158,9 +158,15 @@ static void test_soak_create_run_destroy(void **state)
                   n, (unsigned long long)ms, first.fds, last.fds, first.rss_kb, last.rss_kb,
                   last.devices);
     assert_int_equal(last.fds, first.fds);
+#if defined(__SANITIZE_ADDRESS__)
+    /* ASan's quarantine holds freed memory back, so RSS grows with every
+     * allocation; a leak is ASan's to report when the launcher exits. */
+    print_message("soak: ASan build: RSS not compared\n");
+#else
     /* The launcher allocates per device and frees it again: no growth with cycles
      * beyond 64 KiB of allocator noise (4 KiB a cycle exceeds it within 20). */
     assert_true(last.rss_kb <= first.rss_kb + 64);
+#endif
     launcher_down(&L);
 }
 
