@@ -670,7 +670,8 @@ static void test_state_records_refused(void **state)
         char line[160], path[320];
         snprintf(line, sizeof(line), "state record %s: not adopted: %s; removed", bad[i].name,
                  bad[i].why);
-        if (!log_has(&L, line, 0)) {
+        /* the records are read after the "watching" line launcher_up waited for */
+        if (!log_has(&L, line, WAIT_MS)) {
             dump_log(&L);
             fail_msg("no refusal: %s", line);
         }
