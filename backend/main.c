@@ -163,7 +163,8 @@ static bool launcher_says_close(struct backend *b, bool *gone)
     int rc = devmsg_recv(b->cfg.control_fd, &m, NULL);
     if (rc == -EAGAIN)
         return false;
-    if (rc == -EPIPE) {
+    /* ECONNRESET: it died with a message of ours unread */
+    if (rc == -EPIPE || rc == -ECONNRESET) {
         vg_info("the launcher is gone: serving on until a new one stops this device");
         *gone = true;
         return false;

@@ -169,6 +169,7 @@ static int map_list(struct gmem *g, const uint64_t *frames, uint32_t total, bool
         for (uint32_t p = 0; p < total; p++)
             if (errs[p]) {
                 xenforeignmemory_unmap(g->fmem, *base, total);
+                *base = NULL; /* gone: a caller cleaning up must not unmap it again */
                 return -EFAULT;
             }
     }
