@@ -205,7 +205,7 @@ e2e:
 	./tests/e2e/run.sh
 
 # Guest lifetimes, one after another (issue 15): 200 on the simulator, then
-# the e2e with 200 on real Xen; check runs 20 of each (test_soak, the e2e).
+# the e2e with 200 on real Xen; check runs 20 on the simulator (test_soak).
 soak: deps deps-test integ-bins
 	VG_SOAK_CYCLES=200 VG_BACKEND=./$(BUILD)/virtio-grant-sim ./$(BUILD)/tests/test_soak
 	VG_E2E_SOAK=200 VG_E2E_TIMEOUT=$${VG_E2E_TIMEOUT:-7200} VG_E2E_LOG=$(BUILD)/soak/serial.log \
