@@ -36,6 +36,7 @@ SIM_XENLIBS := -lseccomp $(URING)
 
 BE_SRCS  := backend/common/log.c backend/config/config.c backend/gmem/gmem.c backend/gmem/persist.c backend/gmem/copy.c \
             backend/aio/aio.c backend/virtq/virtq.c backend/devices/blk.c backend/transport/mmio.c \
+            backend/transport/saved.c backend/transport/resume.c \
             backend/xen/ioreq.c
 # The daemon around the core: the launcher, the launcher/device messages, the
 # jail, main.  The sandbox test binary swaps probe_none.c for
@@ -50,7 +51,7 @@ XEN_PLATFORM_SRCS := backend/sandbox/platform_xen.c
 PROBE_SRCS := $(DAEMON_SRCS) tests/sandbox/probe_forbidden.c
 SIM_SRCS := xensim/lib/sim_common.c xensim/lib/sim_devicemodel.c xensim/lib/sim_evtchn.c \
             xensim/lib/sim_gnttab.c xensim/lib/sim_foreignmemory.c xensim/lib/sim_xenstore.c \
-            xensim/lib/sim_sandbox.c xensim/lib/sim_toolcore.c
+            xensim/lib/sim_sandbox.c xensim/lib/sim_toolcore.c xensim/lib/sim_ledger.c
 GUEST_SRCS := xensim/guest/simdom.c xensim/guest/vdrv.c xensim/guest/harness.c xensim/guest/simxs.c \
               xensim/guest/simxs_ops.c xensim/guest/simxs_tree.c xensim/guest/simxs_txn.c
 RIG_SRCS   := tests/common/rig.c tests/common/toolstack.c tests/common/flood.c
@@ -69,7 +70,7 @@ UNIT_TESTS := $(BUILD)/tests/test_mmio $(BUILD)/tests/test_virtq $(BUILD)/tests/
               $(BUILD)/tests/test_config $(BUILD)/tests/test_simxs $(BUILD)/tests/test_simxs_txn
 INTEG_TESTS := $(BUILD)/tests/test_sim_blk $(BUILD)/tests/test_hostile $(BUILD)/tests/test_sandbox \
                $(BUILD)/tests/test_double_fetch $(BUILD)/tests/test_launcher \
-               $(BUILD)/tests/test_launcher_dd $(BUILD)/tests/test_soak
+               $(BUILD)/tests/test_launcher_dd $(BUILD)/tests/test_soak $(BUILD)/tests/test_restart
 
 # keep objects built through pattern rules
 .SECONDARY:
@@ -93,7 +94,8 @@ $(BUILD)/libxensim.a: $(SIM_OBJS)
 	ar rcs $@ $^
 
 # The guest side also plays the toolstack, through the simulated libxenstore.
-$(BUILD)/libsimguest.a: $(GUEST_OBJS) $(call obj,xensim/lib/sim_common.c xensim/lib/sim_xenstore.c)
+$(BUILD)/libsimguest.a: $(GUEST_OBJS) $(call obj,xensim/lib/sim_common.c xensim/lib/sim_xenstore.c \
+                                        xensim/lib/sim_ledger.c)
 	ar rcs $@ $^
 
 # The same backend objects, linked against real Xen or against the simulator.
@@ -141,7 +143,8 @@ $(BUILD)/tests/test_%: $(call obj,tests/integration/test_%.c $(RIG_SRCS)) \
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka
 
 # The launcher's tests (dom0 and driver domain) share their rig.
-LAUNCHER_TESTS := $(BUILD)/tests/test_launcher $(BUILD)/tests/test_launcher_dd $(BUILD)/tests/test_soak
+LAUNCHER_TESTS := $(BUILD)/tests/test_launcher $(BUILD)/tests/test_launcher_dd $(BUILD)/tests/test_soak \
+                  $(BUILD)/tests/test_restart
 $(LAUNCHER_TESTS): $(BUILD)/tests/%: $(BUILD)/obj/tests/integration/%.o \
                    $(call obj,tests/integration/launcher_rig.c $(RIG_SRCS)) $(BUILD)/libsimguest.a
 	@mkdir -p $(dir $@)

@@ -18,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <xengnttab.h>
 
@@ -33,6 +35,8 @@
 #include "sandbox/rules.h"
 #include "sandbox/sandbox.h"
 #include "transport/mmio.h"
+#include "transport/resume.h"
+#include "transport/saved.h"
 #include "xen/ioreq.h"
 
 /* Enough grants for the rings, one indirect table and one maximal chain. */
@@ -54,6 +58,10 @@ struct backend {
     struct mmio_dev mmio;
     bool mmio_open;
     int sigfd;
+    /* Launched: the state area (saved.h); resume: replacing a killed process on its server. */
+    struct saved_area *saved;
+    bool resume;
+    int ioservid;
 };
 
 static void on_mmio(void *opaque, uint64_t off, uint32_t size, bool is_write, uint64_t *val)
@@ -95,7 +103,8 @@ static int setup(struct backend *b)
         return rc;
     b->cfg.sandbox.aio_engine = b->blk.aio.engine; /* also named by the closing report */
 
-    rc = xen_ioreq_open(&b->srv, c->domid, c->base, c->size, c->irq);
+    rc = xen_ioreq_attach(&b->srv, c->domid, c->base, c->size, c->irq,
+                          b->resume ? b->ioservid : -1);
     if (rc < 0)
         return rc;
     b->srv_open = true;
@@ -131,6 +140,10 @@ static int setup(struct backend *b)
         return rc;
     }
     b->mmio_open = true;
+    if (b->saved && !b->resume) {
+        saved_init(b->saved);
+        b->mmio.saved = b->saved;
+    }
 
     sigset_t set;
     sigemptyset(&set);
@@ -206,6 +219,9 @@ static int serve(struct backend *b)
         { .fd = b->cfg.control_fd, .events = POLLIN },
         { .fd = blk_event_fd(&b->blk), .events = POLLIN },
     };
+    /* What the guest asked while no process served it (none on a first start). */
+    if (b->resume)
+        xen_ioreq_serve_stale(&b->srv, on_mmio, &b->mmio);
     for (;;) {
         /* Deferred chains are served only once nothing else is pending. */
         int timeout = mmio_has_deferred(&b->mmio) ? 0 : -1;
@@ -285,6 +301,33 @@ static void report(const struct backend *b)
             (unsigned long long)m->batches);
 }
 
+/* STATE, right after CONFIG: the area this device's state lives in, mapped here. */
+static int receive_state(struct backend *b)
+{
+    struct pollfd p = { .fd = b->cfg.control_fd, .events = POLLIN };
+    struct devmsg m;
+    int fd = -1, rc;
+    if (poll(&p, 1, CONFIG_WAIT_MS) <= 0)
+        rc = -ETIMEDOUT;
+    else if ((rc = devmsg_recv(b->cfg.control_fd, &m, &fd)) == 0 && m.type != DEVMSG_STATE)
+        rc = -EBADMSG;
+    struct stat st;
+    if (rc == 0 && (fstat(fd, &st) < 0 || st.st_size != SAVED_AREA_BYTES))
+        rc = -EBADMSG;
+    if (rc == 0) {
+        void *area = mmap(NULL, SAVED_AREA_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (area == MAP_FAILED)
+            rc = -errno;
+        else
+            b->saved = area;
+    }
+    if (fd >= 0)
+        close(fd); /* the mapping is all this process keeps of it */
+    if (rc < 0)
+        vg_err("no state area from the launcher: %s", strerror(-rc));
+    return rc;
+}
+
 /* The launcher's CONFIG, checked again here: it fills what the command line did not. */
 static int receive_config(struct backend *b)
 {
@@ -315,6 +358,10 @@ static int receive_config(struct backend *b)
     if (m.cfg.ram_size)
         c->ram_size = m.cfg.ram_size;
     memcpy(b->serial, m.cfg.serial, sizeof(b->serial));
+    b->resume = m.cfg.resume;
+    b->ioservid = (int)m.cfg.ioservid;
+    if ((rc = receive_state(b)) < 0)
+        return rc;
     return vg_config_check(c);
 }
 
@@ -382,8 +429,18 @@ int main(int argc, char **argv)
             vg_sandbox_probe(&b.srv, b.gnt, &fds, &b.blk.aio);
     }
     uint32_t down = DEVMSG_DOWN_SETUP;
+    if (rc == 0 && b.resume) {
+        /* Inside the jail: the area and the rings are guest-influenced input. */
+        struct resume_result res;
+        resume_device(&b.mmio, b.saved, &res);
+        if (res.refused)
+            vg_warn("restarted: the saved state was refused, the guest's device needs a reset");
+        else
+            vg_info("restarted on ioreq server %d: %u chains taken before served again",
+                    b.ioservid, res.chains);
+    }
     if (rc == 0) {
-        tell_launcher(&b, DEVMSG_READY, 0);
+        tell_launcher(&b, DEVMSG_READY, b.srv.id);
         vg_info("serving %llu sectors%s at 0x%llx in %s mode, irq %u, %s image I/O",
                 (unsigned long long)b.blk.capacity, b.cfg.read_only ? ", read-only" : "",
                 (unsigned long long)b.cfg.base, gmem_mode_name(b.cfg.mode), b.cfg.irq,

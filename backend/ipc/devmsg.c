@@ -93,7 +93,8 @@ int devmsg_recv(int sock, struct devmsg *m, int *fd)
 bool devmsg_is_valid_config(const struct devmsg_config *c)
 {
     return vg_domid_ok(c->domid) && c->read_only <= 1 && vg_irq_ok(c->irq) &&
-           vg_window_ok(c->base, c->size) && memchr(c->serial, 0, sizeof(c->serial)) != NULL;
+           vg_window_ok(c->base, c->size) && memchr(c->serial, 0, sizeof(c->serial)) != NULL &&
+           c->resume <= 1 && c->ioservid <= UINT16_MAX && (c->resume || c->ioservid == 0);
 }
 
 bool devmsg_is_valid_from_device(const struct devmsg *m, bool ready_seen)
@@ -103,7 +104,7 @@ bool devmsg_is_valid_from_device(const struct devmsg *m, bool ready_seen)
         return false;
     switch (m->type) {
     case DEVMSG_READY:
-        return !ready_seen && m->arg == 0;
+        return !ready_seen && m->arg <= UINT16_MAX; /* ioservid_t */
     case DEVMSG_DOWN:
         return m->arg <= DEVMSG_DOWN_SERVE;
     default:

@@ -7,11 +7,16 @@
  * any fd that arrives with it is closed.
  *
  *   launcher -> device  CONFIG (+ the image fd)  once, right after exec
- *   device -> launcher  READY                    ioreq server live, jail up
+ *   launcher -> device  STATE (+ a memfd)        right after CONFIG: the area the
+ *                                                device keeps its state in
+ *                                                (transport/saved.h)
+ *   device -> launcher  READY (ioreq server id)  ioreq server live, jail up
  *   launcher -> device  CLOSE (reason)           stop serving, tear down
  *   device -> launcher  DOWN (status)            torn down, about to exit
  *
- * EOF on either side means the other is gone.
+ * EOF on either side means the other is gone.  A device process killed while
+ * serving is replaced: its successor gets CONFIG with resume set and the
+ * server id the first process reported, and the same STATE area.
  */
 #ifndef VG_DEVMSG_H
 #define VG_DEVMSG_H
@@ -24,6 +29,7 @@ enum devmsg_type {
     DEVMSG_READY = 2,
     DEVMSG_CLOSE = 3,
     DEVMSG_DOWN = 4,
+    DEVMSG_STATE = 5,
 };
 
 enum devmsg_close_reason {
@@ -46,10 +52,10 @@ enum devmsg_down_status {
 struct devmsg_config {
     uint16_t domid;
     uint8_t read_only;
-    uint8_t pad;
+    uint8_t resume; /* 1: replace a killed process, on its server and state */
     uint32_t devid;
     uint32_t irq;
-    uint32_t pad2;
+    uint32_t ioservid; /* resume only: the server to attach to; 0 otherwise */
     uint64_t base, size;
     uint64_t ram_size; /* foreign mode only; 0 in grant mode */
     char serial[DEVMSG_SERIAL_BYTES + 1];
@@ -58,7 +64,7 @@ struct devmsg_config {
 
 struct devmsg {
     uint32_t type;
-    uint32_t arg; /* CLOSE: reason; DOWN: status; else 0 */
+    uint32_t arg; /* CLOSE: reason; DOWN: status; READY: ioreq server id; else 0 */
     struct devmsg_config cfg; /* CONFIG only; zero otherwise */
 };
 

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -15,6 +16,7 @@
 
 #include "common/log.h"
 #include "ipc/devmsg.h"
+#include "transport/saved.h"
 
 /* A device gets a few messages per wakeup: it cannot keep the launcher to itself. */
 #define MESSAGES_PER_WAKEUP 4
@@ -28,7 +30,8 @@ uint64_t devproc_now_ms(void)
 
 void devproc_clear(struct devproc *d)
 {
-    *d = (struct devproc){ .sock = -1, .pidfd = -1, .log = { .fd = -1 } };
+    *d = (struct devproc){ .sock = -1, .pidfd = -1, .log = { .fd = -1 }, .state_fd = -1,
+                           .image_fd = -1, .ioservid = -1 };
 }
 
 /* Only async-signal-safe calls between fork and exec: the launcher has threads. */
@@ -51,8 +54,8 @@ static void exec_device(int ctl, int err_w, int devnull, char *const argv[])
     _exit(127);
 }
 
-int devproc_start(struct devproc *d, const struct ts_device *td, int img, char *const argv[],
-                  int devnull)
+/* Fork and exec a process for d (its socket and log replaced), then CONFIG and STATE. */
+static int spawn(struct devproc *d, char *const argv[], int devnull)
 {
     int sp[2], err_w = -1, rc;
     struct devlog log;
@@ -74,22 +77,78 @@ int devproc_start(struct devproc *d, const struct ts_device *td, int img, char *
         close(log.fd);
         return rc;
     }
-    *d = (struct devproc){ .pid = pid, .sock = sp[0], .pidfd = -1, .domid = td->domid, .devid = td->devid,
-                           .log = log };
-    struct devmsg m = { .type = DEVMSG_CONFIG };
-    m.cfg.domid = td->domid;
-    m.cfg.devid = td->devid;
-    m.cfg.base = td->base;
-    m.cfg.size = 0x200; /* what libxl allocates per device */
-    m.cfg.irq = td->irq;
-    m.cfg.read_only = !td->writable;
-    m.cfg.ram_size = td->ram_size;
-    /* The guest sees this as the disk's serial: never the host path. */
-    snprintf(m.cfg.serial, sizeof(m.cfg.serial), "vg-%u-%u", td->domid, td->devid);
-    rc = devmsg_send(sp[0], &m, img);
-    if (rc < 0)
+    d->pid = pid;
+    d->sock = sp[0];
+    d->log = log;
+    d->ready = d->close_sent = d->down_seen = false;
+    d->down_status = 0;
+    d->deadline_ms = 0;
+    struct devmsg m = { .type = DEVMSG_CONFIG, .cfg = d->cfg };
+    struct devmsg st = { .type = DEVMSG_STATE };
+    if (devmsg_send(sp[0], &m, d->image_fd) < 0 || devmsg_send(sp[0], &st, d->state_fd) < 0)
         devproc_kill(d, "cannot send the configuration"); /* reaped like any other */
     return 0;
+}
+
+/* The area a device keeps its state in: sealed at its size, so no process can cut it short. */
+static int make_state_area(void)
+{
+    int fd = memfd_create("virtio-grant-state", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0)
+        return -errno;
+    if (ftruncate(fd, SAVED_AREA_BYTES) < 0 ||
+        fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
+        int rc = -errno;
+        close(fd);
+        return rc;
+    }
+    return fd;
+}
+
+int devproc_start(struct devproc *d, const struct ts_device *td, int img, char *const argv[],
+                  int devnull)
+{
+    devproc_clear(d);
+    int state = make_state_area();
+    if (state < 0)
+        return state;
+    d->state_fd = state;
+    d->image_fd = fcntl(img, F_DUPFD_CLOEXEC, 3);
+    if (d->image_fd < 0) {
+        int rc = -errno;
+        devproc_release(d);
+        return rc;
+    }
+    d->domid = td->domid;
+    d->devid = td->devid;
+    struct devmsg_config *c = &d->cfg;
+    c->domid = td->domid;
+    c->devid = td->devid;
+    c->base = td->base;
+    c->size = 0x200; /* what libxl allocates per device */
+    c->irq = td->irq;
+    c->read_only = !td->writable;
+    c->ram_size = td->ram_size;
+    /* The guest sees this as the disk's serial: never the host path. */
+    snprintf(c->serial, sizeof(c->serial), "vg-%u-%u", td->domid, td->devid);
+    int rc = spawn(d, argv, devnull);
+    if (rc < 0)
+        devproc_release(d);
+    return rc;
+}
+
+int devproc_restart(struct devproc *d, char *const argv[], int devnull)
+{
+    if (d->state_fd < 0 || d->image_fd < 0 || d->ioservid < 0)
+        return -EINVAL;
+    if (d->sock >= 0)
+        close(d->sock);
+    d->sock = -1;
+    d->cfg.resume = 1;
+    d->cfg.ioservid = (uint32_t)d->ioservid;
+    d->resumed = true;
+    d->died_ms = devproc_now_ms();
+    return spawn(d, argv, devnull);
 }
 
 /* Through the pidfd where there is one: an adopted pid could be recycled once it exits. */
@@ -156,8 +215,15 @@ enum devproc_event devproc_read(struct devproc *d)
             d->sock = -1;
             break;
         }
+        if (m.type == DEVMSG_READY && d->ioservid >= 0 && m.arg != (uint32_t)d->ioservid) {
+            devproc_kill(d, "the replacement serves another ioreq server");
+            close(d->sock);
+            d->sock = -1;
+            break;
+        }
         if (m.type == DEVMSG_READY) {
             d->ready = true;
+            d->ioservid = (int)m.arg;
             ev = DEVPROC_READY;
         } else {
             d->down_seen = true;
@@ -195,6 +261,10 @@ void devproc_release(struct devproc *d)
         close(d->sock);
     if (d->pidfd >= 0)
         close(d->pidfd);
+    if (d->state_fd >= 0)
+        close(d->state_fd);
+    if (d->image_fd >= 0)
+        close(d->image_fd);
     devlog_close(&d->log, d->domid, d->devid);
     devproc_clear(d);
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "ipc/devmsg.h"
 #include "launcher/devlog.h"
 #include "launcher/tsinput.h"
 
@@ -37,6 +38,20 @@ struct devproc {
     uint32_t down_status;
     uint64_t deadline_ms; /* SIGKILL after this; 0: none */
     struct devlog log;    /* its stderr */
+    /*
+     * What a replacement needs if the process is killed while serving: the
+     * state area it writes (a sealed memfd, transport/saved.h; never read
+     * here), the image, its configuration, and the ioreq server id the first
+     * process reported with READY (-1 before; a replacement must report the
+     * same).  An adopted process has none of these and is not replaced.
+     */
+    int state_fd, image_fd;
+    struct devmsg_config cfg;
+    int ioservid;
+    bool resumed;          /* this process replaces a killed one */
+    uint64_t died_ms;      /* when its predecessor was reaped */
+    uint64_t restart_window_ms;
+    unsigned restarts_in_window;
 };
 
 enum devproc_event { DEVPROC_NOTHING, DEVPROC_READY };
@@ -46,6 +61,12 @@ void devproc_clear(struct devproc *d);
 /* Start the process for td, handing it img; on success the slot is live. */
 int devproc_start(struct devproc *d, const struct ts_device *td, int img, char *const argv[],
                   int devnull);
+/*
+ * Its process was killed while serving: start a replacement on the same
+ * server, state area and image.  0, or negative errno (the slot is then as
+ * devproc_exited left it: release it).
+ */
+int devproc_restart(struct devproc *d, char *const argv[], int devnull);
 /* What it said since the last call: DEVPROC_READY once, when it reports READY. */
 enum devproc_event devproc_read(struct devproc *d);
 void devproc_close(struct devproc *d, uint32_t reason);

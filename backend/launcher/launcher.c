@@ -52,6 +52,7 @@ struct launcher {
     struct image_policy images;
     const char *state_dir;
     struct adopt_dir state; /* device processes a restarted launcher adopts */
+    unsigned restart_limit; /* replacements per device per minute; 0: never */
     char **dev_argv;
     struct devproc dev[LAUNCHER_MAX_DEVICES];
     struct refusal refused[LAUNCHER_MAX_DEVICES];
@@ -70,8 +71,12 @@ static void launcher_usage(void)
            "  --state-dir DIR  where each device process is recorded, so that a launcher\n"
            "                 restarted after a crash adopts those still serving\n"
            "                 (default " ADOPT_DEFAULT_DIR ")\n"
+           "  --restart-limit N  a device process killed while serving is replaced on\n"
+           "                 the same ioreq server and state, at most N times a minute\n"
+           "                 per device (default %u; 0: never, the device closes)\n"
            "  device options: --mode, --premap, --ram-base, --aio, --sandbox, --uid, --gid,\n"
-           "                  --read-only, -v, -q (see 'virtio-grant --help')\n");
+           "                  --read-only, -v, -q (see 'virtio-grant --help')\n",
+           LAUNCHER_RESTART_LIMIT);
 }
 
 static struct devproc *find_dev(struct launcher *L, uint16_t domid, uint32_t devid)
@@ -320,11 +325,59 @@ static void check_devices(struct launcher *L)
 
 static void on_device_message(struct launcher *L, struct devproc *d)
 {
-    if (devproc_read(d) == DEVPROC_READY) {
+    enum devproc_event ev = devproc_read(d);
+    if (ev == DEVPROC_READY && d->resumed) {
+        /* The guest kept its state: it only waited, for this long. */
+        vg_info("dom%u device %u: pid %d serving again, %llu ms after its predecessor died",
+                d->domid, d->devid, (int)d->pid,
+                (unsigned long long)(devproc_now_ms() - d->died_ms));
+    } else if (ev == DEVPROC_READY) {
         /* libxl unpauses the guest on InitWait: the ioreq server is live and jailed. */
         write_state(L, d->domid, d->devid, XENBUS_INITWAIT, NULL);
         vg_info("dom%u device %u: ready (InitWait)", d->domid, d->devid);
     }
+}
+
+/*
+ * Killed (a signal, not an exit: an exit is the device's own decision)
+ * while serving a guest that is still there: the guest waits on the ioreq
+ * server the dead process left, so a replacement can take over.  A device
+ * whose processes keep dying is given up after restart_limit a minute.
+ */
+static bool may_restart(struct launcher *L, struct devproc *d, int status)
+{
+    if (!WIFSIGNALED(status) || L->stopping || d->close_sent || d->adopted ||
+        d->ioservid < 0 || d->state_fd < 0 || L->restart_limit == 0)
+        return false;
+    uint64_t now = devproc_now_ms();
+    if (now - d->restart_window_ms >= 60000) {
+        d->restart_window_ms = now;
+        d->restarts_in_window = 0;
+    }
+    if (d->restarts_in_window >= L->restart_limit) {
+        vg_warn("dom%u device %u: replaced %u times within a minute: giving up", d->domid,
+                d->devid, d->restarts_in_window);
+        return false;
+    }
+    d->restarts_in_window++;
+    return true;
+}
+
+static int restart_device(struct launcher *L, struct devproc *d)
+{
+    pid_t old = d->pid;
+    int rc = devproc_restart(d, L->dev_argv, L->devnull);
+    if (rc < 0) {
+        vg_err("dom%u device %u: cannot replace pid %d: %s", d->domid, d->devid, (int)old,
+               strerror(-rc));
+        return rc;
+    }
+    vg_info("dom%u device %u: pid %d replaces pid %d on ioreq server %d", d->domid, d->devid,
+            (int)d->pid, (int)old, d->ioservid);
+    if ((rc = adopt_record(&L->state, d->domid, d->devid, d->pid)) < 0)
+        vg_warn("dom%u device %u: cannot record pid %d: %s", d->domid, d->devid, (int)d->pid,
+                strerror(-rc));
+    return 0;
 }
 
 static void reap(struct launcher *L)
@@ -337,7 +390,8 @@ static void reap(struct launcher *L)
             if (d->pid != pid)
                 continue;
             const char *error = devproc_exited(d, status);
-            /* It is never restarted against the same directory. */
+            if (may_restart(L, d, status) && restart_device(L, d) == 0)
+                continue;
             device_gone(L, d, error);
         }
     }
@@ -508,6 +562,16 @@ static int parse_options(struct launcher *L, int argc, char **argv)
             L->state_dir = argv[++i];
         else if (!strncmp(argv[i], "--state-dir=", 12))
             L->state_dir = argv[i] + 12;
+        else if ((!strcmp(argv[i], "--restart-limit") && i + 1 < argc) ||
+                 !strncmp(argv[i], "--restart-limit=", 16)) {
+            const char *v = argv[i][15] == '=' ? argv[i] + 16 : argv[++i];
+            uint64_t limit;
+            if (ts_parse_id(v, 1000, &limit) < 0) {
+                fprintf(stderr, "virtio-grant: --restart-limit %s: a count from 0 to 1000\n", v);
+                return -EINVAL;
+            }
+            L->restart_limit = (unsigned)limit;
+        }
         else
             L->dev_argv[n++] = argv[i];
     }
@@ -531,6 +595,7 @@ int launcher_run(int argc, char **argv)
     static struct launcher L;
     for (int i = 0; i < LAUNCHER_MAX_DEVICES; i++)
         devproc_clear(&L.dev[i]);
+    L.restart_limit = LAUNCHER_RESTART_LIMIT;
     /* Started with 0-2 closed, a received or opened fd could land on 2: the log. */
     L.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
     while (L.devnull >= 0 && L.devnull <= 2)

@@ -12,6 +12,8 @@
 #define VG_LAUNCHER_H
 
 #define LAUNCHER_MAX_DEVICES 64
+/* Replacements of a killed device process, per device per minute (--restart-limit). */
+#define LAUNCHER_RESTART_LIMIT 10
 
 int launcher_run(int argc, char **argv);
 

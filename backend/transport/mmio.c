@@ -7,6 +7,7 @@
 
 #include "common/checked.h"
 #include "common/log.h"
+#include "transport/saved.h"
 
 #define TRANSPORT_FEATURES                                                                     \
     ((1ull << VIRTIO_F_INDIRECT_DESC) | (1ull << VIRTIO_F_EVENT_IDX) |                         \
@@ -209,10 +210,12 @@ static int finish_chain(struct mmio_dev *m, struct mmio_req *r, uint32_t written
         mmio_fail_device(m, "device-writable buffer not granted writable");
         return -1;
     }
+    saved_publishing(m->saved, r->queue, r->head, (uint16_t)(vq->used_idx + 1));
     if (vq_push_used(vq, r->head, written) < 0) {
         mmio_fail_device(m, "used ring not writable");
         return -1;
     }
+    saved_published(m->saved, r->queue);
     m->ctr.chains++;
     m->completed_queues |= 1u << r->queue;
     return 0;
@@ -469,6 +472,7 @@ static void process_queue(struct mmio_dev *m, unsigned q)
                     mmio_fail_device(m, "malformed ring or descriptor chain");
                     return;
                 }
+                saved_took(m->saved, q, chain->head);
                 budget--;
             } else if (batching) {
                 *chain = m->stalled[q];
@@ -501,7 +505,42 @@ notify:
     raise_completed(m);
 }
 
+static void save_regs(struct mmio_dev *m)
+{
+    struct saved_regs *s = saved_cur(m->saved);
+    if (s)
+        mmio_save_regs(m, s);
+}
+
+void mmio_save_regs(const struct mmio_dev *m, struct saved_regs *s)
+{
+    s->status = m->status;
+    s->isr = m->isr;
+    s->config_generation = m->config_generation;
+    s->dev_features_sel = m->dev_features_sel;
+    s->drv_features_sel = m->drv_features_sel;
+    s->queue_sel = m->queue_sel;
+    s->drv_features = m->drv_features;
+    for (unsigned q = 0; q < VIRTIO_MMIO_MAX_QUEUES && q < SAVED_QUEUES; q++) {
+        const struct virtq *vq = &m->vq[q];
+        struct saved_queue *sq = &s->q[q];
+        sq->size = vq->size;
+        sq->desc = vq->desc_addr;
+        sq->avail = vq->avail_addr;
+        sq->used = vq->used_addr;
+        sq->ready = vq->started;
+    }
+}
+
+static void poll_device(struct mmio_dev *m);
+
 void mmio_poll_device(struct mmio_dev *m)
+{
+    poll_device(m);
+    save_regs(m);
+}
+
+static void poll_device(struct mmio_dev *m)
 {
     if (!m->ops->poll)
         return;
@@ -528,6 +567,46 @@ void mmio_run_deferred(struct mmio_dev *m)
             process_queue(m, q);
         else
             m->deferred_queues &= ~(1u << q);
+    save_regs(m);
+}
+
+int mmio_resubmit(struct mmio_dev *m, unsigned q, uint16_t head)
+{
+    struct virtq *vq = &m->vq[q];
+    for (;;) {
+        if (!live(m) || q >= VIRTIO_MMIO_MAX_QUEUES || !vq->started)
+            return -EPROTO;
+        struct mmio_req *r = free_slot(m);
+        if (r) {
+            int rc = vq_chain_at(vq, m->gmem, head, &m->stalled[q]);
+            if (rc < 0) {
+                mmio_fail_device(m, "malformed chain among those taken before the restart");
+                return rc;
+            }
+            rc = start_chain(m, q, r, &m->stalled[q]);
+            if (rc != 0)
+                return rc < 0 ? rc : 0;
+        }
+        /* No slot, or no room beside the chains in flight: they finish first. */
+        if (!m->inflight || !m->ops->poll) {
+            mmio_fail_device(m, "no room for the chains taken before the restart");
+            return -EBUSY;
+        }
+        m->ops->poll(m->dev, true);
+    }
+}
+
+void mmio_restart_queues(struct mmio_dev *m)
+{
+    for (unsigned q = 0; q < VIRTIO_MMIO_MAX_QUEUES; q++)
+        if (live(m) && m->vq[q].started)
+            process_queue(m, q);
+    if (live(m)) {
+        m->isr |= VIRTIO_MMIO_INT_VRING;
+        m->ctr.interrupts++;
+    }
+    update_irq(m); /* the line, as the status the dead process left says it is */
+    save_regs(m);
 }
 
 static void write_status(struct mmio_dev *m, uint32_t val)
@@ -593,7 +672,7 @@ static void write_queue_ready(struct mmio_dev *m, uint32_t val)
             m->has_stalled[m->queue_sel] = false;
             m->waiting_queues &= ~(1u << m->queue_sel);
             vq_stop(&m->vq[m->queue_sel], m->gmem);
-            mmio_poll_device(m); /* the other queues' completions, if any */
+            poll_device(m); /* the other queues' completions, if any */
         }
         return;
     }
@@ -606,6 +685,8 @@ static void write_queue_ready(struct mmio_dev *m, uint32_t val)
     if (rc < 0)
         mmio_fail_device(m, rc == -EINVAL ? "queue size or ring address invalid"
                                           : "ring areas not granted or out of range");
+    else
+        saved_queue_started(m->saved, m->queue_sel);
 }
 
 static void reg_write(struct mmio_dev *m, uint64_t off, uint32_t val)
@@ -766,10 +847,12 @@ void mmio_access(struct mmio_dev *m, uint64_t off, uint32_t size, bool is_write,
         vg_log_guest("register access of size %u at 0x%llx", size, (unsigned long long)off);
         goto bad;
     }
-    if (is_write)
+    if (is_write) {
         reg_write(m, off, (uint32_t)*val);
-    else
+        save_regs(m); /* before the guest sees the write done */
+    } else {
         *val = reg_read(m, off);
+    }
     return;
 bad:
     if (!is_write)

@@ -10,6 +10,9 @@
 #include "gmem/gmem.h"
 #include "virtq/virtq.h"
 
+struct saved_area;
+struct saved_regs;
+
 #define VIRTIO_MMIO_MAGIC 0x74726976u
 #define VIRTIO_MMIO_VENDOR 0x554d4551u /* "QEMU", what guests expect to see */
 #define VIRTIO_MMIO_MAX_QUEUES 4
@@ -134,6 +137,8 @@ struct mmio_dev {
     bool draining, stop_pending;
     struct vdev_host host;
     struct mmio_counters ctr;
+    /* Kept outside the process for a restart (transport/saved.h); NULL: none. */
+    struct saved_area *saved;
 };
 
 /* 0, or -ENOMEM; mmio_fini frees what it allocated. */
@@ -159,5 +164,20 @@ void mmio_shutdown(struct mmio_dev *m);
 /* Break the device: DEVICE_NEEDS_RESET and a configuration interrupt. */
 void mmio_fail_device(struct mmio_dev *m, const char *why);
 uint64_t mmio_device_features(const struct mmio_dev *m);
+
+/* For a restart (transport/resume.h). */
+/* The driver-written registers and queue layout, into a saved slot. */
+void mmio_save_regs(const struct mmio_dev *m, struct saved_regs *s);
+/*
+ * Serve again a chain the previous process had taken from queue q (already
+ * counted in the saved state), waiting for chains in flight if it must.
+ * 0, or <0 once the device is broken.
+ */
+int mmio_resubmit(struct mmio_dev *m, unsigned q, uint16_t head);
+/*
+ * Serve what the guest queued while no process served it, and interrupt
+ * once: the dead process may have published entries without interrupting.
+ */
+void mmio_restart_queues(struct mmio_dev *m);
 
 #endif

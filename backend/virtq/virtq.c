@@ -163,15 +163,29 @@ int vq_pop_chain(struct virtq *vq, struct gmem *g, struct vq_chain *c)
     rc = read_le16(&vq->rings.span[RING_AVAIL], 4 + 2u * (vq->last_avail % vq->size), &head);
     if (rc < 0)
         return rc;
-    c->head = head;
-    c->n = 0;
-    c->read_len = c->write_len = 0;
-    bool seen_write = false;
-    rc = walk(vq, g, &vq->rings.span[RING_DESC], vq->size, head, false, c, &seen_write);
+    rc = vq_chain_at(vq, g, head, c);
     if (rc < 0)
         return rc;
     vq->last_avail++;
     return 1;
+}
+
+int vq_chain_at(struct virtq *vq, struct gmem *g, uint16_t head, struct vq_chain *c)
+{
+    if (!vq->started)
+        return -EINVAL;
+    c->head = head;
+    c->n = 0;
+    c->read_len = c->write_len = 0;
+    bool seen_write = false;
+    return walk(vq, g, &vq->rings.span[RING_DESC], vq->size, head, false, c, &seen_write);
+}
+
+int vq_read_used_idx(const struct virtq *vq, uint16_t *idx)
+{
+    if (!vq->started)
+        return -EINVAL;
+    return read_le16(&vq->rings.span[RING_USED], 2, idx);
 }
 
 void (*vq_before_used_hook)(const struct virtq *vq, uint16_t head);

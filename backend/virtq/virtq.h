@@ -49,7 +49,11 @@ void vq_stop(struct virtq *vq, struct gmem *g);
  * device as needing reset: the ring state is no longer trustworthy).
  */
 int vq_pop_chain(struct virtq *vq, struct gmem *g, struct vq_chain *c);
+/* The chain that starts at head (a restart serves again the chains taken before it). */
+int vq_chain_at(struct virtq *vq, struct gmem *g, uint16_t head, struct vq_chain *c);
 int vq_push_used(struct virtq *vq, uint16_t head, uint32_t len);
+/* The used index as the guest's ring holds it now: guest data, to be checked. */
+int vq_read_used_idx(const struct virtq *vq, uint16_t *idx);
 /*
  * Test-only: the probe twin sets it, the daemon never does.  Called before a
  * used entry is published, to play a device that also rewrites the

@@ -20,6 +20,12 @@ static int fail(const char *what)
 int xen_ioreq_open(struct xen_ioreq_srv *s, uint16_t domid, uint64_t base, uint64_t size,
                    unsigned irq)
 {
+    return xen_ioreq_attach(s, domid, base, size, irq, -1);
+}
+
+int xen_ioreq_attach(struct xen_ioreq_srv *s, uint16_t domid, uint64_t base, uint64_t size,
+                     unsigned irq, int id)
+{
     int rc;
     memset(s, 0, sizeof(*s));
     s->domid = domid;
@@ -51,11 +57,21 @@ int xen_ioreq_open(struct xen_ioreq_srv *s, uint16_t domid, uint64_t base, uint6
         rc = fail("vCPU count");
         goto out;
     }
-    if (xendevicemodel_create_ioreq_server(s->dm, domid, HVM_IOREQSRV_BUFIOREQ_OFF, &s->id) < 0) {
+    if (id >= 0) {
+        /*
+         * A dead process's server: Xen keeps it, with its range, enabled,
+         * and the guest's vCPUs wait on it.  Its ports were closed with the
+         * process, so they bind again.  Ours to destroy from now on.
+         */
+        s->id = (ioservid_t)id;
+        s->created = s->range_mapped = s->enabled = true;
+    } else if (xendevicemodel_create_ioreq_server(s->dm, domid, HVM_IOREQSRV_BUFIOREQ_OFF,
+                                                  &s->id) < 0) {
         rc = fail("xendevicemodel_create_ioreq_server");
         goto out;
+    } else {
+        s->created = true;
     }
-    s->created = true;
     void *page = NULL;
     s->res = xenforeignmemory_map_resource(s->fmem, domid, XENMEM_resource_ioreq_server, s->id,
                                            XENMEM_resource_ioreq_server_frame_ioreq(0), 1, &page,
@@ -65,7 +81,8 @@ int xen_ioreq_open(struct xen_ioreq_srv *s, uint16_t domid, uint64_t base, uint6
         goto out;
     }
     s->iopage = page;
-    if (xendevicemodel_map_io_range_to_ioreq_server(s->dm, domid, s->id, 1, base,
+    if (!s->range_mapped &&
+        xendevicemodel_map_io_range_to_ioreq_server(s->dm, domid, s->id, 1, base,
                                                     base + size - 1) < 0) {
         rc = fail("xendevicemodel_map_io_range_to_ioreq_server");
         goto out;
@@ -76,7 +93,7 @@ int xen_ioreq_open(struct xen_ioreq_srv *s, uint16_t domid, uint64_t base, uint6
      * enabled (Xen 4.17 ioreq_server_enable), so enable first, then bind.
      * The guest is still paused: libxl unpauses it after our InitWait.
      */
-    if (xendevicemodel_set_ioreq_server_state(s->dm, domid, s->id, 1) < 0) {
+    if (!s->enabled && xendevicemodel_set_ioreq_server_state(s->dm, domid, s->id, 1) < 0) {
         rc = fail("enabling the ioreq server");
         goto out;
     }
@@ -169,10 +186,12 @@ static bool serve(struct xen_ioreq_srv *s, ioreq_t *req, xen_mmio_fn fn, void *o
     return true;
 }
 
-static void handle_vcpu(struct xen_ioreq_srv *s, unsigned v, xen_mmio_fn fn, void *opaque)
+static void handle_vcpu(struct xen_ioreq_srv *s, unsigned v, xen_mmio_fn fn, void *opaque,
+                        bool stale)
 {
     ioreq_t *slot = &s->iopage->vcpu_ioreq[v];
-    if (slot->state != STATE_IOREQ_READY)
+    /* INPROCESS is left only by a process killed while serving it: serve it again. */
+    if (slot->state != STATE_IOREQ_READY && !(stale && slot->state == STATE_IOREQ_INPROCESS))
         return;
     /* Fields are valid only once READY is seen; copy them once, use the copy. */
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
@@ -200,6 +219,12 @@ int xen_ioreq_dispatch(struct xen_ioreq_srv *s, xen_mmio_fn fn, void *opaque)
     xenevtchn_unmask(s->evt, (evtchn_port_t)port);
     for (unsigned v = 0; v < s->nr_vcpus; v++)
         if (s->port[v] == (evtchn_port_t)port)
-            handle_vcpu(s, v, fn, opaque);
+            handle_vcpu(s, v, fn, opaque, false);
     return 0;
+}
+
+void xen_ioreq_serve_stale(struct xen_ioreq_srv *s, xen_mmio_fn fn, void *opaque)
+{
+    for (unsigned v = 0; v < s->nr_vcpus; v++)
+        handle_vcpu(s, v, fn, opaque, true);
 }

@@ -41,11 +41,23 @@ struct xen_ioreq_srv {
 /* Staged set-up; on failure everything done so far is undone. */
 int xen_ioreq_open(struct xen_ioreq_srv *s, uint16_t domid, uint64_t base, uint64_t size,
                    unsigned irq);
+/*
+ * The same, on the server id a killed device process created (its range is
+ * mapped and it is enabled); id < 0 creates one as xen_ioreq_open does.
+ */
+int xen_ioreq_attach(struct xen_ioreq_srv *s, uint16_t domid, uint64_t base, uint64_t size,
+                     unsigned irq, int id);
 /* Mirror image of xen_ioreq_open. */
 void xen_ioreq_close(struct xen_ioreq_srv *s);
 int xen_ioreq_fd(const struct xen_ioreq_srv *s);
 /* Serve what is pending on the event channel; negative errno on a host error. */
 int xen_ioreq_dispatch(struct xen_ioreq_srv *s, xen_mmio_fn fn, void *opaque);
+/*
+ * Serve the requests the guest's vCPUs made while no process listened, and
+ * the one a killed process had taken (an access served twice is harmless:
+ * every register write is idempotent, a notify serves what is available).
+ */
+void xen_ioreq_serve_stale(struct xen_ioreq_srv *s, xen_mmio_fn fn, void *opaque);
 /* IRQ line callback for the transport (opaque is the server). */
 void xen_ioreq_set_irq(void *srv, int level);
 

@@ -296,6 +296,9 @@ int simdom_revoke(struct simdom *d, uint32_t ref)
         return -EINVAL;
     _Atomic uint16_t *flags = (_Atomic uint16_t *)&d->dom.gnttab[ref].flags;
     uint16_t f = atomic_load(flags);
+    /* Busy: perhaps only because a dead backend process held it, which Linux releases. */
+    if ((f & (GTF_reading | GTF_writing)) && xensim_reap_dead(&d->dom))
+        f = atomic_load(flags);
     do {
         if (f & (GTF_reading | GTF_writing))
             return -EBUSY;
@@ -318,6 +321,7 @@ void simdom_release_refs(struct simdom *d, uint32_t ref, uint32_t n)
 
 uint32_t simdom_grants_mapped_now(struct simdom *d)
 {
+    xensim_reap_dead(&d->dom);
     uint32_t n = 0;
     for (uint32_t i = 0; i < d->dom.hdr->nr_grants; i++)
         if (atomic_load((_Atomic uint16_t *)&d->dom.gnttab[i].flags) & (GTF_reading | GTF_writing))
@@ -385,7 +389,9 @@ int simdom_ioreq_raw(struct simdom *d, uint32_t vcpu, const ioreq_t *req, uint64
     xensim_stat_add(h, &h->stats.ioreqs, 1);
     struct xensim_msg m = { .kind = XENSIM_MSG_EVENT, .port = h->ports[port].remote_port };
     int rc = xensim_send_msg(d->sock, h->ports[port].remote_sock, &m);
-    if (rc < 0) {
+    /* A backend process that died leaves the vCPU waiting, as on Xen: a
+     * replacement bound to the port serves the request it finds READY. */
+    if (rc < 0 && rc != -ECONNREFUSED) {
         slot->state = STATE_IOREQ_NONE;
         return rc;
     }

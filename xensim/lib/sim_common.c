@@ -114,6 +114,20 @@ int xensim_bind_sock(int sock, const char *name)
     return bind(sock, (struct sockaddr *)&sa, len) < 0 ? -errno : 0;
 }
 
+bool xensim_sock_alive(const char *name)
+{
+    struct sockaddr_un sa;
+    socklen_t len;
+    if (sim_sockaddr(name, &sa, &len) < 0)
+        return false;
+    int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return true; /* cannot tell: assume the binding stands */
+    bool alive = connect(s, (struct sockaddr *)&sa, len) == 0 || errno != ECONNREFUSED;
+    close(s);
+    return alive;
+}
+
 int xensim_send_msg(int sock, const char *name, const struct xensim_msg *m)
 {
     struct sockaddr_un sa;

@@ -119,7 +119,7 @@ xenevtchn_port_or_error_t xenevtchn_bind_interdomain(xenevtchn_handle *h, uint32
         return -1;
     }
     struct xensim_port *rp = &d->hdr->ports[remote_port];
-    if (atomic_load(&rp->bound)) {
+    if (atomic_load(&rp->bound) && xensim_sock_alive(rp->remote_sock)) {
         errno = EBUSY;
         return -1;
     }

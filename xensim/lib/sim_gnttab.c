@@ -31,6 +31,7 @@ struct gmap {
 
 struct xengntdev_handle {
     int mirror_fd;
+    struct xensim_ledger *ledger; /* what this process holds mapped, for its death */
     bool nulled; /* xentoolcore_restrict_all: gntdev cannot be restricted, so it is /dev/null */
     uint32_t max_grants;
     uint32_t in_use;
@@ -53,6 +54,7 @@ xengnttab_handle *xengnttab_open(struct xentoollog_logger *logger, unsigned int 
         return NULL;
     h->mirror_fd = xensim_open_mirror_fd();
     h->max_grants = 128; /* gntdev's historical default limit */
+    h->ledger = xensim_ledger_open(); /* NULL: mappings this process leaves at death stay */
     if (h->mirror_fd < 0 || xensim_toolcore_register(h, restrict_cb) < 0) {
         int e = errno;
         if (h->mirror_fd >= 0)
@@ -71,6 +73,7 @@ int xengnttab_close(xengnttab_handle *h)
     xensim_toolcore_deregister(h);
     while (h->maps)
         xengnttab_unmap(h, h->maps->addr, h->maps->count);
+    xensim_ledger_close(h->ledger);
     close(h->mirror_fd);
     free(h);
     return 0;
@@ -92,15 +95,6 @@ int xengnttab_set_max_grants(xengnttab_handle *h, uint32_t nr)
     return 0;
 }
 
-static void unpin(struct xensim_dom *d, uint32_t ref, int writable)
-{
-    struct xensim_pin *p = &d->pins[ref];
-    _Atomic uint16_t *flags = (_Atomic uint16_t *)&d->gnttab[ref].flags;
-    if (atomic_fetch_sub(&p->readers, 1) == 1)
-        atomic_fetch_and(flags, (uint16_t)~GTF_reading);
-    if (writable && atomic_fetch_sub(&p->writers, 1) == 1)
-        atomic_fetch_and(flags, (uint16_t)~GTF_writing);
-}
 
 /* Xen's check-and-pin: a cmpxchg loop so a concurrent revoke either wins
  * (and the map fails) or loses (and sees GTF_reading). */
@@ -129,7 +123,7 @@ static int pin(struct xensim_dom *d, uint32_t ref, uint16_t self, int writable)
         atomic_fetch_add(&d->pins[ref].readers, 1);
         if (writable)
             atomic_fetch_add(&d->pins[ref].writers, 1);
-        unpin(d, ref, writable);
+        xensim_unpin(d, ref, writable);
         return GNTST_bad_page;
     }
     atomic_fetch_add(&d->pins[ref].readers, 1);
@@ -157,10 +151,15 @@ void *xengnttab_map_domain_grant_refs(xengnttab_handle *h, uint32_t count, uint3
     uint16_t self = xensim_self_domid();
     uint32_t done;
     int st = GNTST_okay;
+    /* Noted before each pin, un-noted after each unpin: a kill anywhere leaves
+     * the ledger holding at least what is pinned (see xensim_unpin). */
     for (done = 0; done < count; done++) {
+        xensim_ledger_note(h->ledger, d->domid, refs[done], writable, 1);
         st = pin(d, refs[done], self, writable);
-        if (st != GNTST_okay)
+        if (st != GNTST_okay) {
+            xensim_ledger_note(h->ledger, d->domid, refs[done], writable, -1);
             break;
+        }
     }
     void *guarded = MAP_FAILED, *base = NULL;
     size_t guarded_len = ((size_t)count + 2) * XENSIM_PAGE_SIZE;
@@ -193,8 +192,10 @@ void *xengnttab_map_domain_grant_refs(xengnttab_handle *h, uint32_t count, uint3
     return base;
 
 undo:
-    for (uint32_t i = 0; i < done; i++)
-        unpin(d, refs[i], writable);
+    for (uint32_t i = 0; i < done; i++) {
+        xensim_unpin(d, refs[i], writable);
+        xensim_ledger_note(h->ledger, d->domid, refs[i], writable, -1);
+    }
     if (guarded != MAP_FAILED)
         munmap(guarded, guarded_len);
     free(m);
@@ -236,7 +237,7 @@ static int16_t copy_segment(xengnttab_grant_copy_segment_t *s, uint16_t self)
             memcpy(page + off, s->source.virt, s->len);
         munmap(page, XENSIM_PAGE_SIZE);
     }
-    unpin(d, ref, to_guest);
+    xensim_unpin(d, ref, to_guest);
     if (page == MAP_FAILED)
         return GNTST_general_error;
     xensim_stat_add(d->hdr, &d->hdr->stats.gnt_copy_segs, 1);
@@ -294,8 +295,10 @@ int xengnttab_unmap(xengnttab_handle *h, void *start, uint32_t count)
     }
     *pp = m->next;
     munmap((char *)m->addr - XENSIM_PAGE_SIZE, ((size_t)count + 2) * XENSIM_PAGE_SIZE);
-    for (uint32_t i = 0; i < count; i++)
-        unpin(m->dom, m->refs[i], m->writable);
+    for (uint32_t i = 0; i < count; i++) {
+        xensim_unpin(m->dom, m->refs[i], m->writable);
+        xensim_ledger_note(h->ledger, m->dom->domid, m->refs[i], m->writable, -1);
+    }
     h->in_use -= count;
     xensim_gauge_add(m->dom->hdr, &m->dom->hdr->stats.gnt_mapped, -(int64_t)count);
     xensim_stat_add(m->dom->hdr, &m->dom->hdr->stats.gnt_unmap_calls, 1);

@@ -3,6 +3,7 @@
 #ifndef XENSIM_INTERNAL_H
 #define XENSIM_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
@@ -53,11 +54,37 @@ void xensim_guest_sock_path(uint32_t domid, char *buf, size_t len);
  */
 int xensim_bind_sock(int sock, const char *name);
 int xensim_send_msg(int sock, const char *name, const struct xensim_msg *m);
+/*
+ * Whether a socket by that name is still bound.  A process's event channel
+ * sockets go with it, as Xen closes a dead process's ports (the guest's end
+ * is unbound again and can be bound anew).
+ */
+bool xensim_sock_alive(const char *name);
 /* xentoolcore_restrict_all's registry (sim_toolcore.c). */
 /* 0, or -1 with errno set: a handle that cannot be registered must not be opened,
  * or restrict_all would leave it unrestricted. */
 int xensim_toolcore_register(void *h, int (*restrict_cb)(void *h, domid_t domid));
 void xensim_toolcore_deregister(void *h);
+
+/* Drop one mapping's pin of ref; the last one clears GTF_reading/GTF_writing. */
+void xensim_unpin(struct xensim_dom *d, uint32_t ref, int writable);
+
+/*
+ * Grant mappings per process, in a file of its own under $XENSIM_DIR: Linux
+ * releases a process's gntdev mappings when it dies, and a backend killed
+ * while serving must not leave the guest's grants pinned.  The file is
+ * created and mapped when the handle opens (before any jail); the guest side
+ * releases what a dead process held (xensim_reap_dead) whenever it looks at
+ * pins: a revoke that finds a grant busy, a count of mapped grants.
+ */
+#define XENSIM_LEDGER_REFS 65536u
+struct xensim_ledger;
+struct xensim_ledger *xensim_ledger_open(void);
+void xensim_ledger_close(struct xensim_ledger *l);
+void xensim_ledger_note(struct xensim_ledger *l, uint16_t domid, uint32_t ref, int writable,
+                        int delta);
+/* Release the pins that dead processes held on d's grants; how many. */
+uint32_t xensim_reap_dead(struct xensim_dom *d);
 
 /* The device model handle's socket, for the simulator's seccomp rules. */
 struct xendevicemodel_handle;
