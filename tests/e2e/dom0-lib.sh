@@ -12,7 +12,7 @@ guest_log() {
 
 # wait_line FILE TEXT SECONDS: until FILE has a line with TEXT; 1 on timeout.
 wait_line() {
-    i=0
+    local i=0 # local: callers have loops of their own (busybox sh has local)
     until grep -q "$2" "$1" 2>/dev/null; do
         i=$((i + 1))
         [ $i -gt $(($3 * 2)) ] && return 1

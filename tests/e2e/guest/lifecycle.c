@@ -8,6 +8,9 @@
  *   vgtest=busy: write and read the pattern in a loop until dom0 destroys the
  *     domain, saying "VGTEST SYNC busy" once the first MiB is through, so that
  *     requests are in flight when it does.
+ *   vgtest=restart: for vgsecs= seconds, passes of: write vgmib= MiB of a
+ *     pattern new to the pass, flush, read all of it back and check it; dom0
+ *     kills the device process meanwhile.  Any I/O error or wrong byte fails.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -118,6 +121,38 @@ void test_busy(uint64_t seed, unsigned mib)
         if (i == 0)
             printf("VGTEST SYNC busy\n");
     }
+    close(fd);
+    free(buf);
+}
+
+void test_restart(uint64_t seed, unsigned mib, unsigned secs)
+{
+    uint64_t *buf;
+    int fd = open_direct(DISK, "restart-open", &buf);
+    if (fd < 0)
+        return;
+    printf("VGTEST SYNC restart-io\n");
+    double t0 = now();
+    unsigned pass_no = 0;
+    /* Each pass a new pattern: a write lost or served stale shows as the old one. */
+    while (now() - t0 < secs) {
+        uint64_t s = seed + 100 + pass_no;
+        int err = write_data(fd, buf, s, mib);
+        long long bad = err ? err : verify_data(fd, buf, s, mib);
+        if (bad < 0) {
+            fail("restart-io", "pass %u: %s: %s", pass_no, DISK, strerror((int)-bad));
+            break;
+        }
+        if (bad > 0) {
+            fail("restart-io", "pass %u: wrong data at byte %lld", pass_no, bad - 1);
+            break;
+        }
+        pass_no++;
+    }
+    if (pass_no)
+        pass("restart-io", "%u passes of %u MiB written, flushed, read back in %.0f s; "
+             "last seed %llu", pass_no, mib, now() - t0,
+             (unsigned long long)(seed + 100 + pass_no - 1));
     close(fd);
     free(buf);
 }

@@ -407,6 +407,10 @@ static int guest_main(void)
         test_reboot(s, (unsigned)atoi(mib));
     } else if (!strcmp(test, "busy")) {
         test_busy(s, (unsigned)atoi(mib));
+    } else if (!strcmp(test, "restart")) {
+        char secs[8] = "60";
+        cmdline_arg(cmdline, "vgsecs=", secs, sizeof(secs));
+        test_restart(s, (unsigned)atoi(mib), (unsigned)atoi(secs));
     } else if (strcmp(test, "idle") != 0) { /* idle: a bystander domain, vghold= long */
         fail("args", "unknown vgtest=%s", test);
     }

@@ -25,5 +25,6 @@ void test_rw(const char *dev, uint64_t seed, unsigned mib);
 void test_rebind(uint64_t seed, unsigned cycles, unsigned hold, unsigned mib);
 void test_reboot(uint64_t seed, unsigned mib);
 void test_busy(uint64_t seed, unsigned mib);
+void test_restart(uint64_t seed, unsigned mib, unsigned secs);
 
 #endif
