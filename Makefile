@@ -66,7 +66,7 @@ GUEST_OBJS := $(call obj,$(GUEST_SRCS))
 BINS := $(BUILD)/virtio-grant $(BUILD)/virtio-grant-sim $(BUILD)/xensim-demo $(BUILD)/xensim-bench \
         $(BUILD)/vg-grant-peak
 
-UNIT_TESTS := $(BUILD)/tests/test_mmio $(BUILD)/tests/test_virtq $(BUILD)/tests/test_blk \
+UNIT_TESTS := $(BUILD)/tests/test_mmio $(BUILD)/tests/test_resume $(BUILD)/tests/test_virtq $(BUILD)/tests/test_blk \
               $(BUILD)/tests/test_config $(BUILD)/tests/test_simxs $(BUILD)/tests/test_simxs_txn
 INTEG_TESTS := $(BUILD)/tests/test_sim_blk $(BUILD)/tests/test_hostile $(BUILD)/tests/test_sandbox \
                $(BUILD)/tests/test_double_fetch $(BUILD)/tests/test_launcher \
@@ -130,6 +130,9 @@ $(BUILD)/xensim-bench: $(call obj,xensim/tools/bench_sim.c xensim/tools/session.
 
 $(BUILD)/xensim-demo: $(call obj,xensim/tools/demo.c xensim/tools/session.c) $(BUILD)/libsimguest.a
 	$(CC) $(LDFLAGS) -o $@ $^ -lm
+
+# The transport tests share one fixture.
+$(BUILD)/tests/test_mmio $(BUILD)/tests/test_resume: $(call obj,tests/unit/mmio_fixture.c)
 
 $(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c) $(call obj,$(INPROC_SRCS)) $(BE_OBJS) \
                        $(BUILD)/libxensim.a \

@@ -605,7 +605,13 @@ void mmio_restart_queues(struct mmio_dev *m)
         m->isr |= VIRTIO_MMIO_INT_VRING;
         m->ctr.interrupts++;
     }
-    update_irq(m); /* the line, as the status the dead process left says it is */
+    /*
+     * Set the line whatever it was: a process killed between an ISR change
+     * and its set_irq may have left it high with nothing to acknowledge (a
+     * level interrupt the guest can never clear) or low with work pending.
+     */
+    m->irq_level = m->isr == 0;
+    update_irq(m);
     save_regs(m);
 }
 
