@@ -170,9 +170,62 @@ static void test_soak_create_run_destroy(void **state)
     launcher_down(&L);
 }
 
+/*
+ * xl reboot on the simulator: the guest's disk closed as libxl closes it
+ * (Closing, then Closed once its device process is gone), the domain
+ * released, and the guest re-created under a new domid with the same disk.
+ * A new device process serves it, and what the first boot wrote and
+ * flushed reads back.
+ */
+static void test_reboot_new_domid(void **state)
+{
+    (void)state;
+    struct launcher L;
+    launcher_up(&L);
+    static uint8_t w[65536], r[65536];
+    rig_pattern(w, sizeof(w), 4242);
+    pid_t first = -1;
+    for (unsigned boot = 0; boot < 2; boot++) {
+        uint16_t domid = (uint16_t)(20001 + boot);
+        struct simdom_params p = { .domid = domid, .nr_vcpus = 1,
+                                   .ram_size = (uint64_t)RIG_RAM_MB << 20, .nr_grants = 8192 };
+        struct served s = { .d = simdom_create(&p) };
+        assert_non_null(s.d);
+        assert_int_equal(tstk_add_domain(xs, domid), 0);
+        tstk_disk_default(&s.disk, domid, disk);
+        assert_int_equal(tstk_write_disk(xs, &s.disk), 0);
+        if (tstk_wait_state(xs, &s.disk, 2, WAIT_MS) < 0) {
+            dump_log(&L);
+            fail_msg("boot %u: dom%u: no InitWait", boot, domid);
+        }
+        s.dev = device_pid(&L);
+        assert_true(s.dev > 0 && s.dev != first);
+        struct vdrv_opts o = { .base = RIG_BASE, .irq = RIG_IRQ, .dma = VDRV_DMA_GRANT,
+                               .queue_size = 64, .indirect = true, .event_idx = true };
+        assert_int_equal(vdrv_probe(&s.v, s.d, &o), 0);
+        if (boot == 0) {
+            assert_int_equal(vdrv_blk_sync(&s.v, T_OUT, 128, w, sizeof(w)), S_OK);
+            assert_int_equal(vdrv_blk_sync(&s.v, T_FLUSH, 0, NULL, 0), S_OK);
+            first = s.dev;
+        } else {
+            assert_int_equal(vdrv_blk_sync(&s.v, T_IN, 128, r, sizeof(r)), S_OK);
+            assert_memory_equal(w, r, sizeof(w));
+            print_message("reboot: dom%u's 64 KiB read back by dom%u through pid %d (was %d)\n",
+                          domid - 1, domid, (int)s.dev, (int)first);
+        }
+        close_by_toolstack(&s);
+        assert_int_equal(tstk_release_domain(xs, domid), 0);
+        assert_int_equal(simdom_grants_mapped_now(s.d), 0);
+        simdom_destroy(s.d);
+        tstk_remove_disk(xs, &s.disk);
+    }
+    launcher_down(&L);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reboot_new_domid),
         cmocka_unit_test(test_soak_create_run_destroy),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
