@@ -77,6 +77,9 @@ static void teardown(struct backend *b)
     }
     if (b->gmem_open)
         gmem_fini(&b->gmem);
+    /* A kill from here on must not bring a replacement to a server about to go. */
+    if (b->saved && b->srv_open && b->srv.created)
+        b->saved->closing = 1;
     if (b->srv_open)
         xen_ioreq_close(&b->srv);
     if (b->gnt)
@@ -103,6 +106,10 @@ static int setup(struct backend *b)
         return rc;
     b->cfg.sandbox.aio_engine = b->blk.aio.engine; /* also named by the closing report */
 
+    if (b->resume && b->saved->closing) {
+        vg_err("the process this one replaces was tearing the device down: nothing to resume");
+        return -ESTALE;
+    }
     rc = xen_ioreq_attach(&b->srv, c->domid, c->base, c->size, c->irq,
                           b->resume ? b->ioservid : -1);
     if (rc < 0)
@@ -440,6 +447,7 @@ int main(int argc, char **argv)
                     b.ioservid, res.chains);
     }
     if (rc == 0) {
+        xen_ioreq_take_over(&b.srv); /* a replacement's server is its own from here */
         tell_launcher(&b, DEVMSG_READY, b.srv.id);
         vg_info("serving %llu sectors%s at 0x%llx in %s mode, irq %u, %s image I/O",
                 (unsigned long long)b.blk.capacity, b.cfg.read_only ? ", read-only" : "",

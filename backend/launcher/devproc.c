@@ -80,7 +80,7 @@ static int spawn(struct devproc *d, char *const argv[], int devnull)
     d->pid = pid;
     d->sock = sp[0];
     d->log = log;
-    d->ready = d->close_sent = d->down_seen = false;
+    d->ready = d->close_sent = d->down_seen = d->killed_here = false;
     d->down_status = 0;
     d->deadline_ms = 0;
     struct devmsg m = { .type = DEVMSG_CONFIG, .cfg = d->cfg };
@@ -164,6 +164,7 @@ void devproc_kill(struct devproc *d, const char *why)
 {
     vg_warn("dom%u device %u: %s: killing pid %d", d->domid, d->devid, why, (int)d->pid);
     send_signal(d, SIGKILL);
+    d->killed_here = true;
     d->deadline_ms = 0;
 }
 

@@ -339,15 +339,20 @@ static void on_device_message(struct launcher *L, struct devproc *d)
 }
 
 /*
- * Killed (a signal, not an exit: an exit is the device's own decision)
- * while serving a guest that is still there: the guest waits on the ioreq
- * server the dead process left, so a replacement can take over.  A device
- * whose processes keep dying is given up after restart_limit a minute.
+ * SIGKILLed, not by us, while serving (READY seen) a guest that is still
+ * there: an operator, the OOM killer, a test.  The guest waits on the ioreq
+ * server the dead process left, so a replacement can take over.  Any other
+ * death is the device's own doing and is not retried: an exit is its
+ * decision, and SIGSYS (the jail's kill), SIGSEGV or SIGABRT may be a guest
+ * attacking it, which a replacement serving the same chains again would
+ * only invite to try again.  A device whose processes keep being killed is
+ * given up after restart_limit a minute.
  */
 static bool may_restart(struct launcher *L, struct devproc *d, int status)
 {
-    if (!WIFSIGNALED(status) || L->stopping || d->close_sent || d->adopted ||
-        d->ioservid < 0 || d->state_fd < 0 || L->restart_limit == 0)
+    if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL || d->killed_here || !d->ready ||
+        L->stopping || d->close_sent || d->adopted || d->ioservid < 0 || d->state_fd < 0 ||
+        L->restart_limit == 0)
         return false;
     uint64_t now = devproc_now_ms();
     if (now - d->restart_window_ms >= 60000) {

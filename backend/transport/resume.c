@@ -106,15 +106,25 @@ static bool restore_positions(struct virtq *vq, const struct saved_queue *sq, ui
     return true;
 }
 
-static void refuse(struct mmio_dev *m, struct saved_area *a, struct resume_result *res,
-                   const char *why)
+/*
+ * The state becomes this process's, broken as it is, built in the other
+ * slot and switched to with one store: a kill in between leaves the refused
+ * state current, refused again by the next replacement.
+ */
+static void refuse(struct mmio_dev *m, struct saved_area *a, uint32_t slot,
+                   struct resume_result *res, const char *why)
 {
     res->refused = true;
-    /* From here on the area describes this process, broken as it is. */
-    saved_init(a);
-    m->saved = a;
     mmio_fail_device(m, why);
-    mmio_save_regs(m, saved_cur(a));
+    struct saved_regs *n = &a->s[(slot & 1) ^ 1];
+    memset(n, 0, sizeof(*n));
+    mmio_save_regs(m, n);
+    SAVED_ORDER();
+    a->magic = SAVED_MAGIC;
+    SAVED_ORDER();
+    a->slot = (slot & 1) ^ 1;
+    SAVED_ORDER();
+    m->saved = a;
 }
 
 void resume_device(struct mmio_dev *m, struct saved_area *a, struct resume_result *res)
@@ -126,16 +136,16 @@ void resume_device(struct mmio_dev *m, struct saved_area *a, struct resume_resul
     memcpy(&s, &a->s[slot & 1], sizeof(s));
     m->saved = NULL; /* the replay must not overwrite what it reads */
     if (magic != SAVED_MAGIC || slot > 1) {
-        refuse(m, a, res, "the state saved before the restart is unreadable");
+        refuse(m, a, slot, res, "the state saved before the restart is unreadable");
         return;
     }
     if (!replay_registers(m, &s)) {
-        refuse(m, a, res, "the state saved before the restart was refused");
+        refuse(m, a, slot, res, "the state saved before the restart was refused");
         return;
     }
     m->config_generation = s.config_generation;
     if (s.status & VIRTIO_STATUS_NEEDS_RESET) {
-        refuse(m, a, res, "it needed a reset before the restart");
+        refuse(m, a, slot, res, "it needed a reset before the restart");
         return;
     }
     uint8_t taken[SAVED_QUEUES][VQ_MAX_SIZE];
@@ -143,7 +153,7 @@ void resume_device(struct mmio_dev *m, struct saved_area *a, struct resume_resul
     for (unsigned q = 0; q < SAVED_QUEUES; q++) {
         memset(taken[q], 0, VQ_MAX_SIZE);
         if (m->vq[q].started && !restore_positions(&m->vq[q], &s.q[q], taken[q], &used[q])) {
-            refuse(m, a, res, "the ring position saved before the restart does not match the "
+            refuse(m, a, slot, res, "the ring position saved before the restart does not match the "
                               "guest's used ring");
             return;
         }

@@ -58,6 +58,9 @@ struct saved_regs {
 struct saved_area {
     uint32_t magic;
     uint32_t slot; /* the slot in use, 0 or 1 */
+    /* Set before the device destroys its ioreq server: nothing is left to take over. */
+    uint32_t closing;
+    uint32_t pad;
     struct saved_regs s[2];
 };
 

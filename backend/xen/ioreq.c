@@ -61,10 +61,12 @@ int xen_ioreq_attach(struct xen_ioreq_srv *s, uint16_t domid, uint64_t base, uin
         /*
          * A dead process's server: Xen keeps it, with its range, enabled,
          * and the guest's vCPUs wait on it.  Its ports were closed with the
-         * process, so they bind again.  Ours to destroy from now on.
+         * process, so they bind again.  Not ours to destroy until we serve
+         * it (xen_ioreq_take_over): a replacement that fails leaves it as
+         * it found it, for the next one.
          */
         s->id = (ioservid_t)id;
-        s->created = s->range_mapped = s->enabled = true;
+        s->attached = true;
     } else if (xendevicemodel_create_ioreq_server(s->dm, domid, HVM_IOREQSRV_BUFIOREQ_OFF,
                                                   &s->id) < 0) {
         rc = fail("xendevicemodel_create_ioreq_server");
@@ -81,7 +83,7 @@ int xen_ioreq_attach(struct xen_ioreq_srv *s, uint16_t domid, uint64_t base, uin
         goto out;
     }
     s->iopage = page;
-    if (!s->range_mapped &&
+    if (!s->attached &&
         xendevicemodel_map_io_range_to_ioreq_server(s->dm, domid, s->id, 1, base,
                                                     base + size - 1) < 0) {
         rc = fail("xendevicemodel_map_io_range_to_ioreq_server");
@@ -93,11 +95,11 @@ int xen_ioreq_attach(struct xen_ioreq_srv *s, uint16_t domid, uint64_t base, uin
      * enabled (Xen 4.17 ioreq_server_enable), so enable first, then bind.
      * The guest is still paused: libxl unpauses it after our InitWait.
      */
-    if (!s->enabled && xendevicemodel_set_ioreq_server_state(s->dm, domid, s->id, 1) < 0) {
+    if (!s->attached && xendevicemodel_set_ioreq_server_state(s->dm, domid, s->id, 1) < 0) {
         rc = fail("enabling the ioreq server");
         goto out;
     }
-    s->enabled = true;
+    s->enabled = !s->attached;
     for (unsigned v = 0; v < s->nr_vcpus; v++) {
         int p = xenevtchn_bind_interdomain(s->evt, domid, s->iopage->vcpu_ioreq[v].vp_eport);
         if (p < 0) {
@@ -106,10 +108,24 @@ int xen_ioreq_attach(struct xen_ioreq_srv *s, uint16_t domid, uint64_t base, uin
         }
         s->port[v] = (evtchn_port_t)p;
     }
+    /*
+     * A process killed between answering an ioreq (IORESP_READY) and its
+     * notify leaves that vCPU asleep in Xen, which wakes it only on an
+     * event: send one on every port.  A vCPU not waiting ignores it.
+     */
+    for (unsigned v = 0; s->attached && v < s->nr_vcpus; v++)
+        xenevtchn_notify(s->evt, s->port[v]);
     return 0;
 out:
     xen_ioreq_close(s);
     return rc;
+}
+
+void xen_ioreq_take_over(struct xen_ioreq_srv *s)
+{
+    if (s->attached)
+        s->created = s->range_mapped = s->enabled = true;
+    s->attached = false;
 }
 
 void xen_ioreq_close(struct xen_ioreq_srv *s)

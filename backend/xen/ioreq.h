@@ -33,6 +33,7 @@ struct xen_ioreq_srv {
     shared_iopage_t *iopage;
     ioservid_t id;
     bool created, range_mapped, enabled;
+    bool attached; /* a dead process's server, not yet taken over: close leaves it */
     unsigned nr_vcpus;
     evtchn_port_t port[XEN_IOREQ_MAX_VCPUS]; /* local port per vCPU, 0 if unbound */
     struct xen_ioreq_counters ctr;
@@ -47,6 +48,8 @@ int xen_ioreq_open(struct xen_ioreq_srv *s, uint16_t domid, uint64_t base, uint6
  */
 int xen_ioreq_attach(struct xen_ioreq_srv *s, uint16_t domid, uint64_t base, uint64_t size,
                      unsigned irq, int id);
+/* Serving it now: from here on, closing disables, unmaps and destroys it. */
+void xen_ioreq_take_over(struct xen_ioreq_srv *s);
 /* Mirror image of xen_ioreq_open. */
 void xen_ioreq_close(struct xen_ioreq_srv *s);
 int xen_ioreq_fd(const struct xen_ioreq_srv *s);

@@ -45,7 +45,8 @@ start_backend() {
         VG_PROBE_FORBIDDEN=$3 virtio-grant-probe watch --images $IMAGES --mode "$2" \
             > "/run/be-$1.log" 2>&1 &
     else
-        virtio-grant watch --images $IMAGES --mode "$2" > "/run/be-$1.log" 2>&1 &
+        # shellcheck disable=SC2086 # BE_OPTS: options a case adds, word-split on purpose
+        virtio-grant watch --images $IMAGES --mode "$2" ${BE_OPTS:-} > "/run/be-$1.log" 2>&1 &
     fi
     BE_PID=$!
     sleep 1
@@ -460,25 +461,27 @@ rebind_case() {
     stop_images
 }
 
-rw_case grant Image-grant grant "xen.grant_dma_backend_domid=0 xen.grant_dma_ring_ro=1" some
-# The same patched kernel bouncing through a 4 MiB pool per device, which the
-# backend may keep mapped (VIRTIO_F_GRANT_POOL).  Its DMA_FROM_DEVICE slots
-# must reach the backend zeroed.
-rw_case pool Image-grant grant "xen.grant_dma_backend_domid=0 xen.grant_dma_pool_pages=1024" zero
-# The first version of the series (frontend-linux/v1) with the same pool, for
-# its throughput beside the pool's; it fills read slots from the destination,
-# so the backend sees the guest's old bytes.
-rw_case pool-v1 Image-v1 grant "xen.grant_dma_backend_domid=0 xen.grant_dma_pool_pages=1024 xen.grant_dma_ring_ro=0" some
-# The patched kernel's in-place grants again, the backend copying every
-# buffer in and out with grant copy instead of mapping it.
-rw_case grant-copy Image-grant grant-copy "xen.grant_dma_backend_domid=0 xen.grant_dma_ring_ro=1"
-rw_case foreign Image-stock foreign ""
-next_flag_case
-rebind_case
-gpa_case
-probe_case
-ring_probe_case
-residual_case
+if only dom0; then
+    rw_case grant Image-grant grant "xen.grant_dma_backend_domid=0 xen.grant_dma_ring_ro=1" some
+    # The same patched kernel bouncing through a 4 MiB pool per device, which the
+    # backend may keep mapped (VIRTIO_F_GRANT_POOL).  Its DMA_FROM_DEVICE slots
+    # must reach the backend zeroed.
+    rw_case pool Image-grant grant "xen.grant_dma_backend_domid=0 xen.grant_dma_pool_pages=1024" zero
+    # The first version of the series (frontend-linux/v1) with the same pool, for
+    # its throughput beside the pool's; it fills read slots from the destination,
+    # so the backend sees the guest's old bytes.
+    rw_case pool-v1 Image-v1 grant "xen.grant_dma_backend_domid=0 xen.grant_dma_pool_pages=1024 xen.grant_dma_ring_ro=0" some
+    # The patched kernel's in-place grants again, the backend copying every
+    # buffer in and out with grant copy instead of mapping it.
+    rw_case grant-copy Image-grant grant-copy "xen.grant_dma_backend_domid=0 xen.grant_dma_ring_ro=1"
+    rw_case foreign Image-stock foreign ""
+    next_flag_case
+    rebind_case
+    gpa_case
+    probe_case
+    ring_probe_case
+    residual_case
+fi
 
 # What the policy refused during the dom0 cases (none expected).
 xl dmesg | grep -c 'avc:  denied' | sed 's/^/E2E INFO dom0 cases: AVC denials so far: /'

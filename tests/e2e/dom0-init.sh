@@ -19,6 +19,9 @@ exec > /dev/console 2>&1
 pass() { echo "E2E PASS $*"; }
 fail() { echo "E2E FAIL $*"; FAILS=$((FAILS + 1)); }
 FAILS=0
+# only GROUP: whether that group of cases runs (all, unless VG_E2E_ONLY named one).
+E2E_ONLY=$(cat /vg/only 2>/dev/null)
+only() { [ -z "$E2E_ONLY" ] || [ "$E2E_ONLY" = "$1" ]; }
 die() { fail "$*"; echo "E2E DONE failures=$FAILS"; poweroff -f; }
 
 for m in $(cat /vg/modules); do insmod "$m" || die "dom0/insmod $m"; done
@@ -43,7 +46,7 @@ fi
 . /vg/cases.sh
 . /vg/dd-cases.sh
 . /vg/lifecycle-cases.sh
-bench_cases
+only bench && bench_cases
 # Throughput of every data case, measured side by side in this one run.
 for c in grant grant-copy pool pool-v1 foreign dd-stock dd-pool; do
     [ -s /run/$c.wr ] && printf 'E2E RESULT %-10s write %s  read %s\n' $c "$(cat /run/$c.wr)" "$(cat /run/$c.rd)"

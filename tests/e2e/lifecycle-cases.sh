@@ -229,6 +229,7 @@ restart_kill_check() {
             waited=$((waited + 1))
             if [ "$waited" -gt 60 ]; then
                 fail "$1/restart: kill $k (pid $pid): no replacement serving within 30 s"
+                xl destroy "$1" # its vCPUs wait on a server nobody serves
                 return
             fi
             sleep 0.5
@@ -245,7 +246,9 @@ restart_case() {
     c=restart
     echo "=== case $c: domU kernel Image-grant, vda's device process killed $RESTART_KILLS times under verified I/O"
     start_images || { fail "$c/images"; return; }
-    start_backend "$c" grant || { fail "$c/backend-start"; stop_images; return; }
+    # 20 kills in well under a minute: above the default limit of 10 a minute.
+    BE_OPTS="--restart-limit 100" start_backend "$c" grant ||
+        { fail "$c/backend-start"; stop_images; return; }
     GMIB=8 guest_cfg "$c" Image-grant \
         "xen.grant_dma_backend_domid=0 vgtest=restart vgsecs=$RESTART_SECS" \
         "vdev=xvda,target=$IMAGES/vda"
@@ -346,11 +349,13 @@ soak_case() {
     stop_images
 }
 
-reboot_case
-destroy_case
-launcher_crash_case
-RESTART_KILLS=20 RESTART_SECS=90
-restart_case
+if only lifecycle; then
+    reboot_case
+    destroy_case
+    launcher_crash_case
+    RESTART_KILLS=20 RESTART_SECS=90
+    restart_case
+fi
 # Only with VG_E2E_SOAK (make soak: 200; run.sh writes /vg/soak): the case
 # has not yet passed on real Xen, so make check does not run it yet.
 soak_n=$(cat /vg/soak 2>/dev/null)

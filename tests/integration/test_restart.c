@@ -366,11 +366,39 @@ static void test_state_refused(void **state)
         expect_resume(cases[i].fn, true, cases[i].what);
 }
 
+/*
+ * Any death but a SIGKILL from elsewhere is the device's own doing (SIGSYS
+ * from the jail, SIGSEGV, an exit) and is not retried: the device closes,
+ * Closed is written, no replacement starts.
+ */
+static void test_crash_not_replaced(void **state)
+{
+    (void)state;
+    static const int sigs[] = { SIGSEGV, SIGSYS };
+    for (size_t i = 0; i < VG_ARRAY_SIZE(sigs); i++) {
+        struct launcher L;
+        launcher_up_opts(&L, getenv("VG_BACKEND"), "--restart-limit", "10");
+        struct served s;
+        serve_guest(&L, &s);
+        assert_int_equal(kill(s.dev, sigs[i]), 0);
+        if (tstk_wait_state(xs, &s.disk, 6, WAIT_MS) < 0) {
+            dump_log(&L);
+            fail_msg("signal %d: no Closed", sigs[i]);
+        }
+        assert_true(pid_gone(s.dev, WAIT_MS));
+        assert_int_equal(log_count(&L, "replaces pid", NULL), 0);
+        vdrv_remove(&s.v);
+        unserve_guest(&s);
+        launcher_down(&L);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_state_untouched_resumes),
         cmocka_unit_test(test_state_refused),
+        cmocka_unit_test(test_crash_not_replaced),
         cmocka_unit_test(test_killed_device_replaced_under_io),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

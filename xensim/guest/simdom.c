@@ -396,9 +396,15 @@ int simdom_ioreq_raw(struct simdom *d, uint32_t vcpu, const ioreq_t *req, uint64
         return rc;
     }
     uint64_t deadline = xensim_now_ns() + (uint64_t)d->io_timeout_ms * 1000000ull;
+    /*
+     * As Xen's wait_on_xen_event_channel: the state is looked at before the
+     * vCPU sleeps and again only when an event on its port wakes it, so a
+     * backend that answers without notifying leaves it asleep here too.
+     */
+    bool look = true;
     for (;;) {
         atomic_thread_fence(memory_order_acquire);
-        if (slot->state == STATE_IORESP_READY) {
+        if (look && slot->state == STATE_IORESP_READY) {
             atomic_thread_fence(memory_order_acquire);
             if (data)
                 *data = slot->data;
@@ -416,6 +422,8 @@ int simdom_ioreq_raw(struct simdom *d, uint32_t vcpu, const ioreq_t *req, uint64
         rc = recv_msg(d, &in, left_ms > 50 ? 50 : (int)left_ms);
         if (rc < 0)
             return rc;
+        /* Any event: vCPUs in this process share the socket, one may take another's. */
+        look = rc > 0 && in.kind == XENSIM_MSG_EVENT;
         if (rc > 0)
             take_msg(d, &in);
     }
