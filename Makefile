@@ -212,10 +212,12 @@ e2e:
 
 # Guest lifetimes, one after another (issue 15): 200 on the simulator, then
 # the e2e with 200 on real Xen; check runs 20 on the simulator (test_soak).
+# And device processes killed under I/O: 1000 on the simulator (check: 40).
 soak: deps deps-test integ-bins
 	VG_SOAK_CYCLES=200 VG_BACKEND=./$(BUILD)/virtio-grant-sim ./$(BUILD)/tests/test_soak
-	VG_E2E_SOAK=200 VG_E2E_TIMEOUT=$${VG_E2E_TIMEOUT:-7200} VG_E2E_LOG=$(BUILD)/soak/serial.log \
-	  VG_E2E_BENCH_OUT=$(BUILD)/soak/bench ./tests/e2e/run.sh
+	VG_RESTART_KILLS=1000 VG_BACKEND=./$(BUILD)/virtio-grant-sim ./$(BUILD)/tests/test_restart
+	VG_E2E_ONLY=lifecycle VG_E2E_SOAK=200 VG_E2E_TIMEOUT=$${VG_E2E_TIMEOUT:-7200} \
+	  VG_E2E_LOG=$(BUILD)/soak/serial.log VG_E2E_BENCH_OUT=$(BUILD)/soak/bench ./tests/e2e/run.sh
 
 # The bench's workloads and CSV on the simulator, every row labelled simulated
 # (build/bench-sim); check runs a smaller count of each.

@@ -187,7 +187,10 @@ void adopt_scan(struct adopt_dir *a, adopt_fn fn, void *opaque)
     }
     rewinddir(d);
     for (struct dirent *e; (e = readdir(d));) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+        /* Directories are not records: the jail's mount point (sandbox.h) lives here. */
+        struct stat st;
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+            (fstatat(a->fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)))
             continue;
         uint16_t domid = 0;
         uint32_t devid = 0;
