@@ -414,6 +414,11 @@ int main(int argc, char **argv)
                                engine == AIO_PREF_SYNC ? AIO_ENGINE_SYNC : AIO_ENGINE_URING);
         return 0;
     }
+    /* A stats request (SIGUSR1) that comes before set-up must wait for the signalfd, not kill. */
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &usr1, NULL);
     int rc = vg_config_parse(&b.cfg, argc, argv);
     if (rc != 0)
         return rc > 0 ? 0 : 2;
