@@ -211,7 +211,7 @@ e2e:
 	./tests/e2e/run.sh
 
 # Guest lifetimes, one after another (issue 15): 200 on the simulator, then
-# the e2e with 200 on real Xen; check runs 20 on the simulator (test_soak).
+# the e2e's lifecycle group with 200 on real Xen; check runs 20 of each.
 # And device processes killed under I/O: 1000 on the simulator (check: 40).
 soak: deps deps-test integ-bins
 	VG_SOAK_CYCLES=200 VG_BACKEND=./$(BUILD)/virtio-grant-sim ./$(BUILD)/tests/test_soak
