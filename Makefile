@@ -54,7 +54,7 @@ SIM_SRCS := xensim/lib/sim_common.c xensim/lib/sim_devicemodel.c xensim/lib/sim_
             xensim/lib/sim_sandbox.c xensim/lib/sim_toolcore.c xensim/lib/sim_ledger.c
 GUEST_SRCS := xensim/guest/simdom.c xensim/guest/vdrv.c xensim/guest/harness.c xensim/guest/simxs.c \
               xensim/guest/simxs_ops.c xensim/guest/simxs_tree.c xensim/guest/simxs_txn.c
-RIG_SRCS   := tests/common/rig.c tests/common/toolstack.c tests/common/flood.c
+RIG_SRCS   := tests/common/rig.c tests/common/toolstack.c tests/common/flood.c tests/common/hostile.c
 INPROC_SRCS := tests/common/inproc.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -68,7 +68,8 @@ BINS := $(BUILD)/virtio-grant $(BUILD)/virtio-grant-sim $(BUILD)/xensim-demo $(B
 
 UNIT_TESTS := $(BUILD)/tests/test_mmio $(BUILD)/tests/test_resume $(BUILD)/tests/test_virtq $(BUILD)/tests/test_blk \
               $(BUILD)/tests/test_config $(BUILD)/tests/test_simxs $(BUILD)/tests/test_simxs_txn
-INTEG_TESTS := $(BUILD)/tests/test_sim_blk $(BUILD)/tests/test_hostile $(BUILD)/tests/test_sandbox \
+INTEG_TESTS := $(BUILD)/tests/test_sim_blk $(BUILD)/tests/test_hostile $(BUILD)/tests/test_hostile_branches \
+               $(BUILD)/tests/test_sandbox \
                $(BUILD)/tests/test_double_fetch $(BUILD)/tests/test_launcher \
                $(BUILD)/tests/test_launcher_dd $(BUILD)/tests/test_soak $(BUILD)/tests/test_restart
 

@@ -26,65 +26,10 @@
 #include <unistd.h>
 
 #include "../common/flood.h"
+#include "../common/hostile.h"
 #include "../common/rig.h"
 
-/* virtio-mmio register offsets used here */
-#define R_MAGIC 0x000
-#define R_QUEUE_SEL 0x030
-#define R_QUEUE_NUM_MAX 0x034
-#define R_QUEUE_NUM 0x038
-#define R_QUEUE_READY 0x044
-#define R_NOTIFY 0x050
-#define R_ISR 0x060
-#define R_ACK 0x064
-#define R_STATUS 0x070
-#define R_DESC_LOW 0x080
-#define R_CONFIG 0x100
-
-
 /* ---- hostile guests: the device must break, the process must not ---- */
-
-/* Notify, then expect NEEDS_RESET with a config interrupt, grants released,
- * and a device that works again after a reset. */
-static void expect_needs_reset(struct rig *r)
-{
-    vdrv_write32(&r->v, 0x050, 0);
-    assert_int_equal(simdom_wait_irq(r->d, RIG_IRQ, 2000), 1);
-    uint32_t isr = vdrv_read32(&r->v, 0x060);
-    assert_true(isr & 2);
-    assert_true(vdrv_status(&r->v) & NEEDS_RESET);
-    assert_true(sim_alive(r->pid));
-    assert_int_equal(simdom_grants_mapped_now(r->d), 0);
-    vdrv_remove(&r->v);
-    r->probed = false;
-    assert_int_equal(rig_default_probe(r, VDRV_DMA_GRANT), 0);
-    uint8_t buf[4096], rd[4096];
-    rig_pattern(buf, sizeof(buf), 11);
-    assert_int_equal(vdrv_blk_sync(&r->v, T_OUT, 8, buf, 4096), S_OK);
-    assert_int_equal(vdrv_blk_sync(&r->v, T_IN, 8, rd, 4096), S_OK);
-    assert_memory_equal(buf, rd, 4096);
-}
-
-/* Publish head, notify, expect the device broken (and recoverable), stop cleanly. */
-static void publish_expect_reset(struct rig *r, uint16_t head)
-{
-    vdrv_put_avail(&r->v, head);
-    expect_needs_reset(r);
-    assert_int_equal(rig_down(r), 0);
-}
-
-struct granted {
-    uint64_t gpa, dma;
-    struct vdrv_map m;
-};
-
-static void grant_page(struct rig *r, struct granted *g, bool ro)
-{
-    g->gpa = simdom_alloc_pages(r->d, 1);
-    assert_true(g->gpa != 0);
-    g->dma = vdrv_dma_map(&r->v, g->gpa, 4096, ro, &g->m);
-    assert_true(g->dma != 0);
-}
 
 /* Extra backend arguments for the grant tests' second run, in grant-copy mode. */
 static const char *const *hostile_extra;
@@ -444,79 +389,6 @@ static void test_c13_1000_episodes_do_not_leak(void **state)
 
 /* ---- classes the first cut had no test for, and raw blk requests ---- */
 
-/*
- * A blk request laid out by hand in descriptors 0.. of the ring: the header
- * (hdr_len bytes of a read-only grant), optionally one data buffer in its own
- * page, then the status byte in its own writable page (preset to 0xee).
- */
-struct raw_req {
-    struct granted hdr, data, st;
-    uint8_t *status, *payload;
-};
-
-static void raw_blk(struct rig *r, struct raw_req *q, uint32_t type, uint64_t sector,
-                    uint32_t hdr_len, uint32_t data_len, uint16_t data_flags)
-{
-    memset(q, 0, sizeof(*q));
-    grant_page(r, &q->hdr, true);
-    uint8_t *h = simdom_gpa(r->d, q->hdr.gpa, 16);
-    memset(h, 0, 16);
-    memcpy(h, &type, 4);
-    memcpy(h + 8, &sector, 8);
-    uint16_t n = 0;
-    vdrv_put_desc(&r->v, n, q->hdr.dma, hdr_len, D_NEXT, (uint16_t)(n + 1));
-    n++;
-    if (data_len) {
-        grant_page(r, &q->data, !(data_flags & D_WRITE));
-        q->payload = simdom_gpa(r->d, q->data.gpa, 4096);
-        vdrv_put_desc(&r->v, n, q->data.dma, data_len, data_flags | D_NEXT, (uint16_t)(n + 1));
-        n++;
-    }
-    grant_page(r, &q->st, false);
-    q->status = simdom_gpa(r->d, q->st.gpa, 1);
-    *q->status = 0xee;
-    vdrv_put_desc(&r->v, n, q->st.dma, 1, D_WRITE, 0);
-}
-
-/*
- * Publish head 0 and notify; wait for its used entry.  Returns the used length
- * the device reported; the device must not have broken.
- */
-static uint32_t complete_raw(struct rig *r)
-{
-    uint16_t before = vdrv_used_idx(&r->v);
-    vdrv_put_avail(&r->v, 0);
-    vdrv_write32(&r->v, R_NOTIFY, 0);
-    for (int i = 0; i < 200 && vdrv_used_idx(&r->v) == before; i++)
-        simdom_wait_irq(r->d, RIG_IRQ, 10);
-    assert_int_equal(vdrv_used_idx(&r->v), (uint16_t)(before + 1));
-    assert_false(vdrv_status(&r->v) & NEEDS_RESET);
-    assert_true(sim_alive(r->pid));
-    assert_int_equal(simdom_grants_mapped_now(r->d), r->v.ring_map.npages);
-    uint32_t elem[2];
-    memcpy(elem, r->v.used + 4 + 8u * (before % r->v.qsize), sizeof(elem));
-    assert_int_equal(elem[0], 0);
-    return elem[1];
-}
-
-/* After hand-made requests the driver's bookkeeping is stale: reset, serve, stop. */
-static void reset_serve_down(struct rig *r)
-{
-    vdrv_remove(&r->v);
-    r->probed = false;
-    assert_int_equal(rig_default_probe(r, VDRV_DMA_GRANT), 0);
-    uint8_t buf[4096], rd[4096];
-    rig_pattern(buf, sizeof(buf), 23);
-    if (r->v.features & (1ull << 5)) { /* VIRTIO_BLK_F_RO: reads only */
-        assert_int_equal(vdrv_blk_sync(&r->v, T_OUT, 16, buf, 4096), S_IOERR);
-        memset(buf, 0, sizeof(buf));
-    } else {
-        assert_int_equal(vdrv_blk_sync(&r->v, T_OUT, 16, buf, 4096), S_OK);
-    }
-    assert_int_equal(vdrv_blk_sync(&r->v, T_IN, 16, rd, 4096), S_OK);
-    assert_memory_equal(buf, rd, 4096);
-    assert_int_equal(rig_down(r), 0);
-}
 
 /* Class 5: a zero-length device-writable buffer is a read of nothing, not a fault. */
 static void test_c05_zero_length_descriptor(void **state)
@@ -608,30 +480,7 @@ static void test_c09_used_idx_not_read_back(void **state)
     reset_serve_down(&r);
 }
 
-/* Bring a fresh device to FEATURES_OK by hand, as a driver would. */
-static void manual_features_ok(struct rig *r)
-{
-    struct vdrv *v = &r->v;
-    v->d = r->d;
-    v->o = (struct vdrv_opts){ .base = RIG_BASE, .irq = RIG_IRQ };
-    vdrv_write32(v, R_STATUS, 0);
-    vdrv_write32(v, R_STATUS, 3);
-    vdrv_write32(v, 0x024, 1);
-    vdrv_write32(v, 0x020, 3); /* VERSION_1 | ACCESS_PLATFORM */
-    vdrv_write32(v, R_STATUS, 11);
-    assert_int_equal(vdrv_status(v), 11);
-}
 
-/* The device broke itself: config interrupt, then a reset and a normal probe serve again. */
-static void expect_broken_then_recover(struct rig *r)
-{
-    assert_true(vdrv_status(&r->v) & NEEDS_RESET);
-    assert_int_equal(simdom_wait_irq(r->d, RIG_IRQ, 1000), 1);
-    assert_true(vdrv_read32(&r->v, R_ISR) & 2);
-    assert_true(sim_alive(r->pid));
-    vdrv_write32(&r->v, R_STATUS, 0);
-    reset_serve_down(r);
-}
 
 static void test_c10_queue_sel_out_of_range(void **state)
 {
@@ -751,25 +600,6 @@ static void test_c10_config_access_past_end(void **state)
     reset_serve_down(&r);
 }
 
-/* Class 11: blk requests through raw descriptors; each gets its status, the image is safe. */
-static void blk_status_case(uint32_t type, uint64_t sector, uint32_t hdr_len, uint32_t data_len,
-                            uint16_t data_flags, uint8_t want, bool read_only)
-{
-    struct rig r;
-    struct raw_req q;
-    const char *ro[] = { "--read-only", NULL };
-    assert_int_equal(rig_up(&r, read_only ? ro : NULL, VDRV_DMA_GRANT, true), 0);
-    raw_blk(&r, &q, type, sector, hdr_len, data_len, data_flags);
-    if (q.payload)
-        memset(q.payload, 0x3c, 4096);
-    complete_raw(&r);
-    assert_int_equal(*q.status, want);
-    /* nothing reached the image: it is still all holes */
-    struct stat st;
-    assert_int_equal(stat(r.img, &st), 0);
-    assert_int_equal(st.st_blocks, 0);
-    reset_serve_down(&r);
-}
 
 static void test_c11_sector_past_capacity(void **state)
 {
