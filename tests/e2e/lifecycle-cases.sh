@@ -353,7 +353,7 @@ if only lifecycle; then
     reboot_case
     destroy_case
     launcher_crash_case
-    RESTART_KILLS=20 RESTART_SECS=90
+    RESTART_KILLS=20 RESTART_SECS=60
     restart_case
 fi
 # 20 cycles in make check (about 2 minutes), VG_E2E_SOAK of them in make
