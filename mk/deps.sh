@@ -3,8 +3,9 @@
 # usage: mk/deps.sh build|test|all
 set -eu
 build="make gcc libc6-dev libxen-dev libseccomp-dev liburing-dev pkg-config"
-# strace: the seccomp rule-coverage run; mount: losetup for the in-use block device test
-test="clang libclang-rt-14-dev libcmocka-dev strace mount"
+# strace: the seccomp rule-coverage run; mount: losetup for the in-use block device test;
+# llvm-14: llvm-profdata and llvm-cov for make coverage
+test="clang libclang-rt-14-dev llvm-14 libcmocka-dev strace mount"
 case "${1:-all}" in
 build) want=$build ;;
 test | all) want="$build $test" ;;
