@@ -204,11 +204,12 @@ void adopt_scan(struct adopt_dir *a, adopt_fn fn, void *opaque)
             why = "the process is gone";
         if (why) {
             char clean[80];
+            /* Removed first: the line says it is gone (a test under strace read it early). */
+            unlinkat(a->fd, e->d_name, 0);
             vg_log_sanitize(clean, sizeof(clean), e->d_name, strlen(e->d_name));
             vg_warn("state record %s: not adopted: %s; removed", clean, why);
             if (pidfd >= 0)
                 close(pidfd);
-            unlinkat(a->fd, e->d_name, 0);
             continue;
         }
         fn(opaque, domid, devid, pid, pidfd);
