@@ -9,9 +9,17 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* Notify, then expect NEEDS_RESET with a config interrupt, grants released,
- * and a device that works again after a reset. */
-void expect_needs_reset(struct rig *r)
+/* A page written at sector and read back, through the probed driver. */
+void expect_serves(struct rig *r, uint64_t sector, uint32_t seed)
+{
+    uint8_t buf[4096], rd[4096];
+    rig_pattern(buf, sizeof(buf), seed);
+    assert_int_equal(vdrv_blk_sync(&r->v, T_OUT, sector, buf, 4096), S_OK);
+    assert_int_equal(vdrv_blk_sync(&r->v, T_IN, sector, rd, 4096), S_OK);
+    assert_memory_equal(buf, rd, 4096);
+}
+
+void expect_needs_reset_dma(struct rig *r, enum vdrv_dma dma)
 {
     vdrv_write32(&r->v, 0x050, 0);
     assert_int_equal(simdom_wait_irq(r->d, RIG_IRQ, 2000), 1);
@@ -22,12 +30,13 @@ void expect_needs_reset(struct rig *r)
     assert_int_equal(simdom_grants_mapped_now(r->d), 0);
     vdrv_remove(&r->v);
     r->probed = false;
-    assert_int_equal(rig_default_probe(r, VDRV_DMA_GRANT), 0);
-    uint8_t buf[4096], rd[4096];
-    rig_pattern(buf, sizeof(buf), 11);
-    assert_int_equal(vdrv_blk_sync(&r->v, T_OUT, 8, buf, 4096), S_OK);
-    assert_int_equal(vdrv_blk_sync(&r->v, T_IN, 8, rd, 4096), S_OK);
-    assert_memory_equal(buf, rd, 4096);
+    assert_int_equal(rig_default_probe(r, dma), 0);
+    expect_serves(r, 8, 11);
+}
+
+void expect_needs_reset(struct rig *r)
+{
+    expect_needs_reset_dma(r, VDRV_DMA_GRANT);
 }
 
 /* Publish head, notify, expect the device broken (and recoverable), stop cleanly. */

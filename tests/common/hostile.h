@@ -46,8 +46,12 @@ struct raw_req {
     uint8_t *status, *payload;
 };
 
+/* A page written at sector and read back, through the probed driver. */
+void expect_serves(struct rig *r, uint64_t sector, uint32_t seed);
 /* Notify, then expect NEEDS_RESET with a config interrupt, grants released,
- * and a device that works again after a reset. */
+ * and a device that works again after a reset (the driver probed again with dma). */
+void expect_needs_reset_dma(struct rig *r, enum vdrv_dma dma);
+/* The same for a grant driver. */
 void expect_needs_reset(struct rig *r);
 /* Publish head, notify, expect the device broken (and recoverable), stop cleanly. */
 void publish_expect_reset(struct rig *r, uint16_t head);

@@ -195,7 +195,7 @@ void launcher_down(struct launcher *L)
     }
 }
 
-/* The pid the launcher logged for the device it started last. */
+/* The pid the launcher logged last for a device: one it started, or one it put in. */
 pid_t device_pid(const struct launcher *L)
 {
     FILE *f = fopen(L->log, "r");
@@ -205,12 +205,37 @@ pid_t device_pid(const struct launcher *L)
         const char *p = strstr(line, "started pid ");
         if (p)
             pid = (pid_t)atoi(p + strlen("started pid "));
+        if (strstr(line, " replaces pid ") && (p = strstr(line, ": pid ")))
+            pid = (pid_t)atoi(p + strlen(": pid "));
     }
     if (f)
         fclose(f);
     return pid;
 }
 
+
+void guest_up(struct launcher *L, struct served *s, uint16_t domid, uint32_t nr_vcpus,
+              enum vdrv_dma dma, uint16_t be, const char *be_home)
+{
+    struct simdom_params p = { .domid = domid, .nr_vcpus = nr_vcpus, .backend_domid = be,
+                               .ram_size = (uint64_t)RIG_RAM_MB << 20, .nr_grants = 8192 };
+    memset(s, 0, sizeof(*s));
+    s->d = simdom_create(&p);
+    assert_non_null(s->d);
+    assert_int_equal(tstk_add_domain(xs, domid), 0);
+    tstk_disk_default(&s->disk, domid, disk);
+    s->disk.backend_home = be_home;
+    assert_int_equal(tstk_write_disk(xs, &s->disk), 0);
+    if (tstk_wait_state(xs, &s->disk, 2, WAIT_MS) < 0) {
+        dump_log(L);
+        fail_msg("dom%u: no InitWait", domid);
+    }
+    s->dev = device_pid(L);
+    assert_true(s->dev > 0);
+    struct vdrv_opts o = { .base = RIG_BASE, .irq = RIG_IRQ, .dma = dma,
+                           .queue_size = 64, .indirect = true, .event_idx = true };
+    assert_int_equal(vdrv_probe(&s->v, s->d, &o), 0);
+}
 
 /*
  * A guest with one disk, served by backend domain @be (its xenstore home
@@ -219,24 +244,7 @@ pid_t device_pid(const struct launcher *L)
 void serve_guest_by(struct launcher *L, struct served *s, enum vdrv_dma dma, uint16_t be,
                     const char *be_home)
 {
-    struct simdom_params p = { .domid = DOMID, .nr_vcpus = 2, .backend_domid = be,
-                               .ram_size = (uint64_t)RIG_RAM_MB << 20, .nr_grants = 8192 };
-    memset(s, 0, sizeof(*s));
-    s->d = simdom_create(&p);
-    assert_non_null(s->d);
-    assert_int_equal(tstk_add_domain(xs, DOMID), 0);
-    tstk_disk_default(&s->disk, DOMID, disk);
-    s->disk.backend_home = be_home;
-    assert_int_equal(tstk_write_disk(xs, &s->disk), 0);
-    if (tstk_wait_state(xs, &s->disk, 2, WAIT_MS) < 0) {
-        dump_log(L);
-        fail_msg("no InitWait");
-    }
-    s->dev = device_pid(L);
-    assert_true(s->dev > 0);
-    struct vdrv_opts o = { .base = RIG_BASE, .irq = RIG_IRQ, .dma = dma,
-                           .queue_size = 64, .indirect = true, .event_idx = true };
-    assert_int_equal(vdrv_probe(&s->v, s->d, &o), 0);
+    guest_up(L, s, DOMID, 2, dma, be, be_home);
     static uint8_t w[8192], r[8192];
     rig_pattern(w, sizeof(w), 11);
     assert_int_equal(vdrv_blk_sync(&s->v, T_OUT, 16, w, sizeof(w)), S_OK);

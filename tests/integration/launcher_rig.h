@@ -68,6 +68,13 @@ void guest_dir_down(struct guest_dir *g);
 void expect_died_and_closed(struct guest_dir *g);
 void launcher_down(struct launcher *L);
 pid_t device_pid(const struct launcher *L);
+/*
+ * Guest @domid (@nr_vcpus vCPUs) with one disk for backend domain @be (its
+ * xenstore home @be_home, NULL for ours): its device process up (InitWait),
+ * the driver probed.
+ */
+void guest_up(struct launcher *L, struct served *s, uint16_t domid, uint32_t nr_vcpus,
+              enum vdrv_dma dma, uint16_t be, const char *be_home);
 void serve_guest_by(struct launcher *L, struct served *s, enum vdrv_dma dma, uint16_t be,
                     const char *be_home);
 void serve_guest_dma(struct launcher *L, struct served *s, enum vdrv_dma dma);

@@ -225,19 +225,7 @@ static void test_c12_foreign_address_outside_ram(void **state)
         vdrv_put_desc(&r.v, 0, hdr, 16, D_NEXT, 1);
         vdrv_put_desc(&r.v, 1, bad[i], 4096, D_WRITE, 0);
         vdrv_put_avail(&r.v, 0);
-        vdrv_write32(&r.v, R_NOTIFY, 0);
-        assert_int_equal(simdom_wait_irq(r.d, RIG_IRQ, 2000), 1);
-        assert_true(vdrv_read32(&r.v, R_ISR) & 2);
-        assert_true(vdrv_status(&r.v) & NEEDS_RESET);
-        assert_true(sim_alive(r.pid));
-        vdrv_remove(&r.v);
-        r.probed = false;
-        assert_int_equal(rig_default_probe(&r, VDRV_DMA_PHYS), 0);
-        uint8_t buf[4096], rd[4096];
-        rig_pattern(buf, sizeof(buf), 5);
-        assert_int_equal(vdrv_blk_sync(&r.v, T_OUT, 8, buf, 4096), S_OK);
-        assert_int_equal(vdrv_blk_sync(&r.v, T_IN, 8, rd, 4096), S_OK);
-        assert_memory_equal(buf, rd, 4096);
+        expect_needs_reset_dma(&r, VDRV_DMA_PHYS);
         assert_int_equal(rig_down(&r), 0);
     }
 }
@@ -309,11 +297,7 @@ static void test_c10_notify_ignored(void **state)
     vdrv_write32(&r.v, R_NOTIFY, 1);          /* exists, never started */
     assert_false(vdrv_status(&r.v) & NEEDS_RESET);
     assert_true(sim_alive(r.pid));
-    uint8_t buf[4096], rd[4096];
-    rig_pattern(buf, sizeof(buf), 17);
-    assert_int_equal(vdrv_blk_sync(&r.v, T_OUT, 24, buf, 4096), S_OK);
-    assert_int_equal(vdrv_blk_sync(&r.v, T_IN, 24, rd, 4096), S_OK);
-    assert_memory_equal(buf, rd, 4096);
+    expect_serves(&r, 24, 17);
     assert_int_equal(rig_down(&r), 0);
 }
 

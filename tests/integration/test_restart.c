@@ -34,24 +34,6 @@
 #define REQ_BYTES (16 * 1024) /* each: 32 sectors */
 #define S_NEEDS_RESET 64u
 
-/* The device process serving now: the last one the launcher started or put in. */
-static pid_t current_device(const struct launcher *L)
-{
-    FILE *f = fopen(L->log, "r");
-    char line[1024];
-    pid_t pid = -1;
-    while (f && fgets(line, sizeof(line), f)) {
-        const char *p = strstr(line, "started pid ");
-        if (p)
-            pid = (pid_t)atoi(p + strlen("started pid "));
-        if (strstr(line, " replaces pid ") && (p = strstr(line, ": pid ")))
-            pid = (pid_t)atoi(p + strlen(": pid "));
-    }
-    if (f)
-        fclose(f);
-    return pid;
-}
-
 /* Each replacement's "serving again, N ms after" figure, in order. */
 static unsigned service_gaps(const struct launcher *L, unsigned *ms, unsigned max)
 {
@@ -104,7 +86,7 @@ static void *kill_loop(void *arg)
     struct killer *k = arg;
     for (unsigned i = 0; i < k->kills && !atomic_load(&k->stop); i++) {
         usleep(1000u * (rand_r(&k->seed) % 30u) + (unsigned)(rand_r(&k->seed) % 1000u));
-        pid_t pid = current_device(k->L);
+        pid_t pid = device_pid(k->L);
         if (pid <= 0 || kill(pid, SIGKILL) < 0)
             break;
         int before = (int)i;
@@ -185,7 +167,7 @@ static void test_killed_device_replaced_under_io(void **state)
     assert_true(again > 0);
     assert_int_equal(log_count(&L, "state was refused", NULL), 0);
     assert_int_equal(s.v.grant_busy, 0);
-    s.dev = current_device(&L);
+    s.dev = device_pid(&L);
     close_by_toolstack(&s);
     unserve_guest(&s);
     launcher_down(&L);
@@ -295,7 +277,7 @@ static void expect_resume(tamper_fn tamper, bool refused, const char *what)
     launcher_up_opts(&L, getenv("VG_BACKEND"), "--restart-limit", "10");
     struct served s;
     serve_guest(&L, &s);
-    pid_t dev = current_device(&L);
+    pid_t dev = device_pid(&L);
     struct saved_area *a = map_state_area(L.pid);
     kill(dev, SIGSTOP);
     struct saved_regs *cur = &a->s[a->slot & 1];
@@ -305,7 +287,7 @@ static void expect_resume(tamper_fn tamper, bool refused, const char *what)
         dump_log(&L);
         fail_msg("%s: no replacement", what);
     }
-    pid_t repl = current_device(&L);
+    pid_t repl = device_pid(&L);
     assert_true(repl > 0 && repl != dev);
     bool said_refused = log_has(&L, "state was refused", refused ? WAIT_MS : 200);
     uint32_t status = vdrv_status(&s.v);
@@ -328,7 +310,7 @@ static void expect_resume(tamper_fn tamper, bool refused, const char *what)
         assert_int_equal(vdrv_probe(&s.v, s.d, &o), 0);
         static uint8_t r[4096];
         assert_int_equal(vdrv_blk_sync(&s.v, T_IN, 8, r, sizeof(r)), S_OK);
-        assert_int_equal(current_device(&L), repl);
+        assert_int_equal(device_pid(&L), repl);
     }
     munmap(a, SAVED_AREA_BYTES);
     s.dev = repl;

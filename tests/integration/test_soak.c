@@ -87,29 +87,13 @@ static struct sample take(const struct launcher *L)
 /* One guest's life: created, served, busy, destroyed; everything let go. */
 static void cycle(struct launcher *L, uint16_t domid, unsigned i)
 {
-    struct simdom_params p = { .domid = domid, .nr_vcpus = 1,
-                               .ram_size = (uint64_t)RIG_RAM_MB << 20, .nr_grants = 8192 };
-    struct simdom *d = simdom_create(&p);
-    assert_non_null(d);
-    assert_int_equal(tstk_add_domain(xs, domid), 0);
-    struct tstk_disk td;
-    tstk_disk_default(&td, domid, disk);
-    assert_int_equal(tstk_write_disk(xs, &td), 0);
-    if (tstk_wait_state(xs, &td, 2, WAIT_MS) < 0) {
-        dump_log(L);
-        fail_msg("cycle %u: dom%u: no InitWait", i, domid);
-    }
-    pid_t dev = device_pid(L);
-    assert_true(dev > 0);
-    struct vdrv v;
-    struct vdrv_opts o = { .base = RIG_BASE, .irq = RIG_IRQ, .dma = VDRV_DMA_GRANT,
-                           .queue_size = 64, .indirect = true, .event_idx = true };
-    assert_int_equal(vdrv_probe(&v, d, &o), 0);
+    struct served s;
+    guest_up(L, &s, domid, 1, VDRV_DMA_GRANT, 0, NULL);
     static uint8_t w[16384], r[16384];
     rig_pattern(w, sizeof(w), i);
     uint64_t sector = (i % 64) * 32u;
-    assert_int_equal(vdrv_blk_sync(&v, T_OUT, sector, w, sizeof(w)), S_OK);
-    assert_int_equal(vdrv_blk_sync(&v, T_IN, sector, r, sizeof(r)), S_OK);
+    assert_int_equal(vdrv_blk_sync(&s.v, T_OUT, sector, w, sizeof(w)), S_OK);
+    assert_int_equal(vdrv_blk_sync(&s.v, T_IN, sector, r, sizeof(r)), S_OK);
     assert_memory_equal(w, r, sizeof(w));
     /* Requests published and notified, never reaped: in flight at the destroy. */
     static struct vdrv_blk_req q[8];
@@ -117,20 +101,20 @@ static void cycle(struct launcher *L, uint16_t domid, unsigned i)
     for (unsigned k = 0; k < 8; k++) {
         q[k] = (struct vdrv_blk_req){ .type = T_OUT, .sector = sector + 8u * k, .data = buf[k],
                                       .len = sizeof(buf[k]) };
-        assert_int_equal(vdrv_blk_submit(&v, &q[k]), 0);
+        assert_int_equal(vdrv_blk_submit(&s.v, &q[k]), 0);
     }
-    assert_int_equal(vdrv_kick(&v), 0);
+    assert_int_equal(vdrv_kick(&s.v), 0);
     assert_int_equal(tstk_release_domain(xs, domid), 0);
-    if (!pid_gone(dev, 2000) || tstk_wait_state(xs, &td, 6, 2000) < 0) {
+    if (!pid_gone(s.dev, 2000) || tstk_wait_state(xs, &s.disk, 6, 2000) < 0) {
         dump_log(L);
-        fail_msg("cycle %u: dom%u: device %d not gone and Closed within 2 s", i, domid, dev);
+        fail_msg("cycle %u: dom%u: device %d not gone and Closed within 2 s", i, domid, s.dev);
     }
-    assert_int_equal(simdom_grants_mapped_now(d), 0);
+    assert_int_equal(simdom_grants_mapped_now(s.d), 0);
     struct xensim_stats st;
-    simdom_stats(d, &st);
+    simdom_stats(s.d, &st);
     assert_int_equal(st.fgn_mapped.cur, 0);
-    simdom_destroy(d);
-    tstk_remove_disk(xs, &td);
+    simdom_destroy(s.d);
+    tstk_remove_disk(xs, &s.disk);
 }
 
 static void test_soak_create_run_destroy(void **state)
@@ -187,22 +171,9 @@ static void test_reboot_new_domid(void **state)
     pid_t first = -1;
     for (unsigned boot = 0; boot < 2; boot++) {
         uint16_t domid = (uint16_t)(20001 + boot);
-        struct simdom_params p = { .domid = domid, .nr_vcpus = 1,
-                                   .ram_size = (uint64_t)RIG_RAM_MB << 20, .nr_grants = 8192 };
-        struct served s = { .d = simdom_create(&p) };
-        assert_non_null(s.d);
-        assert_int_equal(tstk_add_domain(xs, domid), 0);
-        tstk_disk_default(&s.disk, domid, disk);
-        assert_int_equal(tstk_write_disk(xs, &s.disk), 0);
-        if (tstk_wait_state(xs, &s.disk, 2, WAIT_MS) < 0) {
-            dump_log(&L);
-            fail_msg("boot %u: dom%u: no InitWait", boot, domid);
-        }
-        s.dev = device_pid(&L);
-        assert_true(s.dev > 0 && s.dev != first);
-        struct vdrv_opts o = { .base = RIG_BASE, .irq = RIG_IRQ, .dma = VDRV_DMA_GRANT,
-                               .queue_size = 64, .indirect = true, .event_idx = true };
-        assert_int_equal(vdrv_probe(&s.v, s.d, &o), 0);
+        struct served s;
+        guest_up(&L, &s, domid, 1, VDRV_DMA_GRANT, 0, NULL);
+        assert_true(s.dev != first);
         if (boot == 0) {
             assert_int_equal(vdrv_blk_sync(&s.v, T_OUT, 128, w, sizeof(w)), S_OK);
             assert_int_equal(vdrv_blk_sync(&s.v, T_FLUSH, 0, NULL, 0), S_OK);
