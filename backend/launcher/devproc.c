@@ -146,7 +146,6 @@ int devproc_restart(struct devproc *d, char *const argv[], int devnull)
     d->sock = -1;
     d->cfg.resume = 1;
     d->cfg.ioservid = (uint32_t)d->ioservid;
-    d->resumed = true;
     d->died_ms = devproc_now_ms();
     return spawn(d, argv, devnull);
 }

@@ -47,8 +47,7 @@ struct devproc {
      */
     int state_fd, image_fd;
     struct devmsg_config cfg;
-    int ioservid;
-    bool resumed;          /* this process replaces a killed one */
+    int ioservid;          /* cfg.resume: this process replaces a killed one */
     bool killed_here;      /* the launcher sent it SIGKILL (never replaced then) */
     uint64_t died_ms;      /* when its predecessor was reaped */
     uint64_t restart_window_ms;

@@ -177,6 +177,15 @@ static void write_state(struct launcher *L, uint16_t domid, uint32_t devid, int 
     vg_warn("dom%u device %u: writing state %d: %s", domid, devid, state, strerror(errno));
 }
 
+/* A process started or put in, recorded for a launcher restarted after a crash (adopt.h). */
+static void record_pid(struct launcher *L, const struct devproc *d)
+{
+    int rc = adopt_record(&L->state, d->domid, d->devid, d->pid);
+    if (rc < 0)
+        vg_warn("dom%u device %u: cannot record pid %d: a launcher restarted after a crash "
+                "will not adopt it: %s", d->domid, d->devid, (int)d->pid, strerror(-rc));
+}
+
 static void start_device(struct launcher *L, const char *name, uint16_t domid, uint32_t devid)
 {
     struct devproc *slot = NULL;
@@ -209,10 +218,7 @@ static void start_device(struct launcher *L, const char *name, uint16_t domid, u
     }
     vg_info("dom%u device %u: started pid %d for %s (%s)", domid, devid, (int)slot->pid,
             td.params, td.writable ? "rw" : "ro");
-    rc = adopt_record(&L->state, domid, devid, slot->pid);
-    if (rc < 0)
-        vg_warn("dom%u device %u: cannot record pid %d: a launcher restarted after a crash "
-                "will not adopt it: %s", domid, devid, (int)slot->pid, strerror(-rc));
+    record_pid(L, slot);
 }
 
 /* A device process left serving by a launcher that is gone (adopt_scan checked it). */
@@ -326,7 +332,7 @@ static void check_devices(struct launcher *L)
 static void on_device_message(struct launcher *L, struct devproc *d)
 {
     enum devproc_event ev = devproc_read(d);
-    if (ev == DEVPROC_READY && d->resumed) {
+    if (ev == DEVPROC_READY && d->cfg.resume) {
         /* The guest kept its state: it only waited, for this long. */
         vg_info("dom%u device %u: pid %d serving again, %llu ms after its predecessor died",
                 d->domid, d->devid, (int)d->pid,
@@ -379,9 +385,7 @@ static int restart_device(struct launcher *L, struct devproc *d)
     }
     vg_info("dom%u device %u: pid %d replaces pid %d on ioreq server %d", d->domid, d->devid,
             (int)d->pid, (int)old, d->ioservid);
-    if ((rc = adopt_record(&L->state, d->domid, d->devid, d->pid)) < 0)
-        vg_warn("dom%u device %u: cannot record pid %d: %s", d->domid, d->devid, (int)d->pid,
-                strerror(-rc));
+    record_pid(L, d);
     return 0;
 }
 

@@ -107,24 +107,36 @@ static bool restore_positions(struct virtq *vq, const struct saved_queue *sq, ui
 }
 
 /*
- * The state becomes this process's, broken as it is, built in the other
- * slot and switched to with one store: a kill in between leaves the refused
- * state current, refused again by the next replacement.
+ * The other slot rebuilt from m (and, accepted, the queues' positions: used
+ * index and chains taken), then made current with one store: a kill before
+ * it leaves the old state current, to be read again by the next replacement.
+ * From then on m writes the area.
  */
-static void refuse(struct mmio_dev *m, struct saved_area *a, uint32_t slot,
-                   struct resume_result *res, const char *why)
+static void switch_slot(struct mmio_dev *m, struct saved_area *a, uint32_t slot,
+                        const uint16_t *used, uint8_t (*taken)[VQ_MAX_SIZE])
 {
-    res->refused = true;
-    mmio_fail_device(m, why);
     struct saved_regs *n = &a->s[(slot & 1) ^ 1];
     memset(n, 0, sizeof(*n));
     mmio_save_regs(m, n);
+    for (unsigned q = 0; used && q < SAVED_QUEUES; q++) {
+        n->q[q].used_idx = used[q];
+        memcpy(n->q[q].taken, taken[q], VQ_MAX_SIZE);
+    }
     SAVED_ORDER();
     a->magic = SAVED_MAGIC;
     SAVED_ORDER();
     a->slot = (slot & 1) ^ 1;
     SAVED_ORDER();
     m->saved = a;
+}
+
+/* The state becomes this process's, broken as it is (refused again by the next one). */
+static void refuse(struct mmio_dev *m, struct saved_area *a, uint32_t slot,
+                   struct resume_result *res, const char *why)
+{
+    res->refused = true;
+    mmio_fail_device(m, why);
+    switch_slot(m, a, slot, NULL, NULL);
 }
 
 void resume_device(struct mmio_dev *m, struct saved_area *a, struct resume_result *res)
@@ -159,20 +171,8 @@ void resume_device(struct mmio_dev *m, struct saved_area *a, struct resume_resul
         }
     }
 
-    /* The rebuilt state goes to the other slot, and one store makes it current. */
-    struct saved_regs *n = &a->s[(slot & 1) ^ 1];
-    memset(n, 0, sizeof(*n));
-    mmio_save_regs(m, n);
-    n->isr = s.isr & (VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG);
-    for (unsigned q = 0; q < SAVED_QUEUES; q++) {
-        n->q[q].used_idx = used[q];
-        memcpy(n->q[q].taken, taken[q], VQ_MAX_SIZE);
-    }
-    SAVED_ORDER();
-    a->slot = (slot & 1) ^ 1;
-    SAVED_ORDER();
-    m->saved = a;
-    m->isr = n->isr;
+    m->isr = s.isr & (VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG);
+    switch_slot(m, a, slot, used, taken);
 
     for (unsigned q = 0; q < SAVED_QUEUES; q++)
         for (unsigned h = 0; h < VQ_MAX_SIZE; h++)
