@@ -39,7 +39,7 @@ XENLIBS := -lxendevicemodel -lxenforeignmemory -lxengnttab -lxenevtchn -lxentool
 # build links no real Xen library, only libseccomp and liburing.
 SIM_XENLIBS := -lseccomp $(URING)
 
-BE_SRCS  := backend/common/log.c backend/config/config.c backend/gmem/gmem.c backend/gmem/persist.c backend/gmem/copy.c \
+BE_SRCS  := backend/common/log.c backend/config/config.c backend/gmem/gmem.c backend/gmem/span.c backend/gmem/persist.c backend/gmem/copy.c \
             backend/aio/aio.c backend/virtq/virtq.c backend/devices/blk.c backend/transport/mmio.c \
             backend/transport/saved.c backend/transport/resume.c \
             backend/xen/ioreq.c
@@ -82,7 +82,7 @@ INTEG_TESTS := $(BUILD)/tests/test_sim_blk $(BUILD)/tests/test_hostile $(BUILD)/
 .SECONDARY:
 
 .PHONY: all deps deps-test demo check test test-unit test-integration test-matrix coverage e2e bench bench-sim bench-sim-smoke soak spec sandbox-coverage integ-bins \
-        spec-check fuzz fuzz-bins frontend-check clean
+        spec-check fuzz fuzz-bins fuzz-long frontend-check prove clean
 
 all: deps $(BINS)
 
@@ -159,21 +159,31 @@ $(LAUNCHER_TESTS): $(BUILD)/tests/%: $(BUILD)/obj/tests/integration/%.o \
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka
 
-# libFuzzer harnesses (clang, ASan+UBSan): make fuzz [FUZZ_SECONDS=60].
-FUZZERS   := mmio virtq blk device
+# libFuzzer harnesses (clang, ASan+UBSan), two at a time: make fuzz [FUZZ_SECONDS=60].
+FUZZERS   := mmio virtq blk device ioreq tsinput config vqgraph
 FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZERS))
-FUZZ_SECONDS ?= 60
+# Seconds per harness: make fuzz 60 unless given, make fuzz-long 3600.
+FUZZ_SECONDS ?=
 
 $(BUILD)/fuzz/fuzz_%: $(call obj,tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.c $(INPROC_SRCS)) \
                       $(BE_OBJS) $(BUILD)/libxensim.a $(BUILD)/libsimguest.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(URING)
 
+# The launcher's toolstack parsing, with the harness's own xs_read.
+$(BUILD)/fuzz/fuzz_tsinput: $(call obj,backend/launcher/tsinput.c)
+
 fuzz-bins: $(FUZZ_BINS)
 
 fuzz: deps deps-test
 	$(MAKE) BUILD=build/fuzz CC=clang SAN=1 FUZZ=1 fuzz-bins
-	./tests/fuzz/run.sh build/fuzz/fuzz $(FUZZ_SECONDS) $(FUZZERS)
+	./tests/fuzz/run.sh build/fuzz/fuzz $(or $(FUZZ_SECONDS),60) $(FUZZERS)
+
+# Every harness for an hour (FUZZ_SECONDS), two at a time, then the committed
+# corpora minimised with what was found (commit tests/fuzz/corpus/ after).
+fuzz-long: deps deps-test
+	$(MAKE) BUILD=build/fuzz CC=clang SAN=1 FUZZ=1 fuzz-bins
+	MERGE=1 ./tests/fuzz/run.sh build/fuzz/fuzz $(or $(FUZZ_SECONDS),3600) $(FUZZERS)
 
 demo: deps $(BINS)
 	./$(BUILD)/xensim-demo --backend ./$(BUILD)/virtio-grant-sim
@@ -214,7 +224,11 @@ coverage: deps-test
 	  $(MAKE) BUILD=build/cov CC=clang COV=1 INTEG_SKIP=build/cov/tests/test_sandbox all test
 	./tests/coverage/report.sh build/cov
 
-check: deps deps-test test-matrix sandbox-coverage coverage bench-sim-smoke fuzz spec spec-check frontend-check e2e
+# Frama-C EVA over the ring walker and the accessor (tests/prove/run.sh), ~2 min.
+prove: deps deps-test
+	./tests/prove/run.sh build/prove
+
+check: deps deps-test test-matrix sandbox-coverage coverage prove bench-sim-smoke fuzz spec spec-check frontend-check e2e
 
 clean:
 	rm -rf build

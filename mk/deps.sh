@@ -4,8 +4,8 @@
 set -eu
 build="make gcc libc6-dev libxen-dev libseccomp-dev liburing-dev pkg-config"
 # strace: the seccomp rule-coverage run; mount: losetup for the in-use block device test;
-# llvm-14: llvm-profdata and llvm-cov for make coverage
-test="clang libclang-rt-14-dev llvm-14 libcmocka-dev strace mount"
+# llvm-14: llvm-profdata and llvm-cov for make coverage; frama-c-base: EVA for make prove
+test="clang libclang-rt-14-dev llvm-14 libcmocka-dev strace mount frama-c-base"
 case "${1:-all}" in
 build) want=$build ;;
 test | all) want="$build $test" ;;

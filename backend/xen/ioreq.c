@@ -202,13 +202,12 @@ static bool serve(struct xen_ioreq_srv *s, ioreq_t *req, xen_mmio_fn fn, void *o
     return true;
 }
 
-static void handle_vcpu(struct xen_ioreq_srv *s, unsigned v, xen_mmio_fn fn, void *opaque,
-                        bool stale)
+bool xen_ioreq_serve_slot(struct xen_ioreq_srv *s, ioreq_t *slot, bool stale, xen_mmio_fn fn,
+                          void *opaque)
 {
-    ioreq_t *slot = &s->iopage->vcpu_ioreq[v];
     /* INPROCESS is left only by a process killed while serving it: serve it again. */
     if (slot->state != STATE_IOREQ_READY && !(stale && slot->state == STATE_IOREQ_INPROCESS))
-        return;
+        return false;
     /* Fields are valid only once READY is seen; copy them once, use the copy. */
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     ioreq_t req;
@@ -224,7 +223,14 @@ static void handle_vcpu(struct xen_ioreq_srv *s, unsigned v, xen_mmio_fn fn, voi
     slot->data = req.data;
     __atomic_thread_fence(__ATOMIC_RELEASE);
     slot->state = STATE_IORESP_READY;
-    xenevtchn_notify(s->evt, s->port[v]);
+    return true;
+}
+
+static void handle_vcpu(struct xen_ioreq_srv *s, unsigned v, xen_mmio_fn fn, void *opaque,
+                        bool stale)
+{
+    if (xen_ioreq_serve_slot(s, &s->iopage->vcpu_ioreq[v], stale, fn, opaque))
+        xenevtchn_notify(s->evt, s->port[v]);
 }
 
 int xen_ioreq_dispatch(struct xen_ioreq_srv *s, xen_mmio_fn fn, void *opaque)

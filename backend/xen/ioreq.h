@@ -61,6 +61,14 @@ int xen_ioreq_dispatch(struct xen_ioreq_srv *s, xen_mmio_fn fn, void *opaque);
  * every register write is idempotent, a notify serves what is available).
  */
 void xen_ioreq_serve_stale(struct xen_ioreq_srv *s, xen_mmio_fn fn, void *opaque);
+/*
+ * One vCPU's slot: if it holds a request (READY, or INPROCESS when stale),
+ * copy it once, validate and serve the copy, and write the answer.  True
+ * when answered (the caller notifies the vCPU).  Uses only base, size and
+ * the counters of s: the ioreq fuzzer calls it with no Xen handle at all.
+ */
+bool xen_ioreq_serve_slot(struct xen_ioreq_srv *s, ioreq_t *slot, bool stale, xen_mmio_fn fn,
+                          void *opaque);
 /* IRQ line callback for the transport (opaque is the server). */
 void xen_ioreq_set_irq(void *srv, int level);
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write the committed seed corpora: one seed per hostile-guest catalogue
 class (shared/reference/hostile-guest.md) in each harness's input format,
-plus a well-formed request.  Run from anywhere; rewrites tests/fuzz/corpus/."""
+plus a well-formed request.  Run from anywhere; writes tests/fuzz/corpus/."""
 import os
 import struct
 
@@ -139,11 +139,91 @@ seeds['device'] = {
                                   d_desc(2, addr(0x1200), 1, WRITE, 0), d_publish(0), NOTIFY, ro=True),
 }
 
+# fuzz_ioreq: a stale byte, then ioreq_t (addr, data, count, size, vp_eport,
+# pad, state:4|data_is_ptr:1|dir:1|df:1, type), then what the register answers.
+READY, INPROCESS, RESP_READY = 1, 2, 3
+T_COPY, T_INVALIDATE = 1, 8
+WIN = 0x2000000
+
+def ioreq(addr_, size, dir_read=True, state=READY, type_=T_COPY, count=1, ptr=0, data=0, stale=0):
+    bits = state | (ptr << 4) | ((1 if dir_read else 0) << 5)
+    return (bytes([stale]) + struct.pack('<QQIIIH', addr_, data, count, size, 7, 0) +
+            bytes([bits, type_]) + struct.pack('<Q', 0x7472697600000000))
+
+seeds['ioreq'] = {
+    'read-magic': ioreq(WIN, 4),
+    'write-status': ioreq(WIN + 0x70, 4, dir_read=False, data=0xf),
+    'read-8-last': ioreq(WIN + 0x1f8, 8),
+    'size-3': ioreq(WIN, 3),
+    'count-2': ioreq(WIN, 4, count=2),
+    'data-is-ptr': ioreq(WIN, 4, ptr=1),
+    'past-window': ioreq(WIN + 0x1fe, 4),
+    'below-window': ioreq(WIN - 4, 4),
+    'invalidate': ioreq(0, 0, type_=T_INVALIDATE),
+    'not-ready': ioreq(WIN, 4, state=RESP_READY),
+    'stale-inprocess': ioreq(WIN, 4, state=INPROCESS, stale=1),
+    'pio-type': ioreq(WIN, 4, type_=0),
+}
+
+# fuzz_tsinput: a number for the parsers and its bound, then which nodes are
+# present (bit per node), each node's value, the domid, devid, want_ram_size.
+TS_NODES = ['frontend-id', 'base', 'irq', 'transport', 'mode', 'params', 'static-max']
+
+def tstr(v):
+    return bytes([len(v)]) + v
+
+def tsdir(vals, number=b'0x2000000', bound=2**64 - 1, domid=1, want=1):
+    present = sum(1 << i for i, n in enumerate(TS_NODES) if n in vals)
+    body = tstr(number) + struct.pack('<Q', bound) + bytes([present])
+    for n in TS_NODES:
+        body += tstr(vals.get(n, b''))
+    return body + struct.pack('<HI', domid, 0) + bytes([want])
+
+good = {'frontend-id': b'1', 'base': b'33554432', 'irq': b'33', 'transport': b'mmio',
+        'mode': b'w', 'params': b'/var/lib/img', 'static-max': b'32768'}
+seeds['tsinput'] = {
+    'good': tsdir(good),
+    'hex-base': tsdir(dict(good, base=b'0x2000000'), number=b'0x00ff'),
+    'other-domid': tsdir(dict(good, **{'frontend-id': b'2'})),
+    'leading-zero': tsdir(dict(good, irq=b'033'), number=b'007'),
+    'nul-in-params': tsdir(dict(good, params=b'/a\x00b')),
+    'relative-params': tsdir(dict(good, params=b'img')),
+    'misaligned-base': tsdir(dict(good, base=b'33554433')),
+    'irq-ppi': tsdir(dict(good, irq=b'16')),
+    'mode-x': tsdir(dict(good, mode=b'rw')),
+    'pci-transport': tsdir(dict(good, transport=b'pci')),
+    'static-max-k': tsdir(dict(good, **{'static-max': b'32768k'})),
+    'number-overflow': tsdir(good, number=b'18446744073709551616'),
+}
+
+# fuzz_config: a byte (odd: "blk" comes first), then NUL-separated words.
+def argv(*words, blk=True):
+    return bytes([1 if blk else 0]) + b'\0'.join(w.encode() for w in words)
+
+seeds['config'] = {
+    'defaults': argv('--domid', '3', '--image', '/x'),
+    'foreign-premap': argv('--domid', '3', '--image', '/x', '--mode', 'foreign', '--ram-base',
+                           '0x40000000', '--ram-size', '128M', '--premap'),
+    'control-fd': argv('--control-fd', '5'),
+    'help': argv('--help', blk=False),
+    'octal-irq': argv('--domid', '3', '--image', '/x', '--irq', '041'),
+    'negative-size': argv('--domid', '3', '--image', '/x', '--size', '-1'),
+    'no-device': argv('--domid', '3', blk=False),
+    'long-serial': argv('--domid', '3', '--image', '/x', '--serial', 'x' * 40),
+}
+
+# fuzz_vqgraph: structure bytes; any bytes are a graph, these are a few shapes.
+seeds['vqgraph'] = {
+    'chain-of-three': bytes([0x0b]) + bytes([0x40, 0, 0, 0, 0, 0, 0, 0, 0x80, 0, 2] * 3) + bytes([0, 0, 0]),
+    'indirect': bytes([0x0a]) + bytes([0x05, 0, 0, 0, 0, 0, 0, 0, 0, 16, 0, 3, 0, 0]) + bytes([1, 0, 0, 4]) +
+                bytes([0x40, 1, 0, 0, 0, 0, 0, 0, 0, 0, 2] * 4) + bytes([1, 0]),
+    'loop': bytes([0x03]) + bytes([0x50, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0] * 8) + bytes([0, 0, 0]),
+}
+
 for harness, cases in seeds.items():
     d = os.path.join(HERE, 'corpus', harness)
     os.makedirs(d, exist_ok=True)
-    for f in os.listdir(d):
-        os.unlink(os.path.join(d, f))
+    # Only the named seeds are rewritten: what make fuzz-long merged in stays.
     for name, data in cases.items():
         with open(os.path.join(d, name), 'wb') as fh:
             fh.write(data)
