@@ -71,7 +71,8 @@ GUEST_OBJS := $(call obj,$(GUEST_SRCS))
 BINS := $(BUILD)/virtio-grant $(BUILD)/virtio-grant-sim $(BUILD)/xensim-demo $(BUILD)/xensim-bench \
         $(BUILD)/vg-grant-peak
 
-UNIT_TESTS := $(BUILD)/tests/test_mmio $(BUILD)/tests/test_resume $(BUILD)/tests/test_virtq $(BUILD)/tests/test_blk \
+UNIT_TESTS := $(BUILD)/tests/test_mmio $(BUILD)/tests/test_resume $(BUILD)/tests/test_virtq $(BUILD)/tests/test_gmem \
+              $(BUILD)/tests/test_blk \
               $(BUILD)/tests/test_config $(BUILD)/tests/test_simxs $(BUILD)/tests/test_simxs_txn
 INTEG_TESTS := $(BUILD)/tests/test_sim_blk $(BUILD)/tests/test_hostile $(BUILD)/tests/test_hostile_branches \
                $(BUILD)/tests/test_sandbox \

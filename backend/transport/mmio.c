@@ -572,9 +572,11 @@ void mmio_run_deferred(struct mmio_dev *m)
 
 int mmio_resubmit(struct mmio_dev *m, unsigned q, uint16_t head)
 {
+    if (q >= VIRTIO_MMIO_MAX_QUEUES)
+        return -EPROTO; /* before &m->vq[q] is even formed */
     struct virtq *vq = &m->vq[q];
     for (;;) {
-        if (!live(m) || q >= VIRTIO_MMIO_MAX_QUEUES || !vq->started)
+        if (!live(m) || !vq->started)
             return -EPROTO;
         struct mmio_req *r = free_slot(m);
         if (r) {

@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +144,15 @@ static void test_cut_after_used_index_moved(void **state)
     cut_and_resume(4, 5, 4);
 }
 
+/* A resubmit the saved state could not have asked for is refused, not served. */
+static void test_resubmit_refused(void **state)
+{
+    (void)state;
+    assert_int_equal(mmio_resubmit(&m, VIRTIO_MMIO_MAX_QUEUES, 0), -EPROTO);
+    assert_int_equal(mmio_resubmit(&m, 0, 0), -EPROTO); /* not live: no driver yet */
+    assert_false(needs_reset());
+}
+
 #define TA(f) cmocka_unit_test_setup_teardown(f, setup_async, teardown)
 
 int main(void)
@@ -151,6 +161,7 @@ int main(void)
         TA(test_cut_with_all_in_flight),
         TA(test_cut_before_used_index_moved),
         TA(test_cut_after_used_index_moved),
+        TA(test_resubmit_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
