@@ -91,7 +91,7 @@ static int walk(struct virtq *vq, struct gmem *g, const struct gmem_span *table,
                 bool *seen_write)
 {
     for (uint32_t steps = 0;; steps++) {
-        struct vring_desc d = { 0 }; /* zeroed for the proof: EVA loses which path wrote it */
+        struct vring_desc d = { 0 }; /* every path writes it before use; EVA cannot tell */
         if (idx >= table_size) {
             vg_log_guest("queue: descriptor index %u >= %u", idx, table_size);
             return -ERANGE;
@@ -112,9 +112,10 @@ static int walk(struct virtq *vq, struct gmem *g, const struct gmem_span *table,
             }
             /*
              * Copied once into private memory, then walked there.  The walk
-             * reads only the d.len bytes fetched; zeroing the rest costs
-             * less than the fetch's map and lets the proof (tests/prove/)
-             * see that no byte of the stack is ever read as a descriptor.
+             * reads only the d.len bytes fetched (idx < d.len / 16), a
+             * relation EVA cannot keep (tests/prove/); zeroing the rest costs
+             * less than the fetch's map, and makes a read past them harmless
+             * by construction rather than proved absent.
              */
             struct gmem_buf tb = { .addr = d.addr, .len = d.len, .writable = false };
             struct vring_desc copy[VQ_MAX_SIZE] = { 0 };

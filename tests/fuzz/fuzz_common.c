@@ -25,8 +25,7 @@ void fuzz_env_init(void)
     }
     fz.ring_dma = inproc_grant(&fz.ip, 1, false, &fz.ring);
     fz.data_dma = inproc_grant(&fz.ip, FZ_DATA_PAGES - 1, false, &fz.data);
-    uint8_t *ro;
-    fz.ro_dma = inproc_grant(&fz.ip, 1, true, &ro);
+    fz.ro_dma = inproc_grant(&fz.ip, 1, true, &fz.ro);
     snprintf(fz.image, sizeof(fz.image), "%s/fuzz.img", fz.ip.env.dir);
     int fd = open(fz.image, O_RDWR | O_CREAT | O_TRUNC, 0600);
     if (!fz.ring_dma || !fz.data_dma || !fz.ro_dma || fd < 0 ||

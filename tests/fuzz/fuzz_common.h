@@ -20,7 +20,7 @@
 
 struct fuzz_env {
     struct inproc ip;
-    uint8_t *ring, *data;
+    uint8_t *ring, *data, *ro;
     uint64_t ring_dma, data_dma, ro_dma;
     struct blk_dev blk;
     char image[128];

@@ -66,12 +66,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     argv[argc] = NULL;
 
     reset_getopt();
+    static FILE *null;
+    if (!null)
+        null = fopen("/dev/null", "w");
+    check(null != NULL, "cannot open /dev/null");
     FILE *out = stdout, *err = stderr;
-    stdout = stderr = fopen("/dev/null", "w");
-    check(stdout != NULL, "cannot open /dev/null");
+    stdout = stderr = null;
     struct vg_config c;
     int rc = vg_config_parse(&c, argc, argv);
-    fclose(stdout);
     stdout = out;
     stderr = err;
 

@@ -81,7 +81,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check(slot.state == STATE_IORESP_READY, "answered slot not IORESP_READY");
     /* an invalidate counts as handled too */
     check(srv.ctr.handled + srv.ctr.rejected == 1, "not exactly one of handled, rejected moved");
-    check(srv.ctr.invalidates <= srv.ctr.handled, "an invalidate that was not handled");
     check(seen.calls <= 1, "one request, several accesses");
     if (seen.calls) {
         /* what was served is what the slot said when it was copied */

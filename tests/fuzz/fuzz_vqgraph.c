@@ -59,15 +59,43 @@ static struct desc desc_at(const uint8_t *table, uint32_t i)
     return d;
 }
 
-/* Where an indirect table's bytes are, if the guest granted all of them to us. */
-static const uint8_t *table_host(uint64_t addr, uint32_t len)
+/*
+ * The host page behind a grant address, or NULL: the harness's grants are
+ * the only ones, so a page is readable exactly when it is one of them (the
+ * ring, the data pages, the read-only page), whatever the refs are.
+ */
+static const uint8_t *granted_page(uint64_t addr)
 {
-    if (addr < fz.data_dma)
-        return NULL;
-    uint64_t off = addr - fz.data_dma;
-    if (off > (uint64_t)TABLE_PAGES * 4096 || len > (uint64_t)TABLE_PAGES * 4096 - off)
-        return NULL;
-    return fz.data + off;
+    struct {
+        uint64_t dma;
+        uint8_t *host;
+        unsigned pages;
+    } g[] = { { fz.ring_dma, fz.ring, 1 },
+              { fz.data_dma, fz.data, FZ_DATA_PAGES - 1 },
+              { fz.ro_dma, fz.ro, 1 } };
+    if (!(addr & GMEM_GRANT_FLAG))
+        return NULL; /* a frame number: grant mode refuses it */
+    for (unsigned i = 0; i < 3; i++)
+        if (addr >= g[i].dma && addr - g[i].dma < (uint64_t)g[i].pages * 4096)
+            return g[i].host + ((addr - g[i].dma) & ~4095ull);
+    return NULL;
+}
+
+/* An indirect table's bytes, fetched page by page as the walker's fetch maps them. */
+static bool ref_fetch(uint64_t addr, uint32_t len, uint8_t *out)
+{
+    for (uint32_t done = 0; done < len;) {
+        uint64_t at = addr + done;
+        const uint8_t *page = granted_page(at);
+        if (!page || at < addr)
+            return false;
+        uint32_t in = (uint32_t)(at & 4095), take = 4096 - in;
+        if (take > len - done)
+            take = len - done;
+        memcpy(out + done, page + in, take);
+        done += take;
+    }
+    return true;
 }
 
 /* The split-ring rules, walked over the same guest bytes. */
@@ -82,8 +110,8 @@ static bool ref_walk(uint16_t qs, bool indirect, const uint8_t *table, uint32_t 
             if (!indirect || nested || (d.flags & VRING_DESC_F_NEXT) || d.len == 0 ||
                 d.len % 16 || d.len > 16u * qs)
                 return false;
-            const uint8_t *t = table_host(d.addr, d.len);
-            if (!t)
+            static uint8_t t[16 * VQ_MAX_SIZE];
+            if (!ref_fetch(d.addr, d.len, t))
                 return false; /* not granted, or named by frame */
             return ref_walk(qs, indirect, t, d.len / 16, 0, true, c, seen_write);
         }
@@ -108,7 +136,7 @@ static void gen_desc(struct fuzz_in *in, uint8_t *table, uint32_t i, uint32_t ts
 {
     uint8_t k = fin_u8(in);
     uint64_t addr = fin_u64(in);
-    uint32_t len = fin_u16(in);
+    uint32_t len = (k & 0x80) && (k & 7) < 5 ? fin_u32(in) : fin_u16(in);
     uint16_t flags = 0;
     switch (k & 7) {
     case 0: case 1: case 2:
@@ -122,12 +150,9 @@ static void gen_desc(struct fuzz_in *in, uint8_t *table, uint32_t i, uint32_t ts
         flags = VRING_DESC_F_INDIRECT;
         len = 16 * entries + ((k & 0x80) ? fin_u8(in) % 16 : 0);
         switch ((k >> 3) & 3) {
-        case 0: case 1: {
-            uint32_t off = page * 4096u + slot * 256u;
-            /* inside the table pages: past them is another grant, not this table */
-            addr = fz.data_dma + (off + len > TABLE_PAGES * 4096u ? 0 : off);
+        case 0: case 1:
+            addr = fz.data_dma + page * 4096u + slot * 256u; /* may run on into the next grant */
             break;
-        }
         case 2: /* a ref nobody granted */
             addr = fz.data_dma + ((uint64_t)(FZ_DATA_PAGES + 4) << 12) + slot * 256u;
             break;
@@ -139,10 +164,11 @@ static void gen_desc(struct fuzz_in *in, uint8_t *table, uint32_t i, uint32_t ts
     default:
         flags = fin_u16(in);
     }
-    if ((k & 0x40) && (k & 7) != 7)
+    uint8_t link = fin_u8(in); /* its own byte: where a link goes is not where a table is */
+    if ((link & 4) && (k & 7) != 7)
         flags |= VRING_DESC_F_NEXT;
     uint16_t next;
-    switch ((k >> 4) & 3) {
+    switch (link & 3) {
     case 0: next = (uint16_t)(i + 1); break;            /* the usual chain */
     case 1: next = (uint16_t)(fin_u8(in) % (i + 1)); break; /* back: a loop */
     case 2: next = (uint16_t)(tsize + fin_u8(in) % 4); break; /* just out of range */

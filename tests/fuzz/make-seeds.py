@@ -2,6 +2,7 @@
 """Write the committed seed corpora: one seed per hostile-guest catalogue
 class (shared/reference/hostile-guest.md) in each harness's input format,
 plus a well-formed request.  Run from anywhere; writes tests/fuzz/corpus/."""
+import hashlib
 import os
 import struct
 
@@ -223,8 +224,12 @@ seeds['vqgraph'] = {
 for harness, cases in seeds.items():
     d = os.path.join(HERE, 'corpus', harness)
     os.makedirs(d, exist_ok=True)
-    # Only the named seeds are rewritten: what make fuzz-long merged in stays.
+    # Only the named seeds are rewritten: what make fuzz-long merged in stays,
+    # less a hash-named copy of a seed (libFuzzer names its files by SHA-1).
     for name, data in cases.items():
+        dup = os.path.join(d, hashlib.sha1(data).hexdigest())
+        if os.path.exists(dup):
+            os.unlink(dup)
         with open(os.path.join(d, name), 'wb') as fh:
             fh.write(data)
 print('seeds:', ', '.join(f'{h} {len(c)}' for h, c in seeds.items()))

@@ -3,9 +3,10 @@
 # corpus (tests/fuzz/corpus/NAME, read only) plus a working corpus in
 # build/fuzz/corpus/NAME, JOBS harnesses at a time (the cores), then print
 # execs, execs/s, edges and findings per harness.  A crash leaves its input in
-# build/fuzz/artifacts/ and fails the run.  MERGE=1 then minimises each
-# committed corpus with what the run found (libFuzzer -merge=1) and replaces
-# it: that is how the corpora in the repo grow and stay minimal.
+# build/fuzz/artifacts/ and fails the run.  MERGE=1 then replaces each
+# committed corpus with the minimal set (libFuzzer -merge=1) that covers it
+# and what the run found, plus the named seeds: that is how the corpora in
+# the repo grow and stay minimal.
 # usage: run.sh BIN_DIR SECONDS NAME...
 set -eu
 bin=$1 secs=$2
@@ -13,6 +14,7 @@ shift 2
 top=$(cd "$(dirname "$0")/../.." && pwd)
 out="$top/build/fuzz"
 jobs=${JOBS:-2}
+rm -rf "$out/artifacts" # findings are this run's
 mkdir -p "$out/artifacts"
 
 run_one() {
@@ -61,9 +63,14 @@ if [ "${MERGE:-0}" = 1 ] && [ $rc = 0 ]; then
         rm -rf "$new"
         mkdir -p "$new"
         "$bin/fuzz_$name" -merge=1 "$new" "$keep" "$out/corpus/$name" > "$out/merge_$name.log" 2>&1
-        # the named seeds stay (make-seeds.py writes them); the rest is the minimal set
-        cp -n "$new"/* "$keep"/ 2>/dev/null || true
-        echo "corpus $name: $(ls "$keep" | wc -l) files"
+        # The committed corpus becomes the minimal set that keeps every feature seen.
+        rm -f "$keep"/*
+        cp "$new"/* "$keep"/
+    done
+    # The named seeds come back under their names (make-seeds.py drops their hash-named copies).
+    python3 "$top/tests/fuzz/make-seeds.py"
+    for name in "$@"; do
+        echo "corpus $name: $(find "$top/tests/fuzz/corpus/$name" -type f | wc -l) files"
     done
 fi
 exit $rc

@@ -3,8 +3,7 @@
  * EVA harness: the virtio-mmio transport (mmio.c, with the walker and the
  * restart bookkeeping it calls) driven by any sequence of PROVE_ACCESSES
  * guest accesses: any offset inside the window, any size the ioreq decoder
- * lets through (1, 2, 4, 8), either direction, any value; the guest
- * rewrites its memory between any two.  A stand-in device serves chains the
+ * lets through (1, 2, 4, 8), either direction, any value.  A stand-in device serves chains the
  * way blk does (reads a header, writes a status) or refuses them.
  *
  * Not yet part of make prove: EVA stops at the finish_chain /

@@ -16,16 +16,19 @@
 #define PROVE_LEN2 16
 #endif
 
-/* +1: a zero-length array is not C; the span says how much is the guest's */
-static uint8_t buf0[PROVE_LEN0 + 1], buf1[PROVE_LEN1 + 1], buf2[PROVE_LEN2 + 1];
+/* Exactly as long as the spans say (an empty span has no memory: host NULL). */
+static uint8_t buf0[PROVE_LEN0 ? PROVE_LEN0 : 1], buf1[PROVE_LEN1 ? PROVE_LEN1 : 1],
+    buf2[PROVE_LEN2 ? PROVE_LEN2 : 1];
 static struct gmem_sg sg;
 static uint8_t scratch[8192];
 static struct iovec iov[GMEM_MAX_BUFS];
 
 static void span(unsigned i, uint8_t *host, uint32_t len)
 {
-    sg.span[i] = (struct gmem_span){ .host = host, .len = len, .writable = prove_bool() };
-    prove_scribble(host, len);
+    sg.span[i] = (struct gmem_span){ .host = len ? host : NULL, .len = len,
+                                     .writable = prove_bool() };
+    if (len)
+        prove_scribble(host, len);
 }
 
 int main(void)
@@ -44,11 +47,14 @@ int main(void)
     for (unsigned k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
         /*@ loop unroll 3; */
         for (unsigned i = 0; i < 3; i++) {
-            (void)gmem_span_read(&sg.span[i], prove_u64(), scratch, lens[k]);
-            (void)gmem_span_write(&sg.span[i], prove_u64(), scratch, lens[k]);
+            uint8_t *mine = scratch + sizeof(scratch) - lens[k];
+            (void)gmem_span_read(&sg.span[i], prove_u64(), mine, lens[k]);
+            (void)gmem_span_write(&sg.span[i], prove_u64(), mine, lens[k]);
         }
-        (void)gmem_sg_read(&sg, prove_u64(), scratch, lens[k]);
-        (void)gmem_sg_write(&sg, prove_u64(), scratch, lens[k]);
+        /* the caller's buffer exactly lens[k] long: its end is the end of scratch */
+        uint8_t *mine = scratch + sizeof(scratch) - lens[k];
+        (void)gmem_sg_read(&sg, prove_u64(), mine, lens[k]);
+        (void)gmem_sg_write(&sg, prove_u64(), mine, lens[k]);
     }
     (void)gmem_sg_iov(&sg, prove_bool(), prove_u64(), prove_u64(), iov, prove_u32() % 4);
     (void)gmem_sg_len(&sg, prove_bool());

@@ -4,8 +4,10 @@
  * (span.c), over the mapping layer's contract (model_gmem.c).  The guest
  * picks the ring addresses, every byte of the rings and of every buffer and
  * indirect table, and rewrites the rings between any two steps.
- * PROVE_QSIZE is the queue size the driver wrote (make prove runs each power
- * of two up to 256, and 0: any 16-bit value).
+ * PROVE_QSIZE is the queue size the driver wrote: make prove runs each size
+ * vq_start accepts (the powers of two up to 256); eva_qsize.c shows it
+ * accepts no other.  The ring positions start anywhere, as after a restart
+ * (resume.c sets them from the saved state).
  */
 #include <string.h>
 
@@ -40,6 +42,9 @@ int main(void)
     vq.indirect = prove_bool();
     if (vq_start(&vq, &g) < 0)
         return 0;
+    vq.last_avail = prove_u16();
+    vq.used_idx = prove_u16();
+    vq.signalled_used = prove_u16();
     for (int step = 0; step < PROVE_STEPS; step++) {
         guest_rewrites_rings();
         int rc;

@@ -2,7 +2,8 @@
 /*
  * The mapping layer for the transport's proof (eva_mmio.c): every span, of
  * rings and of data, points at the start of one block of guest memory as
- * large as any span can be (2^32 bytes), every byte unknown.  All buffers
+ * large as any span can be (2^32 bytes); a ring map makes its first page
+ * unknown again, the rest keeps whatever EVA last knew.  All buffers
  * alias, as a guest may make them.  Coarser than model_gmem.c (an access
  * past a span's end but inside the block would pass), and enough here: the
  * walker's ring accesses are proved exactly in eva_virtq.c, this run is

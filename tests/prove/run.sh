@@ -55,6 +55,22 @@ run() { # name defines sources... -- extra eva options
         fail=1
         return
     fi
+    # A pass that analysed less than it claims is no pass: a function that
+    # never returns, a recursion interpreted by a (missing) contract, a call
+    # to code that is neither analysed nor specified.
+    if grep -q "NON TERMINATING\|Recursive call\|using specification for function walk\|Neither code nor specification" "$log"; then
+        echo "prove: $name analysed less than it should (see $log):" >&2
+        grep "NON TERMINATING\|Recursive call\|using specification for function walk\|Neither code nor specification" "$log" | head -n 5 >&2
+        fail=1
+        return
+    fi
+    # The walker analysed whole, or the run proves less than it says.
+    case $name in virtq-*)
+        if ! grep -q "walk: \([0-9]*\) stmts out of \1 (100.0%)" "$log"; then
+            echo "prove: $name did not reach every statement of walk (see $log)" >&2
+            fail=1
+        fi
+    esac
     python3 tests/prove/alarms.py "$name" "$log" >> "$found"
     n=$(grep -c "^$name|" "$found" || true)
     echo "  $name: $n alarm(s), $(( $(date +%s) - start )) s"
@@ -63,7 +79,8 @@ run() { # name defines sources... -- extra eva options
 echo "== EVA: the ring walker, each queue size vq_start accepts"
 for q in 1 2 4 8 16 32 64 128 256; do
     # shellcheck disable=SC2086
-    run "virtq-q$q" "-DPROVE_QSIZE=$q" tests/prove/eva_virtq.c $model $eva -eva-mlevel 8
+    run "virtq-q$q" "-DPROVE_QSIZE=$q" tests/prove/eva_virtq.c $model $eva -eva-mlevel 8 \
+        -then -metrics -metrics-eva-cover
 done
 echo "== EVA: no other queue size is accepted"
 # shellcheck disable=SC2086
