@@ -64,8 +64,10 @@ run() { # name defines sources... -- extra eva options
         fail=1
         return
     fi
-    # The walker analysed whole, or the run proves less than it says.
-    case $name in virtq-*)
+    # The walker analysed whole, or the run proves less than it says.  Not
+    # with one descriptor: a second buffer (wrong order, too many, 4 GiB) is
+    # then impossible, and EVA rightly finds those statements dead.
+    case $name in virtq-q1) ;; virtq-*)
         if ! grep -q "walk: \([0-9]*\) stmts out of \1 (100.0%)" "$log"; then
             echo "prove: $name did not reach every statement of walk (see $log)" >&2
             fail=1
