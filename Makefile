@@ -72,8 +72,9 @@ BINS := $(BUILD)/virtio-grant $(BUILD)/virtio-grant-sim $(BUILD)/xensim-demo $(B
         $(BUILD)/vg-grant-peak
 
 UNIT_TESTS := $(BUILD)/tests/test_mmio $(BUILD)/tests/test_resume $(BUILD)/tests/test_virtq $(BUILD)/tests/test_gmem \
-              $(BUILD)/tests/test_blk \
-              $(BUILD)/tests/test_config $(BUILD)/tests/test_simxs $(BUILD)/tests/test_simxs_txn
+              $(BUILD)/tests/test_blk $(BUILD)/tests/test_blk_hostio \
+              $(BUILD)/tests/test_config $(BUILD)/tests/test_simxs $(BUILD)/tests/test_simxs_txn \
+              $(BUILD)/tests/test_closedirs
 INTEG_TESTS := $(BUILD)/tests/test_sim_blk $(BUILD)/tests/test_hostile $(BUILD)/tests/test_hostile_branches \
                $(BUILD)/tests/test_sandbox \
                $(BUILD)/tests/test_double_fetch $(BUILD)/tests/test_launcher \
@@ -137,6 +138,9 @@ $(BUILD)/xensim-bench: $(call obj,xensim/tools/bench_sim.c xensim/tools/session.
 
 $(BUILD)/xensim-demo: $(call obj,xensim/tools/demo.c xensim/tools/session.c) $(BUILD)/libsimguest.a
 	$(CC) $(LDFLAGS) -o $@ $^ -lm
+
+# The launcher's closed-directory duty, alone over the simulated xenstored.
+$(BUILD)/tests/test_closedirs: $(call obj,backend/launcher/closedirs.c backend/launcher/tsinput.c)
 
 # The transport tests share one fixture.
 $(BUILD)/tests/test_mmio $(BUILD)/tests/test_resume: $(call obj,tests/unit/mmio_fixture.c)
