@@ -194,12 +194,8 @@ static struct mmio_req *free_slot(struct mmio_dev *m)
  * may revoke its grants once it sees the entry.  Breaks the device and
  * returns -1 when the guest's grants or used ring refuse.
  */
-static int batch_member_done(struct mmio_dev *m, struct mmio_req *r, uint32_t written);
-
-static int finish_chain(struct mmio_dev *m, struct mmio_req *r, uint32_t written)
+static int publish_chain(struct mmio_dev *m, struct mmio_req *r, uint32_t written)
 {
-    if (r->batch >= 0)
-        return batch_member_done(m, r, written);
     struct virtq *vq = &m->vq[r->queue];
     r->busy = false;
     if ((m->stopping_queues & (1u << r->queue)) || !live(m) || !vq->started) {
@@ -241,12 +237,18 @@ static int batch_member_done(struct mmio_dev *m, struct mmio_req *r, uint32_t wr
         struct mmio_req *x = &m->req[i];
         if (!x->busy || x->batch != bi || !x->done)
             continue;
-        x->batch = -1; /* its sg owns no mapping: finishing it only publishes */
+        x->batch = -1; /* its sg owns no mapping: it is only published */
         x->done = false;
-        if (finish_chain(m, x, x->written) < 0)
+        if (publish_chain(m, x, x->written) < 0)
             rc = -1;
     }
     return rc;
+}
+
+/* The one way a chain ends, batched or not (never recursive: a bounded proof). */
+static int finish_chain(struct mmio_dev *m, struct mmio_req *r, uint32_t written)
+{
+    return r->batch >= 0 ? batch_member_done(m, r, written) : publish_chain(m, r, written);
 }
 
 static void complete_chain(void *opaque, void *tag, int result, uint32_t written)
@@ -772,8 +774,8 @@ static void reg_write(struct mmio_dev *m, uint64_t off, uint32_t val)
 
 static uint32_t reg_read(struct mmio_dev *m, uint64_t off)
 {
-    bool qvalid = m->queue_sel < m->ops->num_queues;
-    struct virtq *vq = qvalid ? &m->vq[m->queue_sel] : NULL;
+    /* One test of the index, where it is used: an analyser sees the bound. */
+    struct virtq *vq = m->queue_sel < m->ops->num_queues ? &m->vq[m->queue_sel] : NULL;
     uint64_t feat;
     switch (off) {
     case VIRTIO_MMIO_MAGIC_VALUE:
@@ -790,7 +792,7 @@ static uint32_t reg_read(struct mmio_dev *m, uint64_t off)
                : m->dev_features_sel == 1 ? (uint32_t)(feat >> 32)
                                           : 0;
     case VIRTIO_MMIO_QUEUE_NUM_MAX:
-        return qvalid ? m->ops->queue_size_max : 0; /* 0: no such queue */
+        return vq ? m->ops->queue_size_max : 0; /* 0: no such queue */
     case VIRTIO_MMIO_QUEUE_NUM:
         return vq ? vq->size : 0;
     case VIRTIO_MMIO_QUEUE_READY:

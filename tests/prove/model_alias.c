@@ -31,9 +31,15 @@ static int model_map(const struct gmem_buf *bufs, unsigned n, struct gmem_sg *sg
     case 1:
         return busy ? -EBUSY : -E2BIG;
     }
-    for (unsigned i = 0; i < n; i++)
-        sg->span[i] = (struct gmem_span){ .host = guest_mem, .len = bufs[i].len,
-                                          .writable = bufs[i].writable, .guest = bufs[i].addr };
+    /* Field by field: a whole-struct copy at an index EVA knows as a range
+     * would smear each field over its neighbours (padding included). */
+    for (unsigned i = 0; i < n; i++) {
+        sg->span[i].host = guest_mem;
+        sg->span[i].len = bufs[i].len;
+        sg->span[i].writable = bufs[i].writable;
+        sg->span[i].pin = 0;
+        sg->span[i].guest = bufs[i].addr;
+    }
     sg->n = n;
     return 0;
 }

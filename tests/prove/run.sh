@@ -7,6 +7,7 @@
 # usage: run.sh [OUT_DIR]
 #        run.sh --mmio [OUT_DIR]   the transport's harness, still being built:
 #                                  lists its alarms, checks nothing
+#                                  (PROVE_EVA: more EVA options, e.g. -plevel 2000)
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 mmio=0
@@ -35,7 +36,7 @@ if [ $mmio = 1 ]; then
     frama-c -machdep gcc_x86_64 -cpp-extra-args="$cpp -DPROVE_ACCESSES=${PROVE_ACCESSES:-2}" \
         tests/prove/eva_mmio.c tests/prove/env.c tests/prove/model_alias.c \
         backend/transport/mmio.c backend/transport/saved.c backend/virtq/virtq.c \
-        backend/gmem/span.c $eva -eva-slevel 10 > "$log" 2>&1 || true
+        backend/gmem/span.c $eva -eva-slevel 10 ${PROVE_EVA:-} > "$log" 2>&1 || true
     python3 tests/prove/alarms.py mmio "$log" | tee "$out/mmio.alarms"
     echo "mmio: $(wc -l < "$out/mmio.alarms") alarm(s), not a proof yet (see eva_mmio.c); log $log"
     exit 0
