@@ -49,7 +49,7 @@ BE_SRCS  := backend/common/log.c backend/config/config.c backend/gmem/gmem.c bac
 # libraries' seccomp rules (platform_xen.c), the simulated one xensim's.
 DAEMON_SRCS := backend/ipc/devmsg.c backend/launcher/launcher.c backend/launcher/tsinput.c \
                backend/launcher/image.c backend/launcher/devlog.c backend/launcher/devproc.c \
-               backend/launcher/closedirs.c backend/launcher/adopt.c \
+               backend/launcher/closedirs.c backend/launcher/adopt.c backend/launcher/status.c \
                backend/sandbox/sandbox.c backend/sandbox/rules.c \
                backend/main.c
 XEN_PLATFORM_SRCS := backend/sandbox/platform_xen.c
@@ -74,7 +74,7 @@ BINS := $(BUILD)/virtio-grant $(BUILD)/virtio-grant-sim $(BUILD)/xensim-demo $(B
 UNIT_TESTS := $(BUILD)/tests/test_mmio $(BUILD)/tests/test_resume $(BUILD)/tests/test_virtq $(BUILD)/tests/test_gmem \
               $(BUILD)/tests/test_blk $(BUILD)/tests/test_blk_hostio \
               $(BUILD)/tests/test_config $(BUILD)/tests/test_simxs $(BUILD)/tests/test_simxs_txn \
-              $(BUILD)/tests/test_closedirs
+              $(BUILD)/tests/test_closedirs $(BUILD)/tests/test_log
 INTEG_TESTS := $(BUILD)/tests/test_sim_blk $(BUILD)/tests/test_hostile $(BUILD)/tests/test_hostile_branches \
                $(BUILD)/tests/test_sandbox \
                $(BUILD)/tests/test_double_fetch $(BUILD)/tests/test_launcher \
@@ -84,7 +84,7 @@ INTEG_TESTS := $(BUILD)/tests/test_sim_blk $(BUILD)/tests/test_hostile $(BUILD)/
 .SECONDARY:
 
 .PHONY: all deps deps-test demo check test test-unit test-integration test-matrix coverage e2e bench bench-sim bench-sim-smoke soak spec sandbox-coverage integ-bins \
-        spec-check fuzz fuzz-bins fuzz-long frontend-check prove clean
+        spec-check fuzz fuzz-bins fuzz-long frontend-check prove install package clean
 
 all: deps $(BINS)
 
@@ -96,7 +96,7 @@ deps-test:
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(XEN_CFLAGS) $(INC_BE) $(INC_SIM) -MMD -MP -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(XEN_CFLAGS) $(INC_BE) $(INC_SIM) -MMD -MP -c $< -o $@
 
 $(BUILD)/libxensim.a: $(SIM_OBJS)
 	ar rcs $@ $^
@@ -233,7 +233,33 @@ coverage: deps-test
 prove: deps deps-test
 	./tests/prove/run.sh build/prove
 
-check: deps deps-test test-matrix sandbox-coverage coverage prove bench-sim-smoke fuzz spec spec-check frontend-check e2e
+check: deps deps-test test-matrix sandbox-coverage coverage prove bench-sim-smoke fuzz spec spec-check frontend-check package e2e
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the daemon, its manual, the
+# FLASK policy module, the systemd unit and its defaults file.  Builds only
+# the real-Xen binary (the package build calls it with PREFIX=/usr).
+PREFIX  ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR  ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share/virtio-grant
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+install: deps $(BUILD)/virtio-grant
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DATADIR)/flask \
+	  $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/default
+	install -m 0755 $(BUILD)/virtio-grant $(DESTDIR)$(SBINDIR)/virtio-grant
+	install -m 0644 docs/virtio-grant.8 $(DESTDIR)$(MANDIR)/man8/virtio-grant.8
+	install -m 0644 policy/flask/vg.te policy/flask/README.md $(DESTDIR)$(DATADIR)/flask/
+	sed 's|/usr/sbin/virtio-grant|$(SBINDIR)/virtio-grant|' packaging/virtio-grant.service \
+	  > $(DESTDIR)$(UNITDIR)/virtio-grant.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/virtio-grant.service
+	install -m 0644 packaging/virtio-grant.default $(DESTDIR)$(SYSCONFDIR)/default/virtio-grant
+
+# The Debian package of the committed tree: built, lintian-clean (no error,
+# no warning), installed with dpkg -i and checked, then purged (KEEP=1 keeps it).
+package:
+	@./mk/deps.sh package
+	./packaging/check-deb.sh build/pkg
 
 clean:
 	rm -rf build

@@ -172,7 +172,8 @@ static int setup(struct backend *b)
 }
 
 /*
- * A message from the launcher while serving: only CLOSE is expected.  A
+ * A message from the launcher while serving: CLOSE, or a status request
+ * answered on the spot.  A
  * launcher that is gone (crashed: an orderly one sends CLOSE first) is no
  * reason to fail the guest: serve on, and a restarted launcher adopts this
  * process (launcher/adopt.h) and stops it with SIGTERM when the time comes.
@@ -187,6 +188,16 @@ static bool launcher_says_close(struct backend *b, bool *gone)
     if (rc == -EPIPE || rc == -ECONNRESET) {
         vg_info("the launcher is gone: serving on until a new one stops this device");
         *gone = true;
+        return false;
+    }
+    if (rc == 0 && m.type == DEVMSG_STATS_REQ) {
+        /* The launcher's status table (its SIGUSR1): lifetime peak, no window reset. */
+        struct devmsg r = { .type = DEVMSG_STATS,
+                            .stats = { .chains = b->mmio.ctr.chains,
+                                       .pages_now = b->gmem.stats.pages_now,
+                                       .pages_peak = b->gmem.stats.pages_peak } };
+        if (devmsg_send(b->cfg.control_fd, &r, -1) < 0)
+            vg_warn("cannot answer the launcher's status request");
         return false;
     }
     if (rc < 0 || m.type != DEVMSG_CLOSE) {
@@ -425,11 +436,13 @@ int main(int argc, char **argv)
     vg_close_fds_except(b.cfg.control_fd);
     bool launched = b.cfg.control_fd >= 0;
     vg_log_init(b.cfg.log_level, "virtio-grant[blk]");
+    vg_log_set_format(b.cfg.log_format);
     rc = launched ? receive_config(&b) : open_own_image(&b);
     if (rc == 0) {
         char who[64];
         snprintf(who, sizeof(who), "virtio-grant[dom%u blk%u]", b.cfg.domid, b.cfg.devid);
         vg_log_set_who(who);
+        vg_log_set_device(b.cfg.domid, (uint32_t)b.cfg.devid);
         rc = setup(&b);
     }
     /* Narrowed before the launcher tells libxl we are ready, i.e. before the guest runs. */

@@ -1,15 +1,18 @@
 #!/bin/sh
 # Install the Debian 12 packages a target needs, only when missing.
-# usage: mk/deps.sh build|test|all
+# usage: mk/deps.sh build|package|test|all
 set -eu
 build="make gcc libc6-dev libxen-dev libseccomp-dev liburing-dev pkg-config"
 # strace: the seccomp rule-coverage run; mount: losetup for the in-use block device test;
 # llvm-14: llvm-profdata and llvm-cov for make coverage; frama-c-base: EVA for make prove
 test="clang libclang-rt-14-dev llvm-14 libcmocka-dev strace mount frama-c-base"
+# debhelper and lintian: make package (dpkg-buildpackage, lintian, dpkg -i)
+package="debhelper lintian dpkg-dev man-db"
 case "${1:-all}" in
 build) want=$build ;;
-test | all) want="$build $test" ;;
-*) echo "usage: $0 build|test|all" >&2; exit 2 ;;
+package) want="$build $package" ;;
+test | all) want="$build $test $package" ;;
+*) echo "usage: $0 build|package|test|all" >&2; exit 2 ;;
 esac
 missing=""
 for p in $want; do

@@ -10,8 +10,6 @@
 
 #include "common/checked.h"
 
-#define VG_VERSION "0.1.0"
-
 void vg_config_usage(FILE *f)
 {
     fprintf(f,
@@ -50,7 +48,10 @@ void vg_config_usage(FILE *f)
             "                     default kills (kill, the default) or only logs (log); off is\n"
             "                     for debugging\n"
             "  --uid N, --gid N   ids the sandboxed backend runs as (default 65534)\n"
-            "  -v, --verbose      more logging (repeat for debug)\n"
+            "  --log-format text|json\n"
+            "                     json: one object per line, the device's domid and devid\n"
+            "                     as fields (default text)\n"
+            "  -v, --verbose      debug logging\n"
             "  -q, --quiet        errors only\n"
             "  -h, --help         this text\n"
             "  -V, --version      print the version\n"
@@ -93,7 +94,7 @@ static int bad(const char *msg)
 int vg_config_parse(struct vg_config *c, int argc, char **argv)
 {
     enum { O_DOMID = 256, O_BASE, O_SIZE, O_IRQ, O_IMAGE, O_RO, O_MODE, O_PREMAP, O_RAMBASE,
-           O_RAMSIZE, O_SERIAL, O_CONTROL_FD, O_SANDBOX, O_UID, O_GID, O_AIO };
+           O_RAMSIZE, O_SERIAL, O_CONTROL_FD, O_SANDBOX, O_UID, O_GID, O_AIO, O_LOGFMT };
     static const struct option opts[] = {
         { "domid", required_argument, 0, O_DOMID },
         { "base", required_argument, 0, O_BASE },
@@ -109,6 +110,7 @@ int vg_config_parse(struct vg_config *c, int argc, char **argv)
         { "serial", required_argument, 0, O_SERIAL },
         { "control-fd", required_argument, 0, O_CONTROL_FD },
         { "sandbox", required_argument, 0, O_SANDBOX },
+        { "log-format", required_argument, 0, O_LOGFMT },
         { "uid", required_argument, 0, O_UID },
         { "gid", required_argument, 0, O_GID },
         { "verbose", no_argument, 0, 'v' },
@@ -207,6 +209,10 @@ int vg_config_parse(struct vg_config *c, int argc, char **argv)
             if (v < 3 || v > 1023)
                 return bad("--control-fd is for the launcher (an inherited fd, 3..1023)");
             c->control_fd = (int)v;
+            break;
+        case O_LOGFMT:
+            if (vg_log_format_parse(optarg, &c->log_format) < 0)
+                return bad("--log-format is 'text' or 'json'");
             break;
         case O_SANDBOX:
             if (!strcmp(optarg, "kill"))

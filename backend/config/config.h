@@ -3,6 +3,9 @@
 #ifndef VG_CONFIG_H
 #define VG_CONFIG_H
 
+/* Also debian/changelog's version: the package and the binary say the same. */
+#define VG_VERSION "0.1.0"
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -57,6 +60,7 @@ struct vg_config {
     uint32_t devid;
     struct vg_sandbox_cfg sandbox;
     enum vg_log_level log_level;
+    enum vg_log_format log_format; /* VG_LOG_TEXT unless --log-format */
 };
 
 /* 0 ok, 1 help/version printed (exit 0), -EINVAL with a message on stderr. */

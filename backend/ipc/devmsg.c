@@ -97,16 +97,23 @@ bool devmsg_is_valid_config(const struct devmsg_config *c)
            c->resume <= 1 && c->ioservid <= UINT16_MAX && (c->resume || c->ioservid == 0);
 }
 
-bool devmsg_is_valid_from_device(const struct devmsg *m, bool ready_seen)
+bool devmsg_is_valid_from_device(const struct devmsg *m, bool ready_seen, bool stats_asked)
 {
     static const struct devmsg_config zero;
+    static const struct devmsg_stats no_stats;
     if (memcmp(&m->cfg, &zero, sizeof(zero)) != 0)
+        return false;
+    if (m->type != DEVMSG_STATS && memcmp(&m->stats, &no_stats, sizeof(no_stats)) != 0)
         return false;
     switch (m->type) {
     case DEVMSG_READY:
         return !ready_seen && m->arg <= UINT16_MAX; /* ioservid_t */
     case DEVMSG_DOWN:
         return m->arg <= DEVMSG_DOWN_SERVE;
+    case DEVMSG_STATS:
+        /* Only as the answer to a request: a device cannot flood the launcher
+         * with them.  The numbers are the device's word, printed as such. */
+        return stats_asked && m->arg == 0;
     default:
         return false;
     }

@@ -11,6 +11,9 @@
  *                                                device keeps its state in
  *                                                (transport/saved.h)
  *   device -> launcher  READY (ioreq server id)  ioreq server live, jail up
+ *   launcher -> device  STATS_REQ                 the counters, for the status table
+ *   device -> launcher  STATS (counters)          one reply per request; shown, never
+ *                                                acted on
  *   launcher -> device  CLOSE (reason)           stop serving, tear down
  *   device -> launcher  DOWN (status)            torn down, about to exit
  *
@@ -30,6 +33,8 @@ enum devmsg_type {
     DEVMSG_CLOSE = 3,
     DEVMSG_DOWN = 4,
     DEVMSG_STATE = 5,
+    DEVMSG_STATS_REQ = 6,
+    DEVMSG_STATS = 7,
 };
 
 enum devmsg_close_reason {
@@ -62,10 +67,17 @@ struct devmsg_config {
     char pad3[3];
 };
 
+/* What a device says about itself when asked (SIGUSR1 to the launcher). */
+struct devmsg_stats {
+    uint64_t chains;                /* requests completed */
+    uint64_t pages_now, pages_peak; /* guest pages mapped, rings included */
+};
+
 struct devmsg {
     uint32_t type;
     uint32_t arg; /* CLOSE: reason; DOWN: status; READY: ioreq server id; else 0 */
-    struct devmsg_config cfg; /* CONFIG only; zero otherwise */
+    struct devmsg_config cfg;   /* CONFIG only; zero otherwise */
+    struct devmsg_stats stats;  /* STATS only; zero otherwise */
 };
 
 /* Send one message, with fd attached if fd >= 0.  Negative errno on failure. */
@@ -79,7 +91,7 @@ int devmsg_send(int sock, const struct devmsg *m, int fd);
 int devmsg_recv(int sock, struct devmsg *m, int *fd);
 
 /* What a device process may say, in the state the launcher has it in. */
-bool devmsg_is_valid_from_device(const struct devmsg *m, bool ready_seen);
+bool devmsg_is_valid_from_device(const struct devmsg *m, bool ready_seen, bool stats_asked);
 /* The checks a device applies to the CONFIG it got (the launcher checked them first). */
 bool devmsg_is_valid_config(const struct devmsg_config *c);
 

@@ -25,7 +25,7 @@ void closedirs_note(struct closedirs *c, uint16_t domid, uint32_t devid, uint64_
     if (free_slot < 0) {
         /* libxl removes it itself after its timeout: late, not lost.  Said once per overflow. */
         if (!c->full_warned)
-            vg_warn("dom%u device %u: too many closed directories to remove", domid, devid);
+            vg_warn_dev(domid, devid, "too many closed directories to remove");
         c->full_warned = true;
         return;
     }
@@ -57,14 +57,14 @@ static void remove_if_closed(struct xs_handle *xs, uint16_t domid, uint32_t devi
             break;
         }
         if (xs_transaction_end(xs, t, false)) {
-            vg_info("dom%u device %u: closed directory removed", domid, devid);
+            vg_info_dev(domid, devid, "closed directory removed");
             return;
         }
         if (errno != EAGAIN)
             break;
     }
     /* libxl removes it itself once its wait times out: late, not lost. */
-    vg_warn("dom%u device %u: removing the closed directory: %s", domid, devid, strerror(errno));
+    vg_warn_dev(domid, devid, "removing the closed directory: %s", strerror(errno));
 }
 
 void closedirs_run(struct closedirs *c, struct xs_handle *xs, uint64_t now_ms)

@@ -32,7 +32,7 @@ static void emit(struct devlog *l, uint16_t domid, uint32_t devid)
         return;
     char clean[DEVLOG_LINE_MAX];
     vg_log_sanitize(clean, sizeof(clean), l->line, l->len);
-    vg_info("dom%u device %u says: %s", domid, devid, clean);
+    vg_info_dev(domid, devid, "says: %s", clean);
     l->len = 0;
 }
 

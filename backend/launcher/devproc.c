@@ -81,6 +81,7 @@ static int spawn(struct devproc *d, char *const argv[], int devnull)
     d->sock = sp[0];
     d->log = log;
     d->ready = d->close_sent = d->down_seen = d->killed_here = false;
+    d->stats_asked = d->stats_known = false; /* a new process: its own counters */
     d->down_status = 0;
     d->deadline_ms = 0;
     struct devmsg m = { .type = DEVMSG_CONFIG, .cfg = d->cfg };
@@ -150,6 +151,19 @@ int devproc_restart(struct devproc *d, char *const argv[], int devnull)
     return spawn(d, argv, devnull);
 }
 
+bool devproc_ask_stats(struct devproc *d)
+{
+    if (d->pid <= 0 || d->sock < 0 || !d->ready || d->close_sent || d->down_seen)
+        return false;
+    if (d->stats_asked)
+        return true; /* still owed from the last request: one answer covers both */
+    struct devmsg m = { .type = DEVMSG_STATS_REQ };
+    if (devmsg_send(d->sock, &m, -1) < 0)
+        return false;
+    d->stats_asked = true;
+    return true;
+}
+
 /* Through the pidfd where there is one: an adopted pid could be recycled once it exits. */
 static void send_signal(struct devproc *d, int sig)
 {
@@ -161,7 +175,7 @@ static void send_signal(struct devproc *d, int sig)
 
 void devproc_kill(struct devproc *d, const char *why)
 {
-    vg_warn("dom%u device %u: %s: killing pid %d", d->domid, d->devid, why, (int)d->pid);
+    vg_warn_dev(d->domid, d->devid, "%s: killing pid %d", why, (int)d->pid);
     send_signal(d, SIGKILL);
     d->killed_here = true;
     d->deadline_ms = 0;
@@ -184,12 +198,12 @@ void devproc_close(struct devproc *d, uint32_t reason)
         return;
     d->close_sent = true;
     d->deadline_ms = devproc_now_ms() + DEVPROC_CLOSE_DEADLINE_MS;
-    vg_info("dom%u device %u: closing: %s", d->domid, d->devid, devmsg_close_reason_name(reason));
+    vg_info_dev(d->domid, d->devid, "closing: %s", devmsg_close_reason_name(reason));
     struct devmsg m = { .type = DEVMSG_CLOSE, .arg = reason };
     if (d->adopted) /* its socket went with its launcher: SIGTERM stops it the same way */
         send_signal(d, SIGTERM);
     else if (d->sock >= 0 && devmsg_send(d->sock, &m, -1) < 0)
-        vg_warn("dom%u device %u: cannot send CLOSE; it will be killed", d->domid, d->devid);
+        vg_warn_dev(d->domid, d->devid, "cannot send CLOSE; it will be killed");
 }
 
 enum devproc_event devproc_read(struct devproc *d)
@@ -209,7 +223,8 @@ enum devproc_event devproc_read(struct devproc *d)
             break;
         }
         /* After DOWN there is nothing left to say. */
-        if (rc < 0 || d->down_seen || !devmsg_is_valid_from_device(&m, d->ready)) {
+        if (rc < 0 || d->down_seen ||
+            !devmsg_is_valid_from_device(&m, d->ready, d->stats_asked)) {
             devproc_kill(d, "malformed message from the device process");
             close(d->sock);
             d->sock = -1;
@@ -225,6 +240,10 @@ enum devproc_event devproc_read(struct devproc *d)
             d->ready = true;
             d->ioservid = (int)m.arg;
             ev = DEVPROC_READY;
+        } else if (m.type == DEVMSG_STATS) {
+            d->stats_asked = false;
+            d->stats_known = true;
+            d->stats = m.stats;
         } else {
             d->down_seen = true;
             d->down_status = m.arg;
@@ -236,10 +255,10 @@ enum devproc_event devproc_read(struct devproc *d)
 const char *devproc_exited(struct devproc *d, int status)
 {
     if (WIFSIGNALED(status))
-        vg_warn("dom%u device %u: pid %d killed by signal %d", d->domid, d->devid, (int)d->pid,
+        vg_warn_dev(d->domid, d->devid, "pid %d killed by signal %d", (int)d->pid,
                 WTERMSIG(status));
     else
-        vg_info("dom%u device %u: pid %d exited %d", d->domid, d->devid, (int)d->pid,
+        vg_info_dev(d->domid, d->devid, "pid %d exited %d", (int)d->pid,
                 WEXITSTATUS(status));
     /* Its last words (DOWN, log lines) may still be queued behind the SIGCHLD. */
     if (d->sock >= 0)

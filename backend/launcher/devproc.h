@@ -52,11 +52,16 @@ struct devproc {
     uint64_t died_ms;      /* when its predecessor was reaped */
     uint64_t restart_window_ms;
     unsigned restarts_in_window;
+    /* SIGUSR1's status table: asked (one answer allowed), and the last answer. */
+    bool stats_asked, stats_known;
+    struct devmsg_stats stats;
 };
 
 enum devproc_event { DEVPROC_NOTHING, DEVPROC_READY };
 
 uint64_t devproc_now_ms(void);
+/* Ask a serving process for its counters (STATS); false if it cannot answer now. */
+bool devproc_ask_stats(struct devproc *d);
 void devproc_clear(struct devproc *d);
 /* Start the process for td, handing it img; on success the slot is live. */
 int devproc_start(struct devproc *d, const struct ts_device *td, int img, char *const argv[],

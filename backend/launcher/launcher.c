@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <xenstore.h>
 
+#include "common/checked.h"
 #include "common/log.h"
 #include "config/config.h"
 #include "ipc/devmsg.h"
@@ -21,6 +22,7 @@
 #include "launcher/closedirs.h"
 #include "launcher/devproc.h"
 #include "launcher/image.h"
+#include "launcher/status.h"
 #include "launcher/tsinput.h"
 
 #define XENBUS_INITIALISING 1
@@ -56,6 +58,8 @@ struct launcher {
     char **dev_argv;
     struct devproc dev[LAUNCHER_MAX_DEVICES];
     struct refusal refused[LAUNCHER_MAX_DEVICES];
+    enum gmem_mode mode; /* every device's, for the status table */
+    struct status_request status;
 };
 
 static void launcher_usage(void)
@@ -74,8 +78,12 @@ static void launcher_usage(void)
            "  --restart-limit N  a device process killed while serving is replaced on\n"
            "                 the same ioreq server and state, at most N times a minute\n"
            "                 per device (default %u; 0: never, the device closes)\n"
-           "  device options: --mode, --premap, --ram-base, --aio, --sandbox, --uid, --gid,\n"
-           "                  --read-only, -v, -q (see 'virtio-grant --help')\n",
+           "  --log-format text|json  json: one object per line, a device's domid and\n"
+           "                 devid as fields (default text)\n"
+           "  -V, --version  print the version\n"
+           "  device options: --mode, --premap, --ram-base, --ram-size, --aio, --sandbox,\n"
+           "                  --uid, --gid, --read-only, -v, -q (see 'virtio-grant --help');\n"
+           "                  the toolstack sets the rest for each device\n",
            LAUNCHER_RESTART_LIMIT);
 }
 
@@ -174,7 +182,7 @@ static void write_state(struct launcher *L, uint16_t domid, uint32_t devid, int 
         if (errno != EAGAIN)
             break;
     }
-    vg_warn("dom%u device %u: writing state %d: %s", domid, devid, state, strerror(errno));
+    vg_warn_dev(domid, devid, "writing state %d: %s", state, strerror(errno));
 }
 
 /* A process started or put in, recorded for a launcher restarted after a crash (adopt.h). */
@@ -182,8 +190,9 @@ static void record_pid(struct launcher *L, const struct devproc *d)
 {
     int rc = adopt_record(&L->state, d->domid, d->devid, d->pid);
     if (rc < 0)
-        vg_warn("dom%u device %u: cannot record pid %d: a launcher restarted after a crash "
-                "will not adopt it: %s", d->domid, d->devid, (int)d->pid, strerror(-rc));
+        vg_warn_dev(d->domid, d->devid,
+                    "cannot record pid %d: a launcher restarted after a crash will not adopt it: %s",
+                    (int)d->pid, strerror(-rc));
 }
 
 static void start_device(struct launcher *L, const char *name, uint16_t domid, uint32_t devid)
@@ -212,11 +221,11 @@ static void start_device(struct launcher *L, const char *name, uint16_t domid, u
     int rc = devproc_start(slot, &td, img, L->dev_argv, L->devnull);
     close(img);
     if (rc < 0) {
-        vg_err("dom%u device %u: cannot start the device process: %s", domid, devid,
+        vg_err_dev(domid, devid, "cannot start the device process: %s",
                strerror(-rc));
         return;
     }
-    vg_info("dom%u device %u: started pid %d for %s (%s)", domid, devid, (int)slot->pid,
+    vg_info_dev(domid, devid, "started pid %d for %s (%s)", (int)slot->pid,
             td.params, td.writable ? "rw" : "ro");
     record_pid(L, slot);
 }
@@ -228,12 +237,12 @@ static void adopt_device(void *opaque, uint16_t domid, uint32_t devid, pid_t pid
     for (int i = 0; i < LAUNCHER_MAX_DEVICES; i++) {
         if (L->dev[i].pid <= 0) {
             devproc_adopt(&L->dev[i], domid, devid, pid, pidfd);
-            vg_info("dom%u device %u: adopted pid %d, left serving by a launcher that is gone",
-                    domid, devid, (int)pid);
+            vg_info_dev(domid, devid, "adopted pid %d, left serving by a launcher that is gone",
+                        (int)pid);
             return;
         }
     }
-    vg_warn("dom%u device %u: pid %d not adopted: too many devices", domid, devid, (int)pid);
+    vg_warn_dev(domid, devid, "pid %d not adopted: too many devices", (int)pid);
     close(pidfd);
 }
 
@@ -241,7 +250,7 @@ static void adopt_device(void *opaque, uint16_t domid, uint32_t devid, pid_t pid
 static void device_gone(struct launcher *L, struct devproc *d, const char *error)
 {
     write_state(L, d->domid, d->devid, XENBUS_CLOSED, error);
-    vg_info("dom%u device %u: Closed", d->domid, d->devid);
+    vg_info_dev(d->domid, d->devid, "Closed");
     adopt_forget(&L->state, d->domid, d->devid);
     devproc_release(d);
 }
@@ -334,13 +343,12 @@ static void on_device_message(struct launcher *L, struct devproc *d)
     enum devproc_event ev = devproc_read(d);
     if (ev == DEVPROC_READY && d->cfg.resume) {
         /* The guest kept its state: it only waited, for this long. */
-        vg_info("dom%u device %u: pid %d serving again, %llu ms after its predecessor died",
-                d->domid, d->devid, (int)d->pid,
-                (unsigned long long)(devproc_now_ms() - d->died_ms));
+        vg_info_dev(d->domid, d->devid, "pid %d serving again, %llu ms after its predecessor died",
+                    (int)d->pid, (unsigned long long)(devproc_now_ms() - d->died_ms));
     } else if (ev == DEVPROC_READY) {
         /* libxl unpauses the guest on InitWait: the ioreq server is live and jailed. */
         write_state(L, d->domid, d->devid, XENBUS_INITWAIT, NULL);
-        vg_info("dom%u device %u: ready (InitWait)", d->domid, d->devid);
+        vg_info_dev(d->domid, d->devid, "ready (InitWait)");
     }
 }
 
@@ -366,8 +374,8 @@ static bool may_restart(struct launcher *L, struct devproc *d, int status)
         d->restarts_in_window = 0;
     }
     if (d->restarts_in_window >= L->restart_limit) {
-        vg_warn("dom%u device %u: replaced %u times within a minute: giving up", d->domid,
-                d->devid, d->restarts_in_window);
+        vg_warn_dev(d->domid, d->devid, "replaced %u times within a minute: giving up",
+                    d->restarts_in_window);
         return false;
     }
     d->restarts_in_window++;
@@ -379,11 +387,11 @@ static int restart_device(struct launcher *L, struct devproc *d)
     pid_t old = d->pid;
     int rc = devproc_restart(d, L->dev_argv, L->devnull);
     if (rc < 0) {
-        vg_err("dom%u device %u: cannot replace pid %d: %s", d->domid, d->devid, (int)old,
+        vg_err_dev(d->domid, d->devid, "cannot replace pid %d: %s", (int)old,
                strerror(-rc));
         return rc;
     }
-    vg_info("dom%u device %u: pid %d replaces pid %d on ioreq server %d", d->domid, d->devid,
+    vg_info_dev(d->domid, d->devid, "pid %d replaces pid %d on ioreq server %d",
             (int)d->pid, (int)old, d->ioservid);
     record_pid(L, d);
     return 0;
@@ -435,6 +443,8 @@ static int poll_timeout(const struct launcher *L)
         uint64_t rm = closedirs_next_ms(&L->closed, now);
         wait = rm < wait ? rm : wait;
     }
+    uint64_t st = status_next_ms(&L->status, now);
+    wait = st < wait ? st : wait;
     return wait == UINT64_MAX ? -1 : wait > INT32_MAX ? INT32_MAX : (int)wait;
 }
 
@@ -444,6 +454,10 @@ static void on_signal(struct launcher *L)
     while (read(L->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
         if (si.ssi_signo == SIGCHLD)
             continue;
+        if (si.ssi_signo == SIGUSR1) {
+            status_begin(&L->status, L->dev, LAUNCHER_MAX_DEVICES, devproc_now_ms());
+            continue;
+        }
         if (!L->stopping)
             vg_info("signal %u: stopping every device", si.ssi_signo);
         L->stopping = true;
@@ -499,7 +513,7 @@ static int serve(struct launcher *L)
                 devlog_relay(&d->log, d->domid, d->devid);
             else if (d->pidfd == pfd[k].fd) {
                 /* not our child: no exit status to tell libxl */
-                vg_info("dom%u device %u: adopted pid %d exited", d->domid, d->devid,
+                vg_info_dev(d->domid, d->devid, "adopted pid %d exited",
                         (int)d->pid);
                 device_gone(L, d, NULL);
             }
@@ -519,6 +533,8 @@ static int serve(struct launcher *L)
             check_devices(L);
         }
         enforce_deadlines(L);
+        status_poll(&L->status, L->dev, LAUNCHER_MAX_DEVICES, gmem_mode_name(L->mode),
+                    devproc_now_ms());
         if (!L->stopping)
             closedirs_run(&L->closed, L->xs, devproc_now_ms());
     }
@@ -547,9 +563,23 @@ static int read_self(struct launcher *L)
 }
 
 /* Split our own options from the device's, and check the device's now, once. */
+/* A device option the launcher fills in from each device's directory, or NULL. */
+static const char *toolstack_option(const char *arg)
+{
+    static const char *const opts[] = { "--domid", "--image", "--base", "--size",
+                                        "--irq", "--serial", "--control-fd" };
+    for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+        size_t n = strlen(opts[i]);
+        if (!strncmp(arg, opts[i], n) && (arg[n] == 0 || arg[n] == '='))
+            return opts[i];
+    }
+    return NULL;
+}
+
 static int parse_options(struct launcher *L, int argc, char **argv)
 {
     const char *images = NULL;
+    enum vg_log_format fmt = VG_LOG_TEXT;
     L->dev_argv = calloc((size_t)argc + 5, sizeof(char *));
     if (!L->dev_argv)
         return -ENOMEM;
@@ -563,11 +593,29 @@ static int parse_options(struct launcher *L, int argc, char **argv)
             launcher_usage();
             return 1;
         }
+        if (!strcmp(argv[i], "-V") || !strcmp(argv[i], "--version")) {
+            printf("virtio-grant " VG_VERSION "\n");
+            return 1;
+        }
+        const char *per_device = toolstack_option(argv[i]);
+        if (per_device) {
+            fprintf(stderr, "virtio-grant: watch: %s is set for each device by the toolstack "
+                            "(xenstore), not on the command line\n", per_device);
+            return -EINVAL;
+        }
         if (!strcmp(argv[i], "--images") && i + 1 < argc)
             images = argv[++i];
         else if (!strncmp(argv[i], "--images=", 9))
             images = argv[i] + 9;
-        else if (!strcmp(argv[i], "--state-dir") && i + 1 < argc)
+        else if ((!strcmp(argv[i], "--log-format") && i + 1 < argc) ||
+                 !strncmp(argv[i], "--log-format=", 13)) {
+            /* The launcher's own: device processes log text, which it relays. */
+            const char *v = argv[i][12] == '=' ? argv[i] + 13 : argv[++i];
+            if (vg_log_format_parse(v, &fmt) < 0) {
+                fprintf(stderr, "virtio-grant: --log-format is 'text' or 'json'\n");
+                return -EINVAL;
+            }
+        } else if (!strcmp(argv[i], "--state-dir") && i + 1 < argc)
             L->state_dir = argv[++i];
         else if (!strncmp(argv[i], "--state-dir=", 12))
             L->state_dir = argv[i] + 12;
@@ -587,9 +635,21 @@ static int parse_options(struct launcher *L, int argc, char **argv)
     struct vg_config c;
     if (vg_config_parse(&c, n, L->dev_argv) != 0)
         return -EINVAL;
+    /* The combinations too, now rather than in every device process: with
+     * what the launcher fills in per device (a guest, and in foreign mode its
+     * RAM size from xenstore) standing in. */
+    struct vg_config combo = c;
+    combo.have_domid = true;
+    combo.domid = 1;
+    if (!gmem_mode_is_grant(combo.mode) && combo.ram_size == 0)
+        combo.ram_size = VG_PAGE_SIZE;
+    if (vg_config_check(&combo) != 0)
+        return -EINVAL;
+    L->mode = combo.mode;
     L->want_ram_size = !gmem_mode_is_grant(c.mode) && c.ram_size == 0;
     L->force_ro = c.read_only;
     vg_log_init(c.log_level, "virtio-grant[watch]");
+    vg_log_set_format(fmt);
     int rc = image_policy_init(&L->images, images);
     if (rc < 0) {
         fprintf(stderr, "virtio-grant: --images %s: %s (an absolute directory)\n", images,
@@ -618,6 +678,7 @@ int launcher_run(int argc, char **argv)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1); /* the status table */
     sigprocmask(SIG_BLOCK, &set, NULL);
     /* A device that died must not take the launcher with it through a write. */
     signal(SIGPIPE, SIG_IGN);

@@ -235,6 +235,63 @@ static void test_device_sending_fd_killed(void **state)
     device_attacks_launcher("fd-to-launcher", "malformed message from the device process");
 }
 
+static void test_device_unasked_stats_killed(void **state)
+{
+    (void)state;
+    device_attacks_launcher("stats-unasked", "malformed message from the device process");
+}
+
+/* The requests count on the last status line in the launcher's log, or -1. */
+static long last_status_requests(const struct launcher *L)
+{
+    FILE *f = fopen(L->log, "r");
+    char line[512];
+    long n = -1;
+    while (f && fgets(line, sizeof(line), f)) {
+        const char *p = strstr(line, ", grant mode, serving, requests ");
+        if (p)
+            n = strtol(p + strlen(", grant mode, serving, requests "), NULL, 10);
+    }
+    if (f)
+        fclose(f);
+    return n;
+}
+
+/*
+ * SIGUSR1 to the launcher: one status line per device, with the counters the
+ * device reports when asked; the launcher serves on, and the next table
+ * counts the requests served since.
+ */
+static void test_status_table(void **state)
+{
+    (void)state;
+    struct launcher L;
+    struct served s;
+    launcher_up(&L);
+    serve_guest(&L, &s);
+    assert_int_equal(kill(L.pid, SIGUSR1), 0);
+    if (!log_has(&L, "status: 1 device(s)", WAIT_MS) ||
+        !log_has(&L, "dom7 device 51712: status: pid ", WAIT_MS)) {
+        dump_log(&L);
+        fail_msg("no status table");
+    }
+    long before = last_status_requests(&L);
+    assert_true(before >= 0);
+    char id[21] = { 0 };
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(vdrv_blk_sync(&s.v, T_GET_ID, 0, id, 20), S_OK);
+    int rows = log_count(&L, "dom7 device 51712: status: pid ", NULL);
+    assert_int_equal(kill(L.pid, SIGUSR1), 0);
+    assert_true(log_grows(&L, "dom7 device 51712: status: pid ", NULL, rows, WAIT_MS));
+    if (last_status_requests(&L) != before + 3) {
+        dump_log(&L);
+        fail_msg("the second table does not count the 3 requests since the first");
+    }
+    close_by_toolstack(&s);
+    unserve_guest(&s);
+    launcher_down(&L);
+}
+
 /* What a device writes to stderr reaches the log attributed to it, never as the launcher. */
 static void test_device_cannot_forge_launcher_log(void **state)
 {
@@ -248,9 +305,9 @@ static void test_device_cannot_forge_launcher_log(void **state)
     assert_int_equal(tstk_wait_state(xs, &g.td, 6, WAIT_MS), 0);
     assert_true(log_has(&L, "exited 3", WAIT_MS));
     /* Both forged lines arrive, each under the device's name, escapes replaced. */
-    assert_int_equal(log_count(&L, "dom7 device 51712 says: virtio-grant[watch]: info: dom7 "
+    assert_int_equal(log_count(&L, "dom7 device 51712: says: virtio-grant[watch]: info: dom7 "
                                    "device 51712: ready (InitWait)", NULL), 1);
-    assert_int_equal(log_count(&L, "dom7 device 51712 says: virtio-grant[watch]: warn: "
+    assert_int_equal(log_count(&L, "dom7 device 51712: says: virtio-grant[watch]: warn: "
                                    "forged?[2J", NULL), 1);
     assert_int_equal(log_count(&L, "ready (InitWait)", NULL), 1);
     assert_int_equal(log_count(&L, "\x1b", NULL), 0);
@@ -556,6 +613,14 @@ static void test_bad_launcher_options(void **state)
         { "watch", "--images", "/nonexistent-vg-images", NULL },
         { "watch", "--mode", "bogus", NULL },
         { "watch", "--domid", "3", NULL },
+        /* what the toolstack sets per device, refused rather than ignored */
+        { "watch", "--irq", "40", NULL },
+        { "watch", "--serial=abc", NULL, NULL },
+        { "watch", "--control-fd", "5", NULL },
+        /* combinations, checked once at start rather than in every device */
+        { "watch", "--premap", NULL, NULL },
+        { "watch", "--ram-size", "64M", NULL },
+        { "watch", "--log-format", "xml", NULL },
     };
     for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         const char *argv[6] = { be, bad[i][0], bad[i][1], bad[i][2], NULL };
@@ -563,7 +628,19 @@ static void test_bad_launcher_options(void **state)
         int st;
         assert_int_equal(waitpid(pid, &st, 0), pid);
         assert_true(WIFEXITED(st));
-        assert_int_equal(WEXITSTATUS(st), 2);
+        if (WEXITSTATUS(st) != 2)
+            fail_msg("watch %s %s: exit %d, not 2", bad[i][1], bad[i][2] ? bad[i][2] : "",
+                     WEXITSTATUS(st));
+    }
+    /* --help and --version are not errors */
+    const char *ok[][3] = { { "watch", "--help", NULL }, { "watch", "--version", NULL } };
+    for (unsigned i = 0; i < 2; i++) {
+        const char *argv[4] = { be, ok[i][0], ok[i][1], NULL };
+        pid_t pid = sim_spawn((char *const *)argv, "/dev/null");
+        int st;
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), 0);
     }
 }
 
@@ -718,6 +795,8 @@ int main(void)
         cmocka_unit_test(test_bad_launcher_options),
         cmocka_unit_test(test_device_flooding_launcher_killed),
         cmocka_unit_test(test_device_sending_fd_killed),
+        cmocka_unit_test(test_device_unasked_stats_killed),
+        cmocka_unit_test(test_status_table),
         cmocka_unit_test(test_device_cannot_forge_launcher_log),
         cmocka_unit_test(test_image_file_shared_refused),
         cmocka_unit_test(test_operator_read_only),

@@ -337,8 +337,13 @@ void vg_sandbox_probe(struct xen_ioreq_srv *srv, xengnttab_handle *gnt,
             _exit(5);
         _exit(3);
     }
-    if (!strcmp(what, "flood-launcher") || !strcmp(what, "fd-to-launcher")) {
-        struct devmsg m = { .type = DEVMSG_DOWN };
+    if (!strcmp(what, "flood-launcher") || !strcmp(what, "fd-to-launcher") ||
+        !strcmp(what, "stats-unasked")) {
+        /* stats-unasked: counters nobody asked for, which could otherwise flood */
+        struct devmsg m = { .type = what[0] == 's' ? DEVMSG_STATS : DEVMSG_DOWN,
+                            .stats = { .chains = 1 } };
+        if (m.type == DEVMSG_DOWN)
+            m.stats.chains = 0;
         bool fd = what[0] == 'f' && what[1] == 'd';
         for (int i = 0; i < (fd ? 1 : 100000); i++)
             if (devmsg_send(fds->control, &m, fd ? fds->image : -1) < 0)

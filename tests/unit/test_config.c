@@ -37,6 +37,9 @@ static void test_defaults(void **state)
     assert_int_equal(c.irq, 33);
     assert_int_equal(c.mode, GMEM_GRANT);
     assert_false(c.read_only);
+    assert_int_equal(c.log_format, VG_LOG_TEXT);
+    assert_int_equal(parse(&c, "blk --domid 1 --image /x --log-format=json"), 0);
+    assert_int_equal(c.log_format, VG_LOG_JSON);
 }
 
 static void test_foreign_and_premap(void **state)
@@ -75,6 +78,7 @@ static void test_rejections(void **state)
         "blk --domid 1 --image /x --base 0xfffffffffffffe00",
         "blk --domid 1 --image /x --serial 123456789012345678901",
         "blk --domid 1 --image /x --bogus",
+        "blk --domid 1 --image /x --log-format xml",
         "blk --domid 1 --image /x extra",
         "blk --domid 99999999999999999999999 --image /x",
     };
