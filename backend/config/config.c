@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "config/config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -59,24 +60,33 @@ void vg_config_usage(FILE *f)
             "  -h, --help         this text\n"
             "  -V, --version      print the version\n"
             "\n"
-            "Sizes accept K, M and G suffixes.\n");
+            "Numbers are decimal or 0x hex; sizes and addresses accept K, M and G.\n");
 }
 
+/*
+ * Decimal, or hexadecimal after 0x; never octal (a leading 0 is refused
+ * rather than read as octal: "040" is not 32).  Sizes and addresses
+ * (--base, --size, --ram-base, --ram-size) may end in K, M or G.
+ */
 static int parse_u64(const char *opt, const char *s, uint64_t *out)
 {
+    bool size = !strcmp(opt, "--base") || !strcmp(opt, "--size") || !strcmp(opt, "--ram-base") ||
+                !strcmp(opt, "--ram-size");
+    bool hex = s && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
     char *end;
     errno = 0;
-    if (!s || !*s || *s == '-')
+    if (!s || !(hex ? isxdigit((unsigned char)s[2]) : isdigit((unsigned char)s[0])) ||
+        (!hex && s[0] == '0' && isdigit((unsigned char)s[1])))
         goto bad;
-    unsigned long long v = strtoull(s, &end, 0);
+    unsigned long long v = strtoull(s, &end, hex ? 16 : 10);
     if (errno)
         goto bad;
     uint64_t mul = 1;
-    if (*end == 'K' || *end == 'k')
+    if (size && (*end == 'K' || *end == 'k'))
         mul = 1ull << 10;
-    else if (*end == 'M' || *end == 'm')
+    else if (size && (*end == 'M' || *end == 'm'))
         mul = 1ull << 20;
-    else if (*end == 'G' || *end == 'g')
+    else if (size && (*end == 'G' || *end == 'g'))
         mul = 1ull << 30;
     if (mul != 1)
         end++;
@@ -84,7 +94,8 @@ static int parse_u64(const char *opt, const char *s, uint64_t *out)
         goto bad;
     return 0;
 bad:
-    fprintf(stderr, "virtio-grant: invalid value for %s: '%s'\n", opt, s ? s : "");
+    fprintf(stderr, "virtio-grant: invalid value for %s: '%s' (decimal, or 0x hex%s)\n", opt,
+            s ? s : "", size ? "; K, M, G" : "");
     return -EINVAL;
 }
 

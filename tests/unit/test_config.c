@@ -79,6 +79,11 @@ static void test_rejections(void **state)
         "blk --domid 1 --image /x --serial 123456789012345678901",
         "blk --domid 1 --image /x --bogus",
         "blk --domid 1 --image /x --log-format xml",
+        "blk --domid 1 --image /x --irq 040",   /* octal? refused, not read as 32 */
+        "blk --domid 1K --image /x",            /* suffixes are for sizes */
+        "blk --domid +1 --image /x",
+        "blk --domid 0x --image /x",
+        "blk --domid 1 --image /x --size 0x",
         "blk --domid 1 --image /x extra",
         "blk --domid 99999999999999999999999 --image /x",
     };
