@@ -178,17 +178,18 @@ static int setup(struct backend *b)
  * reason to fail the guest: serve on, and a restarted launcher adopts this
  * process (launcher/adopt.h) and stops it with SIGTERM when the time comes.
  */
-static bool launcher_says_close(struct backend *b, bool *gone)
+/* 1: CLOSE; 0: carry on; -EPROTO: the launcher said something it never says. */
+static int launcher_says_close(struct backend *b, bool *gone)
 {
     struct devmsg m;
     int rc = devmsg_recv(b->cfg.control_fd, &m, NULL);
     if (rc == -EAGAIN)
-        return false;
+        return 0;
     /* ECONNRESET: it died with a message of ours unread */
     if (rc == -EPIPE || rc == -ECONNRESET) {
         vg_info("the launcher is gone: serving on until a new one stops this device");
         *gone = true;
-        return false;
+        return 0;
     }
     if (rc == 0 && m.type == DEVMSG_STATS_REQ) {
         /* The launcher's status table (its SIGUSR1): lifetime peak, no window reset. */
@@ -198,14 +199,14 @@ static bool launcher_says_close(struct backend *b, bool *gone)
                                        .pages_peak = b->gmem.stats.pages_peak } };
         if (devmsg_send(b->cfg.control_fd, &r, -1) < 0)
             vg_warn("cannot answer the launcher's status request");
-        return false;
+        return 0;
     }
     if (rc < 0 || m.type != DEVMSG_CLOSE) {
         vg_err("unexpected message from the launcher: shutting down");
-        return true;
+        return -EPROTO; /* a failure, not a close: DOWN says so, and the exit status */
     }
     vg_info("closing: %s", devmsg_close_reason_name(m.arg));
-    return true;
+    return 1;
 }
 
 /*
@@ -266,8 +267,9 @@ static int serve(struct backend *b)
             return 0;
         }
         bool gone = false;
-        if (pfd[2].revents && launcher_says_close(b, &gone))
-            return 0;
+        int said = pfd[2].revents ? launcher_says_close(b, &gone) : 0;
+        if (said != 0)
+            return said > 0 ? 0 : said;
         if (gone)
             pfd[2].fd = -1;
         if (pfd[0].revents & (POLLERR | POLLHUP)) {

@@ -48,6 +48,11 @@ check "the page renders without warnings" sh -c \
     'out=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -E UTF-8 -Tutf8 -Z virtio-grant 2>&1 >/dev/null); [ -z "$out" ] || { echo "$out"; false; }'
 check "systemd-analyze verify virtio-grant.service" \
     systemd-analyze verify /lib/systemd/system/virtio-grant.service
+# systemd's own exposure score (0 best, 10 worst): 3.2 when written; fail above 4.
+check "systemd-analyze security: exposure 4.0 or less" \
+    systemd-analyze security --offline=true --threshold=40 /lib/systemd/system/virtio-grant.service
+systemd-analyze security --offline=true /lib/systemd/system/virtio-grant.service 2>/dev/null |
+    grep 'Overall exposure' || true
 check "the unit is installed, not enabled" sh -c \
     '! [ -e /etc/systemd/system/multi-user.target.wants/virtio-grant.service ]'
 check "the FLASK module is installed" test -s /usr/share/virtio-grant/flask/vg.te
