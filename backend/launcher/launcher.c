@@ -59,6 +59,7 @@ struct launcher {
     struct devproc dev[LAUNCHER_MAX_DEVICES];
     struct refusal refused[LAUNCHER_MAX_DEVICES];
     enum gmem_mode mode; /* every device's, for the status table */
+    unsigned too_long_names; /* at the last scan, to log only changes */
     struct status_request status;
 };
 
@@ -279,14 +280,17 @@ static void scan(struct launcher *L)
     /* The real libxenstore reports a dead connection only as errors like these. */
     if (!doms && (errno == EBADF || errno == ENOTCONN || errno == EPIPE || errno == ECONNRESET))
         xenstore_lost(L);
+    unsigned too_long = 0;
     for (unsigned i = 0; doms && i < nd; i++) {
         char dir[96], name[REFUSED_NAME_MAX];
         snprintf(dir, sizeof(dir), TS_DIR "/%s", doms[i]);
         char **devs = xs_directory(L->xs, XBT_NULL, dir, &nv);
         for (unsigned j = 0; devs && j < nv; j++) {
             uint64_t domid, devid;
-            if (snprintf(name, sizeof(name), "%s/%s", doms[i], devs[j]) >= (int)sizeof(name))
-                continue; /* longer than any canonical name: logged below via the domain */
+            if (snprintf(name, sizeof(name), "%s/%s", doms[i], devs[j]) >= (int)sizeof(name)) {
+                too_long++; /* longer than any canonical name, and than the refusal list's */
+                continue;
+            }
             if (was_refused(L, name))
                 continue;
             if (ts_parse_id(doms[i], VG_DOMID_MAX, &domid) < 0 || !vg_domid_ok(domid)) {
@@ -315,6 +319,11 @@ static void scan(struct launcher *L)
         free(devs);
     }
     free(doms);
+    /* Said when the count changes, not on every scan: no line per watch event. */
+    if (too_long && too_long != L->too_long_names)
+        vg_warn(TS_DIR ": %u device directories refused: names longer than %d bytes",
+                too_long, REFUSED_NAME_MAX - 1);
+    L->too_long_names = too_long;
 }
 
 /* Guest death, Closing, online=0 or a removed directory: tell the device. */

@@ -508,6 +508,20 @@ static void test_hostile_directories_refused(void **state)
     } else {
         print_message("mknod not permitted here: the char-device case ran only as the FIFO\n");
     }
+    /* A name longer than any canonical one: counted and said, nothing started. */
+    struct tstk_disk lng;
+    tstk_disk_default(&lng, DOMID, disk);
+    lng.dev = "123456789012345678901234567890123456789012345678901234567890";
+    assert_int_equal(tstk_write_disk(xs, &lng), 0);
+    if (!log_has(&L, "1 device directories refused: names longer than 47 bytes", WAIT_MS)) {
+        dump_log(&L);
+        fail_msg("a directory name too long to refuse by name was not logged");
+    }
+    char *lst = tstk_read_node(xs, &lng, "state");
+    assert_non_null(lst);
+    assert_string_equal(lst, "1");
+    free(lst);
+    tstk_remove_disk(xs, &lng);
     /* Nobody opened the FIFO: a writer finds no reader. */
     int w = open(fifo, O_WRONLY | O_NONBLOCK);
     assert_int_equal(w, -1);
