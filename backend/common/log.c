@@ -43,6 +43,11 @@ void vg_log_set_format(enum vg_log_format f)
     cur_format = f;
 }
 
+enum vg_log_format vg_log_format(void)
+{
+    return cur_format;
+}
+
 int vg_log_format_parse(const char *s, enum vg_log_format *f)
 {
     if (!strcmp(s, "text"))

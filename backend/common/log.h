@@ -24,6 +24,7 @@ void vg_log_init(enum vg_log_level level, const char *who);
 void vg_log_sanitize(char *dst, size_t n, const char *src, size_t len);
 void vg_log_set_who(const char *who);
 void vg_log_set_format(enum vg_log_format f);
+enum vg_log_format vg_log_format(void);
 /* "text" or "json"; -EINVAL otherwise. */
 int vg_log_format_parse(const char *s, enum vg_log_format *f);
 /* This process serves one device: every line names it (json: as fields). */

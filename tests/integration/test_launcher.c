@@ -305,9 +305,9 @@ static void test_device_cannot_forge_launcher_log(void **state)
     assert_int_equal(tstk_wait_state(xs, &g.td, 6, WAIT_MS), 0);
     assert_true(log_has(&L, "exited 3", WAIT_MS));
     /* Both forged lines arrive, each under the device's name, escapes replaced. */
-    assert_int_equal(log_count(&L, "dom7 device 51712: says: virtio-grant[watch]: info: dom7 "
+    assert_int_equal(log_count(&L, "dom7 device 51712 says: virtio-grant[watch]: info: dom7 "
                                    "device 51712: ready (InitWait)", NULL), 1);
-    assert_int_equal(log_count(&L, "dom7 device 51712: says: virtio-grant[watch]: warn: "
+    assert_int_equal(log_count(&L, "dom7 device 51712 says: virtio-grant[watch]: warn: "
                                    "forged?[2J", NULL), 1);
     assert_int_equal(log_count(&L, "ready (InitWait)", NULL), 1);
     assert_int_equal(log_count(&L, "\x1b", NULL), 0);
