@@ -74,7 +74,7 @@ BINS := $(BUILD)/virtio-grant $(BUILD)/virtio-grant-sim $(BUILD)/xensim-demo $(B
 UNIT_TESTS := $(BUILD)/tests/test_mmio $(BUILD)/tests/test_resume $(BUILD)/tests/test_virtq $(BUILD)/tests/test_gmem \
               $(BUILD)/tests/test_blk $(BUILD)/tests/test_blk_hostio \
               $(BUILD)/tests/test_config $(BUILD)/tests/test_simxs $(BUILD)/tests/test_simxs_txn \
-              $(BUILD)/tests/test_closedirs $(BUILD)/tests/test_log
+              $(BUILD)/tests/test_closedirs $(BUILD)/tests/test_log $(BUILD)/tests/test_devproc_stats
 INTEG_TESTS := $(BUILD)/tests/test_sim_blk $(BUILD)/tests/test_hostile $(BUILD)/tests/test_hostile_branches \
                $(BUILD)/tests/test_sandbox \
                $(BUILD)/tests/test_double_fetch $(BUILD)/tests/test_launcher \
@@ -141,6 +141,10 @@ $(BUILD)/xensim-demo: $(call obj,xensim/tools/demo.c xensim/tools/session.c) $(B
 
 # The launcher's closed-directory duty, alone over the simulated xenstored.
 $(BUILD)/tests/test_closedirs: $(call obj,backend/launcher/closedirs.c backend/launcher/tsinput.c)
+
+# The launcher's reader of device messages, against a stand-in device.
+$(BUILD)/tests/test_devproc_stats: $(call obj,backend/launcher/devproc.c backend/launcher/devlog.c \
+                                    backend/ipc/devmsg.c)
 
 # The transport tests share one fixture.
 $(BUILD)/tests/test_mmio $(BUILD)/tests/test_resume: $(call obj,tests/unit/mmio_fixture.c)
@@ -244,7 +248,7 @@ MANDIR  ?= $(PREFIX)/share/man
 DATADIR ?= $(PREFIX)/share/virtio-grant
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
-install: deps $(BUILD)/virtio-grant
+install: $(BUILD)/virtio-grant
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DATADIR)/flask \
 	  $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/default
 	install -m 0755 $(BUILD)/virtio-grant $(DESTDIR)$(SBINDIR)/virtio-grant

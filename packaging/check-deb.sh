@@ -23,9 +23,13 @@ mkdir -p "$src"
 }
 deb="$out/virtio-grant_${ver}_$arch.deb"
 echo "== lintian $(basename "$deb")"
+# Its status, not a pipe's: sh has no pipefail.
+rc=0
 lintian --fail-on error,warning --display-info "$out/virtio-grant_${ver}_$arch.changes" \
-    | tee "$out/lintian.txt"
+    > "$out/lintian.txt" 2>&1 || rc=$?
+cat "$out/lintian.txt"
 echo "lintian: $(grep -c '^[EW]:' "$out/lintian.txt" || true) error(s) and warning(s)"
+[ $rc = 0 ] || { echo "package: lintian failed (status $rc)" >&2; exit 1; }
 
 echo "== dpkg -i"
 dpkg -i "$deb"

@@ -61,6 +61,14 @@ static int spawn(struct devproc *d, char *const argv[], int devnull)
     struct devlog log;
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
         return -errno;
+    /* The launcher's end never blocks: a device that stops reading must not
+     * stop the launcher's one thread (devproc_ask_stats, devproc_close). */
+    if (fcntl(sp[0], F_SETFL, O_NONBLOCK) < 0) {
+        rc = -errno;
+        close(sp[0]);
+        close(sp[1]);
+        return rc;
+    }
     if ((rc = devlog_open(&log, &err_w)) < 0) {
         close(sp[0]);
         close(sp[1]);
@@ -153,12 +161,19 @@ int devproc_restart(struct devproc *d, char *const argv[], int devnull)
 
 bool devproc_ask_stats(struct devproc *d)
 {
-    if (d->pid <= 0 || d->sock < 0 || !d->ready || d->close_sent || d->down_seen)
+    if (d->pid <= 0 || d->sock < 0 || !d->ready || d->close_sent || d->down_seen ||
+        d->killed_here)
         return false;
     if (d->stats_asked)
         return true; /* still owed from the last request: one answer covers both */
     struct devmsg m = { .type = DEVMSG_STATS_REQ };
-    if (devmsg_send(d->sock, &m, -1) < 0)
+    int rc = devmsg_send(d->sock, &m, -1);
+    if (rc == -EAGAIN) {
+        /* Answers without reading what it is asked: requests pile up unread. */
+        devproc_kill(d, "does not read the launcher's messages");
+        return false;
+    }
+    if (rc < 0)
         return false;
     d->stats_asked = true;
     return true;
@@ -169,7 +184,7 @@ static void send_signal(struct devproc *d, int sig)
 {
     if (d->pidfd >= 0)
         pidfd_send_signal(d->pidfd, sig, NULL, 0);
-    else
+    else if (d->pid > 0) /* 0 or -1 would signal a whole group, or everything */
         kill(d->pid, sig);
 }
 

@@ -641,9 +641,19 @@ static int parse_options(struct launcher *L, int argc, char **argv)
         else
             L->dev_argv[n++] = argv[i];
     }
-    struct vg_config c;
+    struct vg_config c, plain;
     if (vg_config_parse(&c, n, L->dev_argv) != 0)
         return -EINVAL;
+    /* What getopt resolved, abbreviations included ("--ir 40"): the fields the
+     * toolstack sets per device must be as if no option had named them. */
+    if (vg_config_parse(&plain, 4, L->dev_argv) != 0)
+        return -EINVAL;
+    if (c.base != plain.base || c.size != plain.size || c.irq != plain.irq ||
+        c.serial != plain.serial || c.control_fd != plain.control_fd) {
+        fprintf(stderr, "virtio-grant: watch: the MMIO window, irq, serial and control fd are "
+                        "set for each device by the toolstack, not on the command line\n");
+        return -EINVAL;
+    }
     /* The combinations too, now rather than in every device process: with
      * what the launcher fills in per device (a guest, and in foreign mode its
      * RAM size from xenstore) standing in. */
@@ -678,9 +688,8 @@ int launcher_run(int argc, char **argv)
     L.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
     while (L.devnull >= 0 && L.devnull <= 2)
         L.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-    int rc = parse_options(&L, argc, argv);
-    if (rc != 0)
-        return rc > 0 ? 0 : 2;
+    /* Blocked before anything else: a status request (SIGUSR1) that comes
+     * during start-up waits for the signalfd instead of killing. */
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGCHLD);
@@ -689,6 +698,9 @@ int launcher_run(int argc, char **argv)
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGUSR1); /* the status table */
     sigprocmask(SIG_BLOCK, &set, NULL);
+    int rc = parse_options(&L, argc, argv);
+    if (rc != 0)
+        return rc > 0 ? 0 : 2;
     /* A device that died must not take the launcher with it through a write. */
     signal(SIGPIPE, SIG_IGN);
     L.sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);

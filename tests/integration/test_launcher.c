@@ -269,21 +269,32 @@ static void test_status_table(void **state)
     struct served s;
     launcher_up(&L);
     serve_guest(&L, &s);
-    assert_int_equal(kill(L.pid, SIGUSR1), 0);
-    if (!log_has(&L, "status: 1 device(s)", WAIT_MS) ||
-        !log_has(&L, "dom7 device 51712: status: pid ", WAIT_MS)) {
-        dump_log(&L);
-        fail_msg("no status table");
+    /* A loaded host may let a table go out with "no answer": ask again then. */
+    long before = -1;
+    for (int tries = 0; tries < 5 && before < 0; tries++) {
+        int rows = log_count(&L, "dom7 device 51712: status: pid ", NULL);
+        assert_int_equal(kill(L.pid, SIGUSR1), 0);
+        if (!log_grows(&L, "dom7 device 51712: status: pid ", NULL, rows, WAIT_MS)) {
+            dump_log(&L);
+            fail_msg("no status table");
+        }
+        before = last_status_requests(&L);
     }
-    long before = last_status_requests(&L);
+    assert_true(log_has(&L, "status: 1 device(s)", 0));
     assert_true(before >= 0);
     char id[21] = { 0 };
     for (int i = 0; i < 3; i++)
         assert_int_equal(vdrv_blk_sync(&s.v, T_GET_ID, 0, id, 20), S_OK);
-    int rows = log_count(&L, "dom7 device 51712: status: pid ", NULL);
-    assert_int_equal(kill(L.pid, SIGUSR1), 0);
-    assert_true(log_grows(&L, "dom7 device 51712: status: pid ", NULL, rows, WAIT_MS));
-    if (last_status_requests(&L) != before + 3) {
+    long after = -1;
+    for (int tries = 0; tries < 5 && after < 0; tries++) {
+        int rows = log_count(&L, "dom7 device 51712: status: pid ", NULL);
+        int answered = log_count(&L, ", grant mode, serving, requests ", NULL);
+        assert_int_equal(kill(L.pid, SIGUSR1), 0);
+        assert_true(log_grows(&L, "dom7 device 51712: status: pid ", NULL, rows, WAIT_MS));
+        if (log_count(&L, ", grant mode, serving, requests ", NULL) > answered)
+            after = last_status_requests(&L);
+    }
+    if (after != before + 3) {
         dump_log(&L);
         fail_msg("the second table does not count the 3 requests since the first");
     }
@@ -631,6 +642,9 @@ static void test_bad_launcher_options(void **state)
         { "watch", "--irq", "40", NULL },
         { "watch", "--serial=abc", NULL, NULL },
         { "watch", "--control-fd", "5", NULL },
+        { "watch", "--ir", "40", NULL },       /* getopt's abbreviations too */
+        { "watch", "--control", "5", NULL },
+        { "watch", "--bas=0x3000000", NULL, NULL },
         /* combinations, checked once at start rather than in every device */
         { "watch", "--premap", NULL, NULL },
         { "watch", "--ram-size", "64M", NULL },

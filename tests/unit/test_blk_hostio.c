@@ -77,9 +77,16 @@ static int setup_uring(void **state)
     return open_image(true);
 }
 
+/* What test_write_refused_half_way changes, put back even when it fails half way. */
+static struct rlimit saved_fsize;
+static void (*saved_xfsz)(int) = SIG_DFL;
+
 static int teardown(void **state)
 {
     (void)state;
+    if (saved_fsize.rlim_max)
+        setrlimit(RLIMIT_FSIZE, &saved_fsize);
+    signal(SIGXFSZ, saved_xfsz);
     blk_close(&b);
     unlink(path);
     return 0;
@@ -173,19 +180,20 @@ static void test_write_refused_half_way(void **state)
 {
     (void)state;
     static const uint32_t split[] = { 512, 1536 }, one[] = { 512 };
-    struct rlimit saved, lim;
-    assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
-    lim = saved;
+    struct rlimit lim;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved_fsize), 0);
+    lim = saved_fsize;
     lim.rlim_cur = 9 * 1024;
-    void (*old)(int) = signal(SIGXFSZ, SIG_IGN);
+    saved_xfsz = signal(SIGXFSZ, SIG_IGN);
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
     memset(data, 0x5a, sizeof(data));
     build(VIRTIO_BLK_T_OUT, 16, split, 2, false);
     uint8_t st_half = run();
     build(VIRTIO_BLK_T_OUT, 64, one, 1, false);
     uint8_t st_past = run();
-    assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
-    signal(SIGXFSZ, old);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved_fsize), 0);
+    signal(SIGXFSZ, saved_xfsz);
+    saved_xfsz = SIG_DFL;
     assert_int_equal(st_half, VIRTIO_BLK_S_IOERR);
     assert_int_equal(st_past, VIRTIO_BLK_S_IOERR);
     uint8_t back[2048];
