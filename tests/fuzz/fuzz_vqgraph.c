@@ -17,6 +17,7 @@
 
 #include "fuzz_common.h"
 #include "virtq/virtq.h"
+#include "xensim/guest.h"
 #include "xensim/vdrv.h"
 
 #define AVAIL_OFF 2048u
@@ -60,25 +61,19 @@ static struct desc desc_at(const uint8_t *table, uint32_t i)
 }
 
 /*
- * The host page behind a grant address, or NULL: the harness's grants are
- * the only ones, so a page is readable exactly when it is one of them (the
- * ring, the data pages, the read-only page), whatever the refs are.
+ * The host page behind a grant address, or NULL, from the guest's grant
+ * table as it stands: the harness's grants, and also refs 0 and 1, which
+ * the toolstack grants dom0 (console and xenstore rings) before any device
+ * exists.  A guest may name those too; the walker reads them as it would
+ * any granted page (threat-model residual risk).
  */
 static const uint8_t *granted_page(uint64_t addr)
 {
-    struct {
-        uint64_t dma;
-        uint8_t *host;
-        unsigned pages;
-    } g[] = { { fz.ring_dma, fz.ring, 1 },
-              { fz.data_dma, fz.data, FZ_DATA_PAGES - 1 },
-              { fz.ro_dma, fz.ro, 1 } };
     if (!(addr & GMEM_GRANT_FLAG))
         return NULL; /* a frame number: grant mode refuses it */
-    for (unsigned i = 0; i < 3; i++)
-        if (addr >= g[i].dma && addr - g[i].dma < (uint64_t)g[i].pages * 4096)
-            return g[i].host + ((addr - g[i].dma) & ~4095ull);
-    return NULL;
+    uint64_t ref = (addr & ~GMEM_GRANT_FLAG) >> 12;
+    bool readonly;
+    return ref > UINT32_MAX ? NULL : simdom_granted_page(fz.ip.d, (uint32_t)ref, &readonly);
 }
 
 /* An indirect table's bytes, fetched page by page as the walker's fetch maps them. */

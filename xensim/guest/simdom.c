@@ -319,6 +319,19 @@ void simdom_release_refs(struct simdom *d, uint32_t ref, uint32_t n)
         d->ref_hint = ref;
 }
 
+void *simdom_granted_page(struct simdom *d, uint32_t ref, bool *readonly)
+{
+    if (ref >= d->dom.hdr->nr_grants)
+        return NULL;
+    const grant_entry_v1_t *e = &d->dom.gnttab[ref];
+    uint16_t flags = atomic_load((_Atomic uint16_t *)&e->flags);
+    atomic_thread_fence(memory_order_acquire);
+    if ((flags & GTF_type_mask) != GTF_permit_access || e->domid != d->dom.hdr->backend_domid)
+        return NULL;
+    *readonly = flags & GTF_readonly;
+    return simdom_gpa(d, (uint64_t)e->frame * XENSIM_PAGE_SIZE, XENSIM_PAGE_SIZE);
+}
+
 uint32_t simdom_grants_mapped_now(struct simdom *d)
 {
     xensim_reap_dead(&d->dom);

@@ -46,6 +46,8 @@ int simdom_grant_raw(struct simdom *d, uint32_t ref, uint16_t domid, uint32_t fr
 int simdom_revoke(struct simdom *d, uint32_t ref);
 void simdom_release_refs(struct simdom *d, uint32_t ref, uint32_t n); /* back to free pool */
 uint32_t simdom_grants_mapped_now(struct simdom *d); /* entries with reading/writing */
+/* The page an entry grants the backend domain, or NULL: what the table says, for reference models. */
+void *simdom_granted_page(struct simdom *d, uint32_t ref, bool *readonly);
 
 /* Wait until a backend has enabled an ioreq server covering addr. */
 int simdom_wait_backend(struct simdom *d, uint64_t addr, int timeout_ms);
