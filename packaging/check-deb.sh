@@ -15,7 +15,7 @@ src="$out/virtio-grant-$ver"
 rm -rf "$out"
 mkdir -p "$src"
 # The tracked files only: what a source package of this commit holds.
-(cd "$top" && git ls-files -z | xargs -0 tar -cf - --no-recursion) | tar -xf - -C "$src"
+(cd "$top" && git ls-files -z | tar -cf - --no-recursion --null -T -) | tar -xf - -C "$src"
 (cd "$src" && dpkg-buildpackage -us -uc -b) > "$out/build.log" 2>&1 || {
     tail -n 30 "$out/build.log" >&2
     echo "package: dpkg-buildpackage failed (log $out/build.log)" >&2

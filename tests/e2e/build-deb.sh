@@ -15,7 +15,7 @@ out="$E2E_CACHE/deb-$(key "$arm" "$0" $(cd "$REPO_DIR" && git ls-files -s | sha2
 if ls "$out"/virtio-grant_*_arm64.deb > /dev/null 2>&1; then echo "$out"; exit 0; fi
 say "cross-building the arm64 package"
 rm -rf "$out.build" && mkdir -p "$out.build/src"
-(cd "$REPO_DIR" && git ls-files -z | xargs -0 tar -cf - --no-recursion) | tar -xf - -C "$out.build/src"
+(cd "$REPO_DIR" && git ls-files -z | tar -cf - --no-recursion --null -T -) | tar -xf - -C "$out.build/src"
 : > "$out.build/src/debian/shlibs.local"
 for soname in libxendevicemodel.so.1 libxenforeignmemory.so.1 libxengnttab.so.1 \
     libxenevtchn.so.1 libxentoolcore.so.1 libxenstore.so.4 libseccomp.so.2 liburing.so.2; do

@@ -25,6 +25,13 @@ only() { [ -z "$E2E_ONLY" ] || [ "$E2E_ONLY" = "$1" ]; }
 die() { fail "$*"; echo "E2E DONE failures=$FAILS"; poweroff -f; }
 
 for m in $(cat /vg/modules); do insmod "$m" || die "dom0/insmod $m"; done
+# The daemon as an operator gets it: the cross-built package, installed
+# with dpkg against the status file of what dom0's root holds (its
+# dependencies are checked), maintainer scripts run.
+deb=$(ls /vg/virtio-grant_*_arm64.deb)
+dpkg -i "$deb" > /run/dpkg.log 2>&1 || { cat /run/dpkg.log; die "dom0/package dpkg -i $deb"; }
+[ "$(command -v virtio-grant)" = /usr/sbin/virtio-grant ] || die "dom0/package: virtio-grant is not /usr/sbin's"
+pass "dom0/package $(dpkg-query -W -f '${Package} ${Version} ${Architecture} ${Status}' virtio-grant)"
 mount -t xenfs xenfs /proc/xen || die "dom0/xenfs"
 xenstored --pid-file /run/xenstored.pid || die "dom0/xenstored"
 xen-init-dom0 || die "dom0/xen-init-dom0"

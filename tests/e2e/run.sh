@@ -10,6 +10,8 @@ xen=$(sh "$E2E_DIR/build-xen.sh")
 policy=$(sh "$E2E_DIR/build-policy.sh")
 arm=$(sh "$E2E_DIR/fetch-arm64.sh")
 backend=$(sh "$E2E_DIR/build-backend.sh" "$arm")
+# The daemon itself reaches dom0 as the Debian package, cross-built (issue 17).
+deb=$(sh "$E2E_DIR/build-deb.sh" "$arm")
 k_stock=$(sh "$E2E_DIR/build-domu-kernel.sh" stock)
 k_grant=$(sh "$E2E_DIR/build-domu-kernel.sh" grant)
 k_debug=$(sh "$E2E_DIR/build-domu-kernel.sh" debug)
@@ -73,7 +75,10 @@ for f in $order; do
     mkdir -p "$(dirname "$dst")" && cp "$f" "$dst"
     echo "/lib/modules/$kver/${f#"$mods"/}" >> "$r/vg/modules"
 done
-cp "$backend/virtio-grant" "$backend/virtio-grant-probe" "$backend/vg-grant-peak" \
+# dom0 installs the daemon from the package with dpkg -i (dom0-init.sh); the
+# backend build gives only the test-only tools.
+cp "$deb"/virtio-grant_*_arm64.deb "$r/vg/"
+cp "$backend/virtio-grant-probe" "$backend/vg-grant-peak" \
     "$work/vg-e2e-blk" "$work/vg-xenprobe" "$E2E_DIR/jail-check.sh" "$r/vg/"
 # The driver domain: dom0's Debian kernel, and an initramfs cut from dom0's
 # tree (busybox, libraries, xenstore tools, the same modules, the backend and
@@ -82,6 +87,9 @@ dd="$work/dd"
 mkdir -p "$dd"
 (cd "$r" && tar -cf - --exclude=./usr/lib/xen-4.17 --exclude='./usr/lib/linux-image-*' \
     --exclude=./usr/share .) | (cd "$dd" && tar -xf -)
+# The driver domain runs no package manager: the package's files, unpacked here.
+dpkg-deb -x "$deb"/virtio-grant_*_arm64.deb "$dd"
+rm -f "$dd"/vg/virtio-grant_*_arm64.deb
 cp "$E2E_DIR/dd-init.sh" "$dd/init" && chmod +x "$dd/init"
 (cd "$dd" && find . | cpio -o -H newc --quiet | gzip -1) > "$r/vg/dd.cpio.gz"
 cp "$arm/Image" "$r/vg/Image-dd"
