@@ -15,6 +15,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <xentoolcore.h>
 
@@ -66,16 +67,34 @@ int vg_sandbox_restrict_xen(const struct vg_sandbox_cfg *c, uint16_t domid)
  * Every file the backend needs is open; from now on it sees an empty,
  * read-only tmpfs as its root, in a mount namespace of its own, so neither a
  * path nor a mount of the host is reachable.
+ *
+ * The namespace starts as a copy of the host's mounts.  Kept, those copies
+ * would pin every host filesystem for as long as the device runs (an
+ * operator's umount would return, yet the filesystem stay alive here), so
+ * the empty root is pivoted in and the old tree detached: the namespace then
+ * holds the empty root alone.  An initramfs root (rootfs) cannot be pivoted
+ * away from (EINVAL, as under an earlier chroot): there the device chroots,
+ * and its mounts follow the host's where the host shares them (MS_SLAVE).
  */
 static int enter_empty_root(void)
 {
     mkdir("/run/virtio-grant", 0755);
     if (mkdir(VG_SANDBOX_EMPTY_ROOT, 0755) < 0 && errno != EEXIST)
         return -errno;
-    if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+    if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0 ||
         mount("vg-empty", VG_SANDBOX_EMPTY_ROOT, "tmpfs",
               MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,nr_inodes=1,mode=0555") < 0 ||
-        chdir(VG_SANDBOX_EMPTY_ROOT) < 0 || chroot(".") < 0 || chdir("/") < 0)
+        chdir(VG_SANDBOX_EMPTY_ROOT) < 0)
+        return -errno;
+    if (syscall(SYS_pivot_root, ".", ".") == 0) {
+        /* The old root now sits on top of ".": detach it, and every mount under it. */
+        if (umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+            return -errno;
+        return 0;
+    }
+    if (errno != EINVAL)
+        return -errno;
+    if (chroot(".") < 0 || chdir("/") < 0)
         return -errno;
     return 0;
 }

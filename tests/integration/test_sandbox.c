@@ -18,6 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <sys/inotify.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -152,6 +156,44 @@ static void test_sandbox_confines_grant_backend(void **state)
     expect_confined(&r, "65534\t65534\t65534\t65534");
     write_read_flush(&r);
     assert_int_equal(rig_down(&r), 0);
+}
+
+/*
+ * The jail pins no host filesystem: one the host mounted before the device
+ * started goes away when the host unmounts it, while the device runs.  With
+ * a copy of the host's tree kept in the jail's namespace, umount would
+ * return, yet the filesystem stay alive there until the device exits.  The
+ * jail's own /proc view cannot show this (mountinfo lists only what is under
+ * a process's root), so the filesystem says it: inotify's IN_UNMOUNT comes
+ * when it is really gone.
+ */
+static void test_sandbox_pins_no_host_mount(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/vg-pin-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(mount("vg-pin", dir, "tmpfs", 0, "size=64k"), 0);
+    int in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    assert_true(in >= 0);
+    assert_true(inotify_add_watch(in, dir, IN_UNMOUNT) >= 0);
+    struct rig r;
+    const char *extra[] = { "--sandbox=kill", NULL };
+    assert_int_equal(rig_up(&r, extra, VDRV_DMA_GRANT, true), 0);
+    expect_confined(&r, "65534\t65534\t65534\t65534");
+    assert_int_equal(umount2(dir, 0), 0);
+    struct pollfd p = { .fd = in, .events = POLLIN };
+    int ready = poll(&p, 1, 2000);
+    union {
+        struct inotify_event ev;
+        char buf[sizeof(struct inotify_event) + 256];
+    } u;
+    bool gone = ready == 1 && read(in, &u, sizeof(u)) > 0 && (u.ev.mask & IN_UNMOUNT);
+    write_read_flush(&r);
+    assert_int_equal(rig_down(&r), 0);
+    close(in);
+    rmdir(dir);
+    if (!gone)
+        fail_msg("the host's umount of %s left the filesystem alive in the jail", dir);
 }
 
 static void test_sandbox_confines_foreign_backend(void **state)
@@ -472,6 +514,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sandbox_confines_grant_backend),
         cmocka_unit_test(test_sandbox_confines_foreign_backend),
+        cmocka_unit_test(test_sandbox_pins_no_host_mount),
         cmocka_unit_test(test_sandbox_uid_gid_options),
         cmocka_unit_test(test_sandbox_off_keeps_privileges),
         cmocka_unit_test(test_forbidden_foreign_map_in_grant_mode),
