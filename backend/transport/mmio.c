@@ -54,6 +54,8 @@ void mmio_fini(struct mmio_dev *m)
 uint64_t mmio_device_features(const struct mmio_dev *m)
 {
     uint64_t f = m->ops->features(m->dev) | TRANSPORT_FEATURES;
+    if (gmem_mode_is_grant(m->gmem->mode))
+        f |= 1ull << VIRTIO_F_GRANT_ADDRESSING;
     /* A pool lets us keep grant mappings; foreign mode never keeps guest frames. */
     if (m->gmem->mode == GMEM_GRANT)
         f |= 1ull << VIRTIO_F_GRANT_POOL;
@@ -634,6 +636,7 @@ static void write_status(struct mmio_dev *m, uint32_t val)
     uint32_t added = nv & ~m->status;
     if (added & VIRTIO_STATUS_FEATURES_OK) {
         uint64_t offered = mmio_device_features(m);
+        /* GRANT_ADDRESSING needs ACCESS_PLATFORM: offered only where that is required. */
         bool ok = !(m->drv_features & ~offered) &&
                   (m->drv_features & (1ull << VIRTIO_F_VERSION_1)) &&
                   (!m->require_access_platform ||
@@ -642,6 +645,15 @@ static void write_status(struct mmio_dev *m, uint32_t val)
             vg_log_guest("refusing features 0x%llx", (unsigned long long)m->drv_features);
             nv &= ~VIRTIO_STATUS_FEATURES_OK;
         } else {
+            /*
+             * GRANT_POOL without GRANT_ADDRESSING breaks the draft's
+             * dependency; the first frontend series (frontend-linux/v1)
+             * accepts it so, and is served as before, for comparison.
+             */
+            if ((m->drv_features & (1ull << VIRTIO_F_GRANT_POOL)) &&
+                !(m->drv_features & (1ull << VIRTIO_F_GRANT_ADDRESSING)))
+                vg_log_guest("driver accepts GRANT_POOL without GRANT_ADDRESSING: "
+                             "served as a pool driver (v1 frontends do this)");
             m->ops->set_features(m->dev, m->drv_features);
             gmem_persist_enable(m->gmem, m->drv_features & (1ull << VIRTIO_F_GRANT_POOL));
         }

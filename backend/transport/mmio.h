@@ -22,11 +22,18 @@ struct saved_regs;
 #define VIRTIO_MMIO_DEVICE_ID 0x008
 #define VIRTIO_MMIO_VENDOR_ID 0x00c
 /*
- * The draft grant extension (spec/): the driver bounces every buffer through
- * a pool it keeps granted while the device is live.  Bit 45 is the draft's
- * placeholder until the virtio TC allocates one; the frontend series uses the
- * same number.
+ * The draft grant extension (spec/); bits 44 and 45 are the draft's
+ * placeholders until the virtio TC allocates them, and the frontend series
+ * uses the same numbers.
+ *   GRANT_ADDRESSING: every address the driver gives is a grant address, and
+ *   the device promises never to read one as a guest frame and to release a
+ *   buffer's mappings before its used entry (and all of them on reset), so
+ *   the driver may count on revoking its grants.  Offered in grant modes;
+ *   it needs ACCESS_PLATFORM.
+ *   GRANT_POOL: the driver bounces every buffer through a pool it keeps
+ *   granted while the device is live; offered only with GRANT_ADDRESSING.
  */
+#define VIRTIO_F_GRANT_ADDRESSING 44
 #define VIRTIO_F_GRANT_POOL 45
 
 #define VIRTIO_MMIO_DEVICE_FEATURES 0x010

@@ -28,6 +28,7 @@
 #include "../common/flood.h"
 #include "../common/hostile.h"
 #include "../common/rig.h"
+#include "transport/mmio.h"
 
 /* ---- hostile guests: the device must break, the process must not ---- */
 
@@ -321,6 +322,57 @@ static void test_c12_no_access_platform(void **state)
     vdrv_write32(v, 0x020, 1); /* VERSION_1 only */
     vdrv_write32(v, 0x070, 11);
     assert_int_equal(vdrv_status(v), 3);
+    assert_int_equal(rig_down(&r), 0);
+}
+
+/*
+ * The draft's feature bits, through the register file: offered in grant
+ * mode only (GRANT_POOL only where the pool exists, and only with
+ * GRANT_ADDRESSING), and GRANT_ADDRESSING refused without ACCESS_PLATFORM.
+ */
+static uint32_t features_hi(struct vdrv *v, const struct rig *r)
+{
+    v->d = r->d;
+    v->o = (struct vdrv_opts){ .base = RIG_BASE, .irq = RIG_IRQ };
+    vdrv_write32(v, 0x070, 0);
+    vdrv_write32(v, 0x070, 3);
+    vdrv_write32(v, 0x014, 1);
+    return vdrv_read32(v, 0x010);
+}
+
+static uint32_t accept_hi(struct vdrv *v, uint32_t hi)
+{
+    vdrv_write32(v, 0x070, 0);
+    vdrv_write32(v, 0x070, 3);
+    vdrv_write32(v, 0x024, 1);
+    vdrv_write32(v, 0x020, hi);
+    vdrv_write32(v, 0x070, 11);
+    return vdrv_status(v);
+}
+
+static void test_c12_grant_feature_bits(void **state)
+{
+    (void)state;
+    const uint32_t ga = 1u << (VIRTIO_F_GRANT_ADDRESSING - 32), pool = 1u << (VIRTIO_F_GRANT_POOL - 32);
+    struct rig r;
+    assert_int_equal(rig_up(&r, NULL, VDRV_DMA_GRANT, false), 0);
+    uint32_t hi = features_hi(&r.v, &r);
+    assert_int_equal(hi & (ga | pool), ga | pool);
+    assert_int_equal(accept_hi(&r.v, 1 | ga), 3);            /* without ACCESS_PLATFORM */
+    assert_int_equal(accept_hi(&r.v, 1 | 2 | ga | pool), 11); /* the draft's way */
+    assert_int_equal(accept_hi(&r.v, 1 | 2 | pool), 11);      /* a v1 frontend's way */
+    assert_int_equal(rig_down(&r), 0);
+
+    assert_int_equal(rig_up(&r, grant_copy_args, VDRV_DMA_GRANT, false), 0);
+    hi = features_hi(&r.v, &r);
+    assert_int_equal(hi & (ga | pool), ga); /* no pool to keep mapped when copying */
+    assert_int_equal(accept_hi(&r.v, 1 | 2 | ga | pool), 3);
+    assert_int_equal(rig_down(&r), 0);
+
+    assert_int_equal(rig_up(&r, NULL, VDRV_DMA_PHYS, false), 0);
+    hi = features_hi(&r.v, &r);
+    assert_int_equal(hi & (ga | pool), 0);
+    assert_int_equal(accept_hi(&r.v, 1 | 2 | ga), 3); /* never offered */
     assert_int_equal(rig_down(&r), 0);
 }
 
@@ -840,6 +892,7 @@ int main(void)
         cmocka_unit_test(test_c12_partial_batch_failure),
         cmocka_unit_test(test_c12_ring_not_granted),
         cmocka_unit_test(test_c12_no_access_platform),
+        cmocka_unit_test(test_c12_grant_feature_bits),
         cmocka_unit_test(test_c13_1000_episodes_do_not_leak),
         cmocka_unit_test(test_c13_other_device_unaffected),
         cmocka_unit_test(test_c03_chain_within_queue_size_with_indirect),

@@ -29,8 +29,10 @@ static void test_identity(void **state)
     assert_int_equal(rd(VIRTIO_MMIO_VERSION), 2);
     assert_int_equal(rd(VIRTIO_MMIO_DEVICE_ID), 2);
     wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-    /* VERSION_1, ACCESS_PLATFORM and, in grant mode, GRANT_POOL (bit 45) */
-    assert_int_equal(rd(VIRTIO_MMIO_DEVICE_FEATURES), 3u | (1u << (VIRTIO_F_GRANT_POOL - 32)));
+    /* VERSION_1, ACCESS_PLATFORM and, in grant mode, GRANT_ADDRESSING and GRANT_POOL */
+    assert_int_equal(rd(VIRTIO_MMIO_DEVICE_FEATURES),
+                     3u | (1u << (VIRTIO_F_GRANT_ADDRESSING - 32)) |
+                         (1u << (VIRTIO_F_GRANT_POOL - 32)));
     wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
     assert_true(rd(VIRTIO_MMIO_DEVICE_FEATURES) & (1u << VIRTIO_F_INDIRECT_DESC));
     wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 7);

@@ -26,7 +26,8 @@ enum {
 #define F_EVENT_IDX (1ull << 29)
 #define F_VERSION_1 (1ull << 32)
 #define F_ACCESS_PLATFORM (1ull << 33)
-#define F_GRANT_POOL (1ull << 45) /* the draft's placeholder bit, as the Linux series */
+#define F_GRANT_ADDRESSING (1ull << 44) /* the draft's placeholder bits, as the Linux series */
+#define F_GRANT_POOL (1ull << 45)
 #define BLK_FEATURES ((1ull << 1) | (1ull << 2) | (1ull << 5) | (1ull << 6) | (1ull << 9) | \
                       (1ull << 13) | (1ull << 14))
 #define D_NEXT 1
@@ -178,6 +179,8 @@ int vdrv_probe(struct vdrv *v, struct simdom *d, const struct vdrv_opts *o)
     vdrv_write32(v, R_DEV_FEAT_SEL, 1);
     v->dev_features |= (uint64_t)vdrv_read32(v, R_DEV_FEAT) << 32;
     uint64_t want = F_VERSION_1 | F_ACCESS_PLATFORM | BLK_FEATURES;
+    if (o->dma == VDRV_DMA_GRANT)
+        want |= F_GRANT_ADDRESSING;
     if (o->pool_pages && o->dma == VDRV_DMA_GRANT) {
         if (o->pool_pages > VDRV_MAX_POOL)
             return -EINVAL;
@@ -195,6 +198,8 @@ int vdrv_probe(struct vdrv *v, struct simdom *d, const struct vdrv_opts *o)
     if (o->event_idx)
         want |= F_EVENT_IDX;
     v->features = v->dev_features & want & ~o->refuse_features;
+    if (!(v->features & F_GRANT_ADDRESSING))
+        v->features &= ~F_GRANT_POOL; /* the draft's dependency */
     vdrv_write32(v, R_DRV_FEAT_SEL, 0);
     vdrv_write32(v, R_DRV_FEAT, (uint32_t)v->features);
     vdrv_write32(v, R_DRV_FEAT_SEL, 1);
