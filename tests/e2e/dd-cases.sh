@@ -34,7 +34,9 @@ dd_rw_case() {
     echo "=== case $c: domU kernel $2 ($GUEST_LABEL), backend in the driver domain"
     dd_run images "$SEED" "$MIB" || { fail "$c/dd-images"; return; }
     dd_run backend "$c" --mode grant || { fail "$c/dd-backend-start"; return; }
-    dd_guest_cfg "$c" "$2" "$3 vgtest=rw"
+    # VIRTIO_F_GRANT_ADDRESSING: the patched series only (the device is in grant mode).
+    case $2 in Image-grant) ga=1 ;; *) ga=0 ;; esac
+    dd_guest_cfg "$c" "$2" "$3 vgtest=rw vgga=$ga"
     t0=$(cut -d' ' -f1 /proc/uptime)
     if xl create "/run/$c.cfg"; then
         pass "$c/xl-create"

@@ -178,7 +178,9 @@ rw_case() {
     echo "=== case $c: domU kernel $2, backend --mode $3"
     start_images || { fail "$c/images"; return; }
     start_backend "$c" "$3" ${5:+stale} || { fail "$c/backend-start"; stop_images; return; }
-    guest_cfg "$c" "$2" "$4 vgtest=rw" "vdev=xvda,target=$IMAGES/vda" \
+    # VIRTIO_F_GRANT_ADDRESSING: the patched series from a grant-mode device only.
+    case "$2/$3" in Image-grant/grant*) ga=1 ;; *) ga=0 ;; esac
+    guest_cfg "$c" "$2" "$4 vgtest=rw vgga=$ga" "vdev=xvda,target=$IMAGES/vda" \
         "vdev=xvdb,access=ro,target=$IMAGES/vdb"
     t0=$(cut -d' ' -f1 /proc/uptime)
     run_guest "$c" 300 rw_live_checks

@@ -223,6 +223,34 @@ static const char *cmdline_arg(const char *cmdline, const char *key, char *val, 
     return val;
 }
 
+/* virtio0 is vda: its feature string has one character per bit. */
+static void read_features(char *feat, size_t n)
+{
+    int fd = open("/sys/bus/virtio/devices/virtio0/features", O_RDONLY);
+    ssize_t got = fd >= 0 ? read(fd, feat, n - 1) : -1;
+    if (fd >= 0)
+        close(fd);
+    feat[got > 0 ? got : 0] = 0;
+}
+
+/*
+ * VIRTIO_F_GRANT_ADDRESSING (bit 44, the draft's placeholder): the patched
+ * series accepts it from a device in a grant mode; a stock or v1 kernel, or
+ * a device that does not offer it, leaves it clear (vgga= says which).
+ */
+static void check_grant_addressing(int want)
+{
+    char feat[80];
+    read_features(feat, sizeof(feat));
+    int got = strlen(feat) > 44 && feat[44] == '1';
+    if (got == want)
+        pass("grant-addressing", "virtio0 %s VIRTIO_F_GRANT_ADDRESSING (features %s)",
+             got ? "negotiated" : "did not negotiate", feat);
+    else
+        fail("grant-addressing", "virtio0 %s VIRTIO_F_GRANT_ADDRESSING, want %s (features %s)",
+             got ? "negotiated" : "did not negotiate", want ? "it" : "not", feat);
+}
+
 /*
  * What each grant-DMA device exposed to its backend (the frontend series'
  * debugfs counters), as INFO lines, and that its ring's device-read pages are
@@ -285,13 +313,8 @@ static void report_exposure(int pool_expected, int ring_ro_expected)
     closedir(d);
     if (!pool_expected)
         return;
-    /* virtio0 is vda: its feature string has one character per bit */
-    char feat[80] = "";
-    int fd = open("/sys/bus/virtio/devices/virtio0/features", O_RDONLY);
-    ssize_t n = fd >= 0 ? read(fd, feat, sizeof(feat) - 1) : -1;
-    if (fd >= 0)
-        close(fd);
-    feat[n > 0 ? n : 0] = 0;
+    char feat[80];
+    read_features(feat, sizeof(feat));
     if (strlen(feat) > 45 && feat[45] == '1')
         pass("pool-feature", "virtio0 negotiated VIRTIO_F_GRANT_POOL");
     else
@@ -395,6 +418,9 @@ static int guest_main(void)
     if (!strcmp(test, "rw")) {
         test_rw("/dev/vda", s, (unsigned)atoi(mib));
         test_ro("/dev/vdb", s + 1);
+        char ga[4];
+        if (cmdline_arg(cmdline, "vgga=", ga, sizeof(ga)))
+            check_grant_addressing(atoi(ga));
         if (strstr(cmdline, "xen.grant_dma_backend_domid=") ||
             strstr(cmdline, "xen.grant_dma_pool_pages="))
             report_exposure(strstr(cmdline, "xen.grant_dma_pool_pages=") != NULL,
