@@ -243,7 +243,10 @@ static void check_grant_addressing(int want)
     char feat[80];
     read_features(feat, sizeof(feat));
     int got = strlen(feat) > 44 && feat[44] == '1';
-    if (got == want)
+    if (got && (feat[32] != '1' || feat[33] != '1'))
+        fail("grant-addressing", "VIRTIO_F_GRANT_ADDRESSING without VERSION_1 and "
+                                 "ACCESS_PLATFORM (features %s)", feat);
+    else if (got == want)
         pass("grant-addressing", "virtio0 %s VIRTIO_F_GRANT_ADDRESSING (features %s)",
              got ? "negotiated" : "did not negotiate", feat);
     else
