@@ -427,11 +427,20 @@ int main(int argc, char **argv)
                                engine == AIO_PREF_SYNC ? AIO_ENGINE_SYNC : AIO_ENGINE_URING);
         return 0;
     }
-    /* A stats request (SIGUSR1) that comes before set-up must wait for the signalfd, not kill. */
-    sigset_t usr1;
-    sigemptyset(&usr1);
-    sigaddset(&usr1, SIGUSR1);
-    sigprocmask(SIG_BLOCK, &usr1, NULL);
+    /*
+     * A stats request (SIGUSR1) or a stop (SIGTERM, SIGINT, SIGHUP) that
+     * comes during set-up waits for the signalfd: killed half way, the
+     * process would leave what it had registered with Xen (an ioreq server
+     * serving nobody) instead of tearing it down.  Set-up does not wait on
+     * the guest, so the stop is served as soon as the event loop runs.
+     */
+    sigset_t early;
+    sigemptyset(&early);
+    sigaddset(&early, SIGUSR1);
+    sigaddset(&early, SIGTERM);
+    sigaddset(&early, SIGINT);
+    sigaddset(&early, SIGHUP);
+    sigprocmask(SIG_BLOCK, &early, NULL);
     int rc = vg_config_parse(&b.cfg, argc, argv);
     if (rc != 0)
         return rc > 0 ? 0 : 2;

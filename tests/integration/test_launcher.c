@@ -13,12 +13,15 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -672,6 +675,60 @@ static void test_bad_launcher_options(void **state)
     }
 }
 
+/* Whether pid sleeps (state S) in be's image: past exec, waiting on something. */
+static bool sleeping_in(pid_t pid, const char *be)
+{
+    char path[64], exe[PATH_MAX], want[PATH_MAX], stat[256];
+    snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+    ssize_t n = readlink(path, exe, sizeof(exe) - 1);
+    if (n <= 0 || !realpath(be, want))
+        return false;
+    exe[n] = 0;
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    bool s = f && fgets(stat, sizeof(stat), f) && strrchr(stat, ')') &&
+             strrchr(stat, ')')[2] == 'S';
+    if (f)
+        fclose(f);
+    return s && !strcmp(exe, want);
+}
+
+/*
+ * A stop (SIGTERM) that reaches a device process during set-up, here while
+ * it waits for the launcher's CONFIG, waits for the event loop instead of
+ * killing it half way (which would leave an ioreq server behind): the
+ * process ends on its own, with an exit status.
+ */
+static void test_stop_during_setup_waits(void **state)
+{
+    (void)state;
+    const char *be = getenv("VG_BACKEND");
+    int sp[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        if (dup2(sp[1], 3) < 0 || null < 0 || dup2(null, 2) < 0)
+            _exit(127);
+        execl(be, "virtio-grant", "blk", "--control-fd", "3", (char *)NULL);
+        _exit(127);
+    }
+    close(sp[1]);
+    int i = 0;
+    while (i++ < 500 && !sleeping_in(pid, be))
+        usleep(10000);
+    assert_true(sleeping_in(pid, be));
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    usleep(100000);
+    close(sp[0]); /* no CONFIG will come */
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    if (!WIFEXITED(st))
+        fail_msg("a SIGTERM during set-up killed the device process (status 0x%x)", st);
+    assert_int_not_equal(WEXITSTATUS(st), 0);
+}
+
 /*
  * The launcher crashes (SIGKILL) with a guest being served: the device
  * process serves on, and the next launcher adopts it from its record, tells
@@ -821,6 +878,7 @@ int main(void)
         cmocka_unit_test(test_foreign_static_max_refused),
         cmocka_unit_test(test_block_device_in_use_refused),
         cmocka_unit_test(test_bad_launcher_options),
+        cmocka_unit_test(test_stop_during_setup_waits),
         cmocka_unit_test(test_device_flooding_launcher_killed),
         cmocka_unit_test(test_device_sending_fd_killed),
         cmocka_unit_test(test_device_unasked_stats_killed),
