@@ -137,7 +137,11 @@ static void bring_up(void)
        VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
     for (uint32_t q = 0; q < prove_ops.num_queues; q++) {
         wr(VIRTIO_MMIO_QUEUE_SEL, q);
+#ifdef PROVE_QSIZE
+        wr(VIRTIO_MMIO_QUEUE_NUM, PROVE_QSIZE);
+#else
         wr(VIRTIO_MMIO_QUEUE_NUM, 1u << (prove_u32() % 9));
+#endif
         wr(VIRTIO_MMIO_QUEUE_DESC_LOW, prove_u32());
         wr(VIRTIO_MMIO_QUEUE_DESC_HIGH, prove_u32());
         wr(VIRTIO_MMIO_QUEUE_DRIVER_LOW, prove_u32());
