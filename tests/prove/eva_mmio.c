@@ -20,6 +20,17 @@
  * What it would take: ACSL invariants on mmio_dev checked at each access
  * (WP, or EVA with -eva-split annotations on the queue and slot states), or
  * a transport split so each register path is analysed from a precise state.
+ * Measured 2026-12-02 as well: a fixed queue size (8) instead of a
+ * nondeterministic one gives 287 alarms, so the sizes are not the cause;
+ * -eva-slevel 300 ran for over 15 minutes without finishing.  Where the
+ * smearing starts (the "Misaligned" origins): the slot pointer that
+ * free_slot returns ranges over several request slots once loop states are
+ * joined, so the writes through it (r->busy, r->batch = -1) are weak
+ * updates; finish_chain then reads a batch index the code has just
+ * overwritten, takes the batch path, and writes through m->batch[bi] with
+ * bi imprecise (mmio.c batch_member_done, publish_chain).  Slots named by
+ * index and the batch decision passed down, rather than re-read, are the
+ * next step.
  * finish_chain is no longer recursive (publish_chain is its leaf), so the
  * analysis does run to the end.  Run it with `tests/prove/run.sh --mmio`,
  * which lists the alarms and fails nothing.
