@@ -219,6 +219,11 @@ seeds['vqgraph'] = {
     'indirect': bytes([0x0a]) + bytes([0x05, 0, 0, 0, 0, 0, 0, 0, 0, 16, 0, 3, 0, 0]) + bytes([1, 0, 0, 4]) +
                 bytes([0x40, 1, 0, 0, 0, 0, 0, 0, 0, 0, 2] * 4) + bytes([1, 0]),
     'loop': bytes([0x03]) + bytes([0x50, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0] * 8) + bytes([0, 0, 0]),
+    # The one-hour run's finding of 2026-12-02: an indirect table at grant
+    # ref 0, which the toolstack grants dom0 (the console ring); the walker
+    # reads it, as it must, and the reference walk now knows those grants.
+    'regress-indirect-table-in-reserved-grant-ref0':
+        bytes.fromhex('f8ff070000000000008010 00dc00f40002ff'.replace(' ', '')),
 }
 
 for harness, cases in seeds.items():
