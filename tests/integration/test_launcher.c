@@ -702,6 +702,10 @@ static bool sleeping_in(pid_t pid, const char *be)
 static void test_stop_during_setup_waits(void **state)
 {
     (void)state;
+    /* Under rule-coverage.sh the backend is a wrapper (strace): the signal
+     * and the process image are the wrapper's, not the device's. */
+    if (getenv("VG_UNDER_TRACE"))
+        skip();
     const char *be = getenv("VG_BACKEND");
     int sp[2];
     assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp), 0);
