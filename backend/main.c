@@ -319,6 +319,13 @@ static void report(const struct backend *b)
             (unsigned long long)b->gmem.stats.pages_peak,
             (unsigned long long)b->srv.ctr.handled, (unsigned long long)b->srv.ctr.rejected,
             (unsigned long long)m->batches);
+    char by_queue[VIRTIO_MMIO_MAX_QUEUES * 21 + 1] = "";
+    size_t len = 0;
+    unsigned nq = b->mmio.ops ? b->mmio.ops->num_queues : 0;
+    for (unsigned q = 0; q < nq && q < VIRTIO_MMIO_MAX_QUEUES; q++)
+        len += (size_t)snprintf(by_queue + len, sizeof(by_queue) - len, " %llu",
+                                (unsigned long long)m->chains_by_queue[q]);
+    vg_info("chains served by queue:%s", by_queue);
 }
 
 /* STATE, right after CONFIG: the area this device's state lives in, mapped here. */

@@ -30,8 +30,11 @@ uint64_t devproc_now_ms(void)
 
 void devproc_clear(struct devproc *d)
 {
+    uint64_t close_deadline = d->close_deadline_ms ? d->close_deadline_ms
+                                                   : DEVPROC_CLOSE_DEADLINE_MS;
     *d = (struct devproc){ .sock = -1, .pidfd = -1, .log = { .fd = -1 }, .state_fd = -1,
-                           .image_fd = -1, .ioservid = -1 };
+                           .image_fd = -1, .ioservid = -1,
+                           .close_deadline_ms = close_deadline };
 }
 
 /* Only async-signal-safe calls between fork and exec: the launcher has threads. */
@@ -212,7 +215,7 @@ void devproc_close(struct devproc *d, uint32_t reason)
     if (d->close_sent)
         return;
     d->close_sent = true;
-    d->deadline_ms = devproc_now_ms() + DEVPROC_CLOSE_DEADLINE_MS;
+    d->deadline_ms = devproc_now_ms() + d->close_deadline_ms;
     vg_info_dev(d->domid, d->devid, "closing: %s", devmsg_close_reason_name(reason));
     struct devmsg m = { .type = DEVMSG_CLOSE, .arg = reason };
     if (d->adopted) /* its socket went with its launcher: SIGTERM stops it the same way */
@@ -234,7 +237,7 @@ enum devproc_event devproc_read(struct devproc *d)
             d->sock = -1;
             /* Going away, or hiding from CLOSE: either way it gets the deadline. */
             if (!d->deadline_ms && d->pid > 0)
-                d->deadline_ms = devproc_now_ms() + DEVPROC_CLOSE_DEADLINE_MS;
+                d->deadline_ms = devproc_now_ms() + d->close_deadline_ms;
             break;
         }
         /* After DOWN there is nothing left to say. */

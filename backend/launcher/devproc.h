@@ -17,6 +17,7 @@
 #include "launcher/devlog.h"
 #include "launcher/tsinput.h"
 
+/* The default of the launcher's --stop-timeout. */
 #define DEVPROC_CLOSE_DEADLINE_MS 2000
 /* Where the device process finds its end of the socketpair: `--control-fd 3`. */
 #define DEVPROC_CONTROL_FD 3
@@ -37,6 +38,12 @@ struct devproc {
     bool ready, close_sent, down_seen;
     uint32_t down_status;
     uint64_t deadline_ms; /* SIGKILL after this; 0: none */
+    /*
+     * How long it may take to stop after CLOSE (--stop-timeout).  Kept
+     * across devproc_clear by the caller: a device with all of a large
+     * guest's RAM mapped (foreign --premap) spends seconds in munmap.
+     */
+    uint64_t close_deadline_ms;
     struct devlog log;    /* its stderr */
     /*
      * What a replacement needs if the process is killed while serving: the

@@ -55,6 +55,7 @@ struct launcher {
     const char *state_dir;
     struct adopt_dir state; /* device processes a restarted launcher adopts */
     unsigned restart_limit; /* replacements per device per minute; 0: never */
+    uint64_t stop_timeout_ms; /* --stop-timeout: CLOSE to SIGKILL */
     char **dev_argv;
     struct devproc dev[LAUNCHER_MAX_DEVICES];
     struct refusal refused[LAUNCHER_MAX_DEVICES];
@@ -79,13 +80,16 @@ static void launcher_usage(void)
            "  --restart-limit N  a device process killed while serving is replaced on\n"
            "                 the same ioreq server and state, at most N times a minute\n"
            "                 per device (default %u; 0: never, the device closes)\n"
+           "  --stop-timeout MS  how long a device process may take to stop after it is\n"
+           "                 told to close, before it is killed (default %u ms; a\n"
+           "                 premapped foreign device of a large guest needs more)\n"
            "  --log-format text|json  json: one object per line, a device's domid and\n"
            "                 devid as fields (default text)\n"
            "  -V, --version  print the version\n"
            "  device options: --mode, --premap, --ram-base, --ram-size, --aio, --sandbox,\n"
            "                  --uid, --gid, --read-only, -v, -q (see 'virtio-grant --help');\n"
            "                  the toolstack sets the rest for each device\n",
-           LAUNCHER_RESTART_LIMIT);
+           LAUNCHER_RESTART_LIMIT, DEVPROC_CLOSE_DEADLINE_MS);
 }
 
 static struct devproc *find_dev(struct launcher *L, uint16_t domid, uint32_t devid)
@@ -436,8 +440,12 @@ static void enforce_deadlines(struct launcher *L)
     uint64_t now = devproc_now_ms();
     for (int i = 0; i < LAUNCHER_MAX_DEVICES; i++) {
         struct devproc *d = &L->dev[i];
-        if (d->pid > 0 && d->deadline_ms && now >= d->deadline_ms)
-            devproc_kill(d, "did not stop within the deadline");
+        if (d->pid > 0 && d->deadline_ms && now >= d->deadline_ms) {
+            char why[64];
+            snprintf(why, sizeof(why), "did not stop within the deadline (%llu ms)",
+                     (unsigned long long)d->close_deadline_ms);
+            devproc_kill(d, why);
+        }
     }
 }
 
@@ -637,6 +645,16 @@ static int parse_options(struct launcher *L, int argc, char **argv)
                 return -EINVAL;
             }
             L->restart_limit = (unsigned)limit;
+        } else if ((!strcmp(argv[i], "--stop-timeout") && i + 1 < argc) ||
+                   !strncmp(argv[i], "--stop-timeout=", 15)) {
+            const char *v = argv[i][14] == '=' ? argv[i] + 15 : argv[++i];
+            uint64_t ms;
+            if (ts_parse_id(v, 600000, &ms) < 0 || ms < 100) {
+                fprintf(stderr, "virtio-grant: --stop-timeout %s: milliseconds from 100 to "
+                                "600000\n", v);
+                return -EINVAL;
+            }
+            L->stop_timeout_ms = ms;
         }
         else
             L->dev_argv[n++] = argv[i];
@@ -701,6 +719,8 @@ int launcher_run(int argc, char **argv)
     int rc = parse_options(&L, argc, argv);
     if (rc != 0)
         return rc > 0 ? 0 : 2;
+    for (int i = 0; i < LAUNCHER_MAX_DEVICES && L.stop_timeout_ms; i++)
+        L.dev[i].close_deadline_ms = L.stop_timeout_ms;
     /* A device that died must not take the launcher with it through a write. */
     signal(SIGPIPE, SIG_IGN);
     L.sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);

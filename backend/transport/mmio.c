@@ -215,6 +215,7 @@ static int publish_chain(struct mmio_dev *m, struct mmio_req *r, uint32_t writte
     }
     saved_published(m->saved, r->queue);
     m->ctr.chains++;
+    m->ctr.chains_by_queue[r->queue]++;
     m->completed_queues |= 1u << r->queue;
     return 0;
 }

@@ -85,6 +85,7 @@ struct mmio_counters {
     uint64_t inflight_peak;
     uint64_t batches;  /* batch maps made: chains / batches is what one map call served */
     uint64_t inflight_peak_window; /* since the last stats report (SIGUSR1) */
+    uint64_t chains_by_queue[VIRTIO_MMIO_MAX_QUEUES]; /* shows what MQ spread */
 };
 
 /* A chain handed to the device and not completed yet: its buffers stay mapped. */

@@ -49,10 +49,11 @@ def parse_stats(text):
     out = {}
     for key, pat in [("chains", r"served (\d+) chains"), ("maps", r"maps (\d+) unmaps"),
                      ("copies", r"grant copies (\d+)"), ("peak", r"pages mapped peak (\d+)"),
-                     ("engine", r"image I/O ([a-z_]+):")]:
+                     ("engine", r"image I/O ([a-z_]+):"),
+                     ("by_queue", r"chains served by queue:((?: \d+)+)")]:
         m = re.search(pat, text)
         if m:
-            out[key] = m.group(1) if key == "engine" else int(m.group(1))
+            out[key] = m.group(1).strip() if key in ("engine", "by_queue") else int(m.group(1))
     return out
 
 
@@ -139,19 +140,20 @@ def build_rows(rows, windows, simulated):
 def whole_run_table(stats):
     if not stats:
         return ""
-    lines = ["| mode | image I/O | chains | map calls | grant copies | pages mapped (peak) |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| mode | image I/O | chains | chains by queue | map calls | grant copies "
+             "| pages mapped (peak) |",
+             "|---|---|---|---|---|---|---|"]
     for mode in sorted(stats):
         st = stats[mode]
-        lines.append("| %s | %s | %s | %s | %s | %s |" % (
-            mode, st.get("engine", ""), st.get("chains", ""), st.get("maps", ""),
-            st.get("copies", ""), st.get("peak", "")))
+        lines.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+            mode, st.get("engine", ""), st.get("chains", ""), st.get("by_queue", ""),
+            st.get("maps", ""), st.get("copies", ""), st.get("peak", "")))
     return "\n".join(lines) + "\n"
 
 
-def ratio_table(rows, base):
+def ratio_table(rows, base, only=None):
     by = {(r["mode"], r["workload"]): r for r in rows}
-    modes = sorted({r["mode"] for r in rows})
+    modes = sorted({r["mode"] for r in rows if only is None or r["mode"] in only})
     works = []
     for r in rows:
         if r["workload"] not in works:
@@ -242,6 +244,9 @@ def main():
                "under software emulation they are ratios, not speeds.\n" % (log, len(table)),
                "## Against foreign-premap\n", ratio_table(table, "foreign-premap"),
                "## Against blkback\n", ratio_table(table, "blkback")]
+    if any(r["mode"] == "pool-mq" for r in table):
+        summary += ["## Several queues against one (2 vCPUs, 2 fio jobs each)\n",
+                    ratio_table(table, "pool-1q", ("pool-1q", "pool-mq"))]
     if runs:
         summary += ["## Each device process's closing report (whole run)\n", runs]
     with open(os.path.join(out, "summary.md"), "w") as f:

@@ -189,6 +189,28 @@ static void test_directory_removed(void **state)
     launcher_down(&L);
 }
 
+/* A device that ignores CLOSE is killed when the operator's --stop-timeout runs out. */
+static void test_stop_timeout_kills_device(void **state)
+{
+    (void)state;
+    if (sandbox_off())
+        skip(); /* the probe runs only once jailed */
+    struct launcher L;
+    struct guest_dir g;
+    setenv("VG_PROBE_FORBIDDEN", "ignore-close", 1);
+    launcher_up_opts(&L, getenv("VG_PROBE_BACKEND"), "--stop-timeout", "300");
+    unsetenv("VG_PROBE_FORBIDDEN");
+    guest_dir_up(&g);
+    assert_true(log_has(&L, "probe: ignoring CLOSE", WAIT_MS));
+    guest_dir_down(&g);
+    if (!log_has(&L, "did not stop within the deadline (300 ms)", WAIT_MS) ||
+        !log_has(&L, "killed by signal 9", WAIT_MS)) {
+        dump_log(&L);
+        fail_msg("the device that ignored CLOSE was not killed at --stop-timeout");
+    }
+    launcher_down(&L);
+}
+
 /*
  * A device process that tries something forbidden once jailed dies of SIGSYS;
  * the launcher survives, writes the error and Closed, and keeps watching.
@@ -652,6 +674,9 @@ static void test_bad_launcher_options(void **state)
         { "watch", "--premap", NULL, NULL },
         { "watch", "--ram-size", "64M", NULL },
         { "watch", "--log-format", "xml", NULL },
+        { "watch", "--stop-timeout", "99", NULL },
+        { "watch", "--stop-timeout", "600001", NULL },
+        { "watch", "--stop-timeout=2s", NULL, NULL },
     };
     for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         const char *argv[6] = { be, bad[i][0], bad[i][1], bad[i][2], NULL };
@@ -877,6 +902,7 @@ int main(void)
         cmocka_unit_test(test_closing_under_flood),
         cmocka_unit_test(test_directory_removed),
         cmocka_unit_test(test_device_killed_launcher_survives),
+        cmocka_unit_test(test_stop_timeout_kills_device),
         cmocka_unit_test(test_hostile_directories_refused),
         cmocka_unit_test(test_params_with_nul_refused),
         cmocka_unit_test(test_foreign_static_max_refused),

@@ -337,6 +337,12 @@ void vg_sandbox_probe(struct xen_ioreq_srv *srv, xengnttab_handle *gnt,
             _exit(5);
         _exit(3);
     }
+    if (!strcmp(what, "ignore-close")) {
+        /* A device that never stops when told: only the launcher's deadline ends it. */
+        vg_warn("probe: ignoring CLOSE");
+        for (;;)
+            poll(NULL, 0, -1);
+    }
     if (!strcmp(what, "flood-launcher") || !strcmp(what, "fd-to-launcher") ||
         !strcmp(what, "stats-unasked")) {
         /* stats-unasked: counters nobody asked for, which could otherwise flood */
