@@ -225,9 +225,9 @@ static int publish_chain(struct mmio_dev *m, struct mmio_req *r, uint32_t writte
  * batch is: the last one unmaps the batch, then publishes each (those whose
  * device and queue still serve; the others are only released).
  */
-static int batch_member_done(struct mmio_dev *m, struct mmio_req *r, uint32_t written)
+static int batch_member_done(struct mmio_dev *m, struct mmio_req *r, unsigned bi,
+                             uint32_t written)
 {
-    int16_t bi = r->batch;
     struct mmio_batch *b = &m->batch[bi];
     r->done = true;
     r->written = written;
@@ -238,7 +238,7 @@ static int batch_member_done(struct mmio_dev *m, struct mmio_req *r, uint32_t wr
     int rc = 0;
     for (unsigned i = 0; i < VDEV_MAX_PENDING; i++) {
         struct mmio_req *x = &m->req[i];
-        if (!x->busy || x->batch != bi || !x->done)
+        if (!x->busy || x->batch != (int16_t)bi || !x->done)
             continue;
         x->batch = -1; /* its sg owns no mapping: it is only published */
         x->done = false;
@@ -248,10 +248,18 @@ static int batch_member_done(struct mmio_dev *m, struct mmio_req *r, uint32_t wr
     return rc;
 }
 
-/* The one way a chain ends, batched or not (never recursive: a bounded proof). */
+/*
+ * A chain the device completed later ends as its slot says, batched or not
+ * (never recursive: a bounded proof).  Where the caller knows which, it
+ * calls that directly: the slot's batch index is then never read back.  The
+ * index is tested where it is used, so an analyser sees the bound.
+ */
 static int finish_chain(struct mmio_dev *m, struct mmio_req *r, uint32_t written)
 {
-    return r->batch >= 0 ? batch_member_done(m, r, written) : publish_chain(m, r, written);
+    int16_t bi = r->batch;
+    if (bi >= 0 && (unsigned)bi < VDEV_MAX_PENDING)
+        return batch_member_done(m, r, (unsigned)bi, written);
+    return publish_chain(m, r, written);
 }
 
 static void complete_chain(void *opaque, void *tag, int result, uint32_t written)
@@ -314,7 +322,7 @@ static int start_chain(struct mmio_dev *m, unsigned q, struct mmio_req *r,
         mmio_fail_device(m, "request violates the device protocol");
         return -EPROTO;
     }
-    return finish_chain(m, r, written) < 0 ? -EFAULT : 1;
+    return publish_chain(m, r, written) < 0 ? -EFAULT : 1;
 }
 
 /* Chains taken from one queue, slots reserved, not mapped yet. */
@@ -344,9 +352,15 @@ static int batch_start(struct mmio_dev *m, unsigned q, struct batch_build *bb)
     unsigned k = bb->n, bi = 0;
     if (k == 0)
         return 1;
-    /* A busy batch holds a busy slot outside this one: one is always free. */
-    while (m->batch[bi].busy)
+    /* A busy batch holds a busy slot outside this one: one is always free.
+     * The bound is tested anyway, where the index is used. */
+    while (bi < VDEV_MAX_PENDING && m->batch[bi].busy)
         bi++;
+    if (bi == VDEV_MAX_PENDING) {
+        batch_drop(bb);
+        mmio_fail_device(m, "no batch free (a transport bug)");
+        return -EBUSY;
+    }
     struct mmio_batch *b = &m->batch[bi];
     struct gmem_batch_chain c[MMIO_BATCH_MAX];
     for (unsigned j = 0; j < k; j++) {
@@ -375,7 +389,7 @@ static int batch_start(struct mmio_dev *m, unsigned q, struct batch_build *bb)
     for (unsigned j = 0; j < k; j++) {
         struct mmio_req *r = rs[j];
         if (!live(m) || (m->stopping_queues & (1u << q)) || !m->vq[q].started) {
-            batch_member_done(m, r, 0); /* broken while handing over: released only */
+            batch_member_done(m, r, bi, 0); /* broken while handing over: released only */
             continue;
         }
         count_inflight(m);
@@ -385,9 +399,9 @@ static int batch_start(struct mmio_dev *m, unsigned q, struct batch_build *bb)
             m->inflight++;
         } else if (rc < 0 || rc == VDEV_PENDING) {
             mmio_fail_device(m, "request violates the device protocol");
-            batch_member_done(m, r, 0);
+            batch_member_done(m, r, bi, 0);
         } else {
-            finish_chain(m, r, written);
+            batch_member_done(m, r, bi, written);
         }
     }
     return live(m) ? 1 : -EPROTO;
