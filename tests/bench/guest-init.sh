@@ -50,7 +50,9 @@ job() {
         --randrepeat=1 --norandommap=0 "$@" > /tmp/out 2> /tmp/err
     rc=$?
     echo "VGBENCH-END $name rc=$rc"
-    sed "s/^/VGBENCH-TERSE $name /" /tmp/out
+    # fio's terse lines, and apart what else it said on stdout (a warning)
+    grep '^3;' /tmp/out | sed "s/^/VGBENCH-TERSE $name /"
+    grep -v '^3;' /tmp/out | sed "s/^/VGBENCH-INFO $name: /"
     [ $rc = 0 ] || sed "s/^/VGBENCH-ERR $name /" /tmp/err | head -n 5
     sleep 1
 }
