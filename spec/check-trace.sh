@@ -1,8 +1,9 @@
 #!/bin/sh
 # make spec-check: list every requirement of the draft with its keyword and
 # the test that covers it; fail if a requirement has no trace line, if a cited
-# test does not exist, or if a device-side MUST is neither covered nor marked
-# uncovered.
+# test does not exist, does not run, or does not carry the requirement's
+# marker at an assertion, or if a device-side MUST is neither covered nor
+# marked uncovered.
 set -eu
 cd "$(dirname "$0")/.."
 tex=spec/grant-addressing.tex
@@ -18,6 +19,67 @@ function flush() { if (id != "") print id "\t" (txt ~ /MUST/ ? "MUST" : txt ~ /S
 id != "" { txt = txt " " $0 }
 END { flush() }
 ' "$tex" > "$tmp"
+# body FILE FUNCTION: the lines of FUNCTION's body, from its definition (a C
+# definition starts its line with the return type, a shell one with
+# "name()") to the "}" that starts a line.
+body() {
+    awk -v fn="$2" '
+        !inside && ($0 ~ "^[a-z].*[ *]" fn "\\(" || $0 ~ "^" fn "\\(\\)") && $0 !~ /;$/ {
+            inside = 1; print "{"; next }
+        inside && /^}/ { exit }
+        inside { print }' "$1"
+}
+
+# evidence_problem ID FILE:FUNCTION: empty when FUNCTION in FILE carries the
+# marker "spec: ID" on an assertion's line or on the line before one, and
+# runs: a test its cmocka suite registers, or a helper such a test calls
+# (C suites); otherwise why not.  A patch is not evidence: what it does is
+# shown by the test that runs it.
+evidence_problem() {
+    f=${2%%:*} fn=${2#*:}
+    case $f in
+    tests/*.c | tests/*.sh) ;;
+    *) echo "evidence is a test under tests/, not $f"; return ;;
+    esac
+    [ -f "$f" ] || { echo "no such file"; return; }
+    b=$(body "$f" "$fn")
+    [ -n "$b" ] || { echo "no function $fn"; return; }
+    printf '%s\n' "$b" | awk -v id="$1" '
+        armed && /assert|fail|expect|pass[ (]/ { ok = 1 }
+        { armed = 0 }
+        index($0, "spec: " id) {
+            rest = substr($0, index($0, "spec: " id) + length("spec: " id))
+            if (rest ~ /^[0-9]/) next  # FEAT-1 is not FEAT-10
+            if ($0 ~ /assert|fail|expect|pass[ (]/) ok = 1; else armed = 1
+        }
+        END { exit !ok }' ||
+        { echo "no \"spec: $1\" marker at an assertion in $fn"; return; }
+    case $f in
+    tests/unit/*.c | tests/integration/*.c) ;;
+    *) return ;;
+    esac
+    registered=$(grep -oE "(cmocka_unit_test[a-z_]*|[^a-z_]TA?)\([a-z0-9_]+" "$f" | sed 's/.*(//')
+    for t in $registered; do
+        [ "$t" = "$fn" ] && return
+    done
+    for t in $registered; do
+        body "$f" "$t" | grep -q "[^a-z0-9_]$fn(" && return
+    done
+    echo "$fn is neither a test its suite runs nor called by one"
+}
+
+# The checker can refuse: evidence without the marker, a patch, a helper no
+# test calls.
+for probe in "GRT-DEV-FEAT-1 tests/integration/test_hostile.c:test_c12_wrong_domid" \
+             "GRT-DRV-ACC-1 frontend-linux/series:x" \
+             "GRT-DEV-ERR-3 tests/integration/test_hostile.c:main"; do
+    # shellcheck disable=SC2086
+    if [ -z "$(evidence_problem $probe)" ]; then
+        echo "spec-check: the checker accepts bad evidence ($probe)" >&2
+        exit 1
+    fi
+done
+
 bad=0
 total=0; dev=0; dev_cov=0; dev_must=0; dev_must_cov=0; drv=0; drv_cov=0
 printf '%-16s %-10s %-10s %s\n' ID keyword status evidence
@@ -34,9 +96,9 @@ while IFS='	' read -r id kw; do
     if [ "$status" = covered ]; then
         [ -n "$ev" ] || { echo "spec-check: $id is covered by nothing" >&2; bad=1; }
         for ref in $ev; do
-            f=${ref%%:*} sym=${ref#*:}
-            if [ ! -f "$f" ] || ! grep -q -- "$sym" "$f"; then
-                echo "spec-check: $id cites $ref, which does not exist" >&2
+            why=$(evidence_problem "$id" "$ref")
+            if [ -n "$why" ]; then
+                echo "spec-check: $id cites $ref: $why" >&2
                 bad=1
             fi
         done

@@ -215,6 +215,7 @@ gpa_case() {
             sleep 1
         done
         if grep -q "device needs reset" "/run/be-$c.log"; then
+            # spec: GRT-DEV-ENC-1, spec: GRT-DEV-ERR-1
             pass "$c/needs-reset: $(grep -m1 -o 'device needs reset.*' "/run/be-$c.log")"
         else
             fail "$c/needs-reset: the backend did not refuse the guest in 120 s"
@@ -345,6 +346,12 @@ run_guest() {
 # image_check CASE MIB: dom0 finds the guest's pattern on vda's loop device.
 image_check() {
     if vg-e2e-blk verify /dev/loop0 "$SEED" "$2"; then
+        # In the grant cases the device is the driver's checker: it breaks on
+        # an address without bit 63, on a multi-page buffer whose handles are
+        # not consecutive, on a device-writable buffer granted read-only, and
+        # on grants to a domain other than the backend's; the guest's data
+        # arrives only if the driver did none of that.
+        # spec: GRT-DRV-ENC-1, spec: GRT-DRV-ENC-2, spec: GRT-DRV-ACC-2, spec: GRT-DRV-FEAT-2
         pass "$1/image holds the guest's $2 MiB"
     else
         fail "$1/image: dom0 does not see the guest's data"
@@ -368,6 +375,7 @@ pool_revoke_check() {
     # Unless the live map works, these are not the refs of the current pool
     # (the console's last pool line is older), and a refusal proves nothing.
     if vg-xenprobe grant-map "$d" "$first" > /run/probe-live.log 2>&1; then
+        # spec: GRT-DRV-POOL-1
         pass "$1/pool-live: dom$d's pool grant $first maps while the device is bound"
     else
         fail "$1/pool-live: refs $first..$last: $(cat /run/probe-live.log)"
@@ -379,6 +387,7 @@ pool_revoke_check() {
         vg-xenprobe grant-map "$d" "$ref" > /run/probe-ended.log 2>&1
         rc=$?
         if [ $rc = 3 ]; then
+            # spec: GRT-DEV-POOL-1
             pass "$1/pool-revoked: grant $ref after unbind: $(grep -o 'refused.*' /run/probe-ended.log)"
         else
             fail "$1/pool-revoked: grant $ref after unbind: rc $rc: $(cat /run/probe-ended.log)"

@@ -174,9 +174,11 @@ static void test_c12_bit63_clear_address(void **state)
     vdrv_put_desc(&r.v, 2, gpa + 2048, 1, D_WRITE, 0);
     vdrv_put_avail(&r.v, 0);
     simdom_stats_reset(r.d);
+    /* spec: GRT-DEV-ENC-1 */
     expect_needs_reset(&r);
     struct xensim_stats s;
     simdom_stats(r.d, &s);
+    /* spec: GRT-DEV-ENC-1, spec: GRT-DEV-ERR-2 */
     assert_int_equal(s.fgn_map_calls, 0);
     assert_int_equal(rig_down(&r), 0);
 }
@@ -188,6 +190,7 @@ static void test_c12_bad_ref(void **state)
     hostile_up(&r);
     vdrv_put_desc(&r.v, 0, (1ull << 63) | (7000ull << 12), 16, D_NEXT, 1);
     vdrv_put_desc(&r.v, 1, (1ull << 63) | (7001ull << 12), 1, D_WRITE, 0);
+    /* spec: GRT-DEV-ERR-1 */
     publish_expect_reset(&r, 0);
 }
 
@@ -208,6 +211,7 @@ static void test_c12_bad_ref_with_pool(void **state)
     assert_true(simdom_grants_mapped_now(r.d) > r.v.ring_map.npages); /* kept */
     vdrv_put_desc(&r.v, 0, (1ull << 63) | (7000ull << 12), 16, D_NEXT, 1);
     vdrv_put_desc(&r.v, 1, (1ull << 63) | (7001ull << 12), 1, D_WRITE, 0);
+    /* spec: GRT-DEV-POOL-1 */
     publish_expect_reset(&r, 0); /* which checks nothing is left mapped */
 }
 
@@ -236,6 +240,7 @@ static void test_c12_readonly_grant_for_writable_buffer(void **state)
     memset(simdom_gpa(r.d, hdr.gpa, 16), 0, 16);
     vdrv_put_desc(&r.v, 0, hdr.dma, 16, D_NEXT, 1);
     vdrv_put_desc(&r.v, 1, ro.dma, 513, D_WRITE, 0);
+    /* spec: GRT-DEV-ACC-2 */
     publish_expect_reset(&r, 0);
 }
 
@@ -253,6 +258,7 @@ static void test_c12_non_consecutive_refs(void **state)
     assert_int_equal(simdom_grant_raw(r.d, 7202, 0, (uint32_t)(gpa >> 12) + 1, 1), 0);
     vdrv_put_desc(&r.v, 0, hdr.dma, 16, D_NEXT, 1);
     vdrv_put_desc(&r.v, 1, (1ull << 63) | (7200ull << 12), 8192, D_WRITE, 0);
+    /* spec: GRT-DEV-ENC-2 */
     publish_expect_reset(&r, 0);
 }
 
@@ -301,6 +307,7 @@ static void test_c12_ring_not_granted(void **state)
     vdrv_write32(v, 0x0a0, 0x40002000);
     vdrv_write32(v, 0x044, 1);
     assert_int_equal(vdrv_read32(v, 0x044), 0);
+    /* spec: GRT-DEV-SCOPE-1 */
     assert_true(vdrv_status(v) & NEEDS_RESET);
     assert_int_equal(simdom_wait_irq(r.d, RIG_IRQ, 1000), 1);
     vdrv_write32(v, 0x070, 0);
@@ -321,6 +328,7 @@ static void test_c12_no_access_platform(void **state)
     vdrv_write32(v, 0x024, 1);
     vdrv_write32(v, 0x020, 1); /* VERSION_1 only */
     vdrv_write32(v, 0x070, 11);
+    /* spec: GRT-DEV-FEAT-2 */
     assert_int_equal(vdrv_status(v), 3);
     assert_int_equal(rig_down(&r), 0);
 }
@@ -357,6 +365,7 @@ static void test_c12_grant_feature_bits(void **state)
     struct rig r;
     assert_int_equal(rig_up(&r, NULL, VDRV_DMA_GRANT, false), 0);
     uint32_t hi = features_hi(&r.v, &r);
+    /* spec: GRT-DEV-FEAT-1 */
     assert_int_equal(hi & (ga | pool | 3), ga | pool | 3); /* with VERSION_1, ACCESS_PLATFORM */
     assert_int_equal(accept_hi(&r.v, 1 | ga), 3);            /* without ACCESS_PLATFORM */
     assert_int_equal(accept_hi(&r.v, 1 | 2 | ga | pool), 11); /* the draft's way */
@@ -371,8 +380,94 @@ static void test_c12_grant_feature_bits(void **state)
 
     assert_int_equal(rig_up(&r, NULL, VDRV_DMA_PHYS, false), 0);
     hi = features_hi(&r.v, &r);
+    /* spec: GRT-DEV-FEAT-4 */
     assert_int_equal(hi & (ga | pool), 0);
     assert_int_equal(accept_hi(&r.v, 1 | 2 | ga), 3); /* never offered */
+    assert_int_equal(rig_down(&r), 0);
+}
+
+/*
+ * GRT-DEV-TRANS-1: handles name the granting domain's table only.  Another
+ * guest grants a page to this backend's domain under a ref this guest never
+ * granted; this guest's ring names that ref.  The device must resolve it
+ * against this guest (where it is not granted) and break, and the other
+ * guest's page must stay unmapped and unwritten.
+ */
+static void test_c12_ref_of_another_granting_domain(void **state)
+{
+    (void)state;
+    struct rig r;
+    struct granted hdr;
+    hostile_up(&r);
+    struct simdom_params p = { .domid = 9, .backend_domid = 0, .nr_vcpus = 1,
+                               .ram_size = 16u << 20, .nr_grants = 8192 };
+    struct simdom *other = simdom_create(&p);
+    assert_non_null(other);
+    uint64_t gpa = simdom_alloc_pages(other, 1);
+    uint8_t *page = simdom_gpa(other, gpa, 4096);
+    memset(page, 0xee, 4096);
+    assert_int_equal(simdom_grant_raw(other, 7300, 0, (uint32_t)(gpa >> 12), 1), 0);
+    assert_null(simdom_granted_page(r.d, 7300, NULL)); /* not this guest's grant */
+    grant_page(&r, &hdr, true);
+    memset(simdom_gpa(r.d, hdr.gpa, 16), 0, 16); /* a read of sector 0 */
+    vdrv_put_desc(&r.v, 0, hdr.dma, 16, D_NEXT, 1);
+    vdrv_put_desc(&r.v, 1, (1ull << 63) | (7300ull << 12), 1, D_WRITE, 0);
+    vdrv_put_avail(&r.v, 0);
+    expect_needs_reset(&r);
+    /* spec: GRT-DEV-TRANS-1 */
+    assert_int_equal(simdom_grants_mapped_now(other), 0);
+    struct xensim_stats st;
+    simdom_stats(other, &st);
+    assert_int_equal(st.gnt_pages_mapped, 0);
+    assert_int_equal(st.gnt_copy_segs, 0);
+    for (unsigned i = 0; i < 4096; i++)
+        assert_int_equal(page[i], 0xee);
+    simdom_destroy(other);
+    assert_int_equal(rig_down(&r), 0);
+}
+
+/*
+ * GRT-DEV-LIFE-3: the guest revokes the status page's grant after its
+ * notify reached the device and before the device maps it (the simulator
+ * revokes it at the map attempt).  The device treats the buffer as invalid:
+ * broken, alive, nothing left mapped, and it serves again after a reset.
+ */
+static void test_c12_revoked_after_notify_before_map(void **state)
+{
+    (void)state;
+    struct rig r;
+    struct granted hdr, st;
+    hostile_up(&r);
+    grant_page(&r, &hdr, true);
+    grant_page(&r, &st, false);
+    memset(simdom_gpa(r.d, hdr.gpa, 16), 0, 16);
+    vdrv_put_desc(&r.v, 0, hdr.dma, 16, D_NEXT, 1);
+    vdrv_put_desc(&r.v, 1, st.dma, 1, D_WRITE, 0);
+    simdom_revoke_at_map(r.d, (uint32_t)st.m.ref);
+    vdrv_put_avail(&r.v, 0);
+    /* spec: GRT-DEV-LIFE-3 */
+    expect_needs_reset(&r);
+    assert_null(simdom_granted_page(r.d, (uint32_t)st.m.ref, NULL)); /* it was revoked */
+    assert_int_equal(simdom_revoke(r.d, (uint32_t)st.m.ref), 0);    /* and is not pinned */
+    assert_int_equal(rig_down(&r), 0);
+}
+
+/*
+ * GRT-DEV-FEAT-3: a grant-mode device refuses a driver that accepts neither
+ * GRANT_ADDRESSING nor the platform's equivalent (on Xen, ACCESS_PLATFORM
+ * with the platform's description), and accepts either way of saying it.
+ */
+static void test_c12_grant_or_platform_equivalent(void **state)
+{
+    (void)state;
+    const uint32_t ga = 1u << (VIRTIO_F_GRANT_ADDRESSING - 32);
+    struct rig r;
+    assert_int_equal(rig_up(&r, NULL, VDRV_DMA_GRANT, false), 0);
+    assert_true(features_hi(&r.v, &r) & ga);
+    /* spec: GRT-DEV-FEAT-3 */
+    assert_int_equal(accept_hi(&r.v, 1), 3);           /* neither: FEATURES_OK refused */
+    assert_int_equal(accept_hi(&r.v, 1 | 2), 11);      /* the platform's equivalent */
+    assert_int_equal(accept_hi(&r.v, 1 | 2 | ga), 11); /* the bit */
     assert_int_equal(rig_down(&r), 0);
 }
 
@@ -818,6 +913,19 @@ static void test_c14_flooding_vcpu_does_not_starve(void **state)
     unlink(r.img);
 }
 
+/* While a is broken, b (another guest's device) serves verified I/O; both processes live. */
+static void expect_other_serves(struct rig *a, struct rig *b)
+{
+    uint8_t w[8192], rd[8192];
+    for (unsigned i = 0; i < 20; i++) {
+        rig_pattern(w, sizeof(w), i);
+        assert_int_equal(vdrv_blk_sync(&b->v, T_OUT, 8u * i, w, sizeof(w)), S_OK);
+        assert_int_equal(vdrv_blk_sync(&b->v, T_IN, 8u * i, rd, sizeof(rd)), S_OK);
+        assert_memory_equal(w, rd, sizeof(w));
+    }
+    assert_true(sim_alive(a->pid) && sim_alive(b->pid));
+}
+
 static void test_c13_other_device_unaffected(void **state)
 {
     (void)state;
@@ -828,15 +936,32 @@ static void test_c13_other_device_unaffected(void **state)
     vdrv_write32(&a.v, R_NOTIFY, 0);
     assert_int_equal(simdom_wait_irq(a.d, RIG_IRQ, 2000), 1);
     assert_true(vdrv_status(&a.v) & NEEDS_RESET);
-    uint8_t w[8192], rd[8192];
-    for (unsigned i = 0; i < 20; i++) {
-        rig_pattern(w, sizeof(w), i);
-        assert_int_equal(vdrv_blk_sync(&b.v, T_OUT, 8u * i, w, sizeof(w)), S_OK);
-        assert_int_equal(vdrv_blk_sync(&b.v, T_IN, 8u * i, rd, sizeof(rd)), S_OK);
-        assert_memory_equal(w, rd, sizeof(w));
-    }
+    expect_other_serves(&a, &b);
     assert_false(vdrv_status(&b.v) & NEEDS_RESET);
-    assert_true(sim_alive(a.pid) && sim_alive(b.pid));
+    assert_int_equal(rig_down(&b), 0);
+    vdrv_write32(&a.v, R_STATUS, 0);
+    reset_serve_down(&a);
+}
+
+/* The same with an error in the driver's addresses: a ref the guest never granted. */
+static void test_c13_address_error_other_device_unaffected(void **state)
+{
+    (void)state;
+    struct rig a, b;
+    struct granted hdr;
+    hostile_up(&a);
+    assert_int_equal(rig_up_dom(&b, 2, NULL, VDRV_DMA_GRANT, true), 0);
+    grant_page(&a, &hdr, true);
+    memset(simdom_gpa(a.d, hdr.gpa, 16), 0, 16);
+    vdrv_put_desc(&a.v, 0, hdr.dma, 16, D_NEXT, 1);
+    vdrv_put_desc(&a.v, 1, (1ull << 63) | (7999ull << 12), 1, D_WRITE, 0);
+    vdrv_put_avail(&a.v, 0);
+    vdrv_write32(&a.v, R_NOTIFY, 0);
+    assert_int_equal(simdom_wait_irq(a.d, RIG_IRQ, 2000), 1);
+    assert_true(vdrv_status(&a.v) & NEEDS_RESET);
+    expect_other_serves(&a, &b);
+    /* spec: GRT-DEV-ERR-3 */
+    assert_false(vdrv_status(&b.v) & NEEDS_RESET);
     assert_int_equal(rig_down(&b), 0);
     vdrv_write32(&a.v, R_STATUS, 0);
     reset_serve_down(&a);
@@ -893,8 +1018,12 @@ int main(void)
         cmocka_unit_test(test_c12_ring_not_granted),
         cmocka_unit_test(test_c12_no_access_platform),
         cmocka_unit_test(test_c12_grant_feature_bits),
+        cmocka_unit_test(test_c12_grant_or_platform_equivalent),
+        cmocka_unit_test(test_c12_ref_of_another_granting_domain),
+        cmocka_unit_test(test_c12_revoked_after_notify_before_map),
         cmocka_unit_test(test_c13_1000_episodes_do_not_leak),
         cmocka_unit_test(test_c13_other_device_unaffected),
+        cmocka_unit_test(test_c13_address_error_other_device_unaffected),
         cmocka_unit_test(test_c03_chain_within_queue_size_with_indirect),
         cmocka_unit_test(test_c03_chain_longer_than_queue_size_with_indirect),
         cmocka_unit_test(test_c14_flooding_vcpu_does_not_starve),

@@ -298,6 +298,7 @@ static void expect_sigsys(const char *what)
 static void test_forbidden_foreign_map_in_grant_mode(void **state)
 {
     (void)state;
+    /* spec: GRT-DEV-ERR-2 */
     expect_sigsys("foreign-map");
 }
 

@@ -41,9 +41,11 @@ static void roundtrip(struct rig *r, enum vdrv_dma dma)
         uint32_t n = sizes[i];
         uint8_t *w = malloc(n), *rd = malloc(n), *img = malloc(n);
         rig_pattern(w, n, i + 1);
+        /* spec: GRT-DEV-ACC-1 */
         assert_int_equal(vdrv_blk_sync(&r->v, T_OUT, sector, w, n), S_OK);
         /* grant mode: the data grants are unmapped before completion */
         if (dma == VDRV_DMA_GRANT)
+            /* spec: GRT-DEV-LIFE-1 */
             assert_int_equal(simdom_grants_mapped_now(r->d), ring_pages);
         memset(rd, 0, n);
         assert_int_equal(vdrv_blk_sync(&r->v, T_IN, sector, rd, n), S_OK);
@@ -102,6 +104,7 @@ static void test_grant_pool_persistent_mappings(void **state)
     /* the driver revokes the pool after a reset: nothing may still be mapped */
     vdrv_remove(&r.v);
     r.probed = false;
+    /* spec: GRT-DEV-POOL-1 */
     assert_int_equal(simdom_grants_mapped_now(r.d), 0);
     assert_int_equal(r.v.grant_busy, 0);
     /* the next driver may be a dynamic-grant one: per-request unmapping again */

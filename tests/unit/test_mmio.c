@@ -30,6 +30,7 @@ static void test_identity(void **state)
     assert_int_equal(rd(VIRTIO_MMIO_DEVICE_ID), 2);
     wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
     /* VERSION_1, ACCESS_PLATFORM and, in grant mode, GRANT_ADDRESSING and GRANT_POOL */
+    /* spec: GRT-DEV-FEAT-1 */
     assert_int_equal(rd(VIRTIO_MMIO_DEVICE_FEATURES),
                      3u | (1u << (VIRTIO_F_GRANT_ADDRESSING - 32)) |
                          (1u << (VIRTIO_F_GRANT_POOL - 32)));
@@ -46,6 +47,7 @@ static void test_features_ok_refusals(void **state)
     negotiate(0); /* no VERSION_1 */
     assert_false(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK);
     negotiate(1); /* grant mode without ACCESS_PLATFORM */
+    /* spec: GRT-DEV-FEAT-2 */
     assert_false(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK);
     negotiate(1 | 2 | 0x100); /* a feature never offered */
     assert_false(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK);
@@ -279,10 +281,12 @@ static void test_async_reset_drains_in_flight(void **state)
         assert_int_equal(m.inflight, 8);
         if (how == 0) {
             wr(VIRTIO_MMIO_STATUS, 0);
+            /* spec: GRT-DEV-LIFE-2 */
             assert_int_equal(simdom_grants_mapped_now(ip.d), 0);
         } else {
             wr(VIRTIO_MMIO_QUEUE_READY, 0);
             assert_int_equal(rd(VIRTIO_MMIO_QUEUE_READY), 0);
+            /* spec: GRT-DEV-LIFE-2 */
             assert_int_equal(simdom_grants_mapped_now(ip.d), 0);
         }
         assert_int_equal(m.inflight, 0);
@@ -477,6 +481,7 @@ static void batch_of_ten(bool async)
     vq_before_used_hook = NULL;
     assert_int_equal(used_idx(), 10);
     assert_int_equal(publishes, 10);
+    /* spec: GRT-DEV-LIFE-1 */
     assert_int_equal(published_with_data_mapped, 0);
     assert_int_equal(ip.g.stats.map_calls - maps0, 2);
     assert_int_equal(ip.g.stats.unmap_calls - unmaps0, 2);

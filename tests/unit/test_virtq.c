@@ -155,6 +155,7 @@ static void test_indirect_valid(void **state)
 {
     (void)state;
     indirect(32, VRING_DESC_F_INDIRECT, VRING_DESC_F_WRITE, 1);
+    /* spec: GRT-DEV-SCOPE-2 */
     assert_int_equal(c.n, 2);
     assert_true(c.buf[1].writable);
     /* the indirect table was unmapped once copied */
@@ -215,6 +216,7 @@ static void test_indirect_table_not_granted(void **state)
     (void)state;
     vdrv_encode_desc(ring, 0, (1ull << 63) | (900ull << 12), 32, VRING_DESC_F_INDIRECT, 0);
     publish(0);
+    /* spec: GRT-DEV-SCOPE-2 */
     assert_int_equal(pop(&c), -EFAULT);
 }
 
@@ -262,6 +264,7 @@ static void test_start_refusals(void **state)
     q.used_addr = 0x40000000; /* a physical address in grant mode */
     assert_int_equal(vq_start(&q, &ip.g), -EINVAL);
     q.used_addr = (1ull << 63) | (1000ull << 12); /* not granted */
+    /* spec: GRT-DEV-SCOPE-1 */
     assert_int_equal(vq_start(&q, &ip.g), -EFAULT);
 }
 
@@ -276,6 +279,7 @@ static void test_gmem_refusals(void **state)
     b.writable = false;
     assert_int_equal(gmem_map_bufs(&ip.g, &b, 1, &sg), 0);
     assert_int_equal(gmem_span_write(&sg.span[0], 0, "x", 1), -EFAULT);
+    /* spec: GRT-DEV-ACC-3 */
     assert_int_equal(gmem_span_read(&sg.span[0], 10, ro, 7), -EFAULT); /* past len 16 */
     assert_int_equal(gmem_span_read(&sg.span[0], UINT64_MAX, ro, 2), -EFAULT);
     gmem_unmap(&ip.g, &sg);
@@ -283,6 +287,7 @@ static void test_gmem_refusals(void **state)
     assert_int_equal(gmem_map_bufs(&ip.g, &b, 1, &sg), -EINVAL);
     b.addr = (1ull << 63) | (0xffffffffull << 12);
     b.len = 8192; /* consecutive refs would wrap */
+    /* spec: GRT-DEV-ENC-3 */
     assert_int_equal(gmem_map_bufs(&ip.g, &b, 1, &sg), -EINVAL);
     /* a grant to another domain */
     uint64_t gpa = simdom_alloc_pages(ip.d, 1);
@@ -372,6 +377,7 @@ static void test_persist_bounded(void **state)
     gmem_unmap(&ip.g, &sg);
     assert_int_equal(gmem_map_data(&ip.g, &b, 1, &sg), 0); /* kept: no new map */
     assert_int_equal(ip.g.stats.persist_hits, 1);
+    /* spec: GRT-DEV-POOL-2 */
     assert_int_equal(gmem_span_write(&sg.span[0], 0, "x", 1), -EFAULT); /* readable only */
     b.writable = true; /* the same page as a device-writable buffer: its own mapping */
     assert_int_equal(gmem_map_data(&ip.g, &b, 1, &sg), 0);
@@ -385,6 +391,7 @@ static void test_persist_bounded(void **state)
         gmem_unmap(&ip.g, &sg);
     }
     assert_true(ip.g.stats.persist_evictions > 0);
+    /* spec: GRT-DEV-POOL-2 */
     assert_true(ip.g.persist.pages <= GMEM_PERSIST_PAGES);
     unsigned live = 0;
     for (unsigned i = 0; i < GMEM_PERSIST_ENTRIES; i++)
@@ -392,6 +399,7 @@ static void test_persist_bounded(void **state)
     assert_true(live > 0 && live <= GMEM_PERSIST_ENTRIES);
     /* a kept mapping does not excuse an address that is not a grant */
     b = (struct gmem_buf){ 0x40000000, 16, false };
+    /* spec: GRT-DEV-POOL-2 */
     assert_int_equal(gmem_map_data(&ip.g, &b, 1, &sg), -EINVAL);
     /* reset: everything is released, and mapping goes back to per request */
     gmem_persist_enable(&ip.g, false);

@@ -310,6 +310,11 @@ int simdom_revoke(struct simdom *d, uint32_t ref)
     return 0;
 }
 
+void simdom_revoke_at_map(struct simdom *d, uint32_t ref)
+{
+    atomic_store(&d->dom.hdr->revoke_at_pin, ref + 1);
+}
+
 void simdom_release_refs(struct simdom *d, uint32_t ref, uint32_t n)
 {
     for (uint32_t i = 0; i < n && ref + i < d->dom.hdr->nr_grants; i++)

@@ -104,6 +104,11 @@ static int pin(struct xensim_dom *d, uint32_t ref, uint16_t self, int writable)
         return GNTST_bad_gntref;
     grant_entry_v1_t *e = &d->gnttab[ref];
     _Atomic uint16_t *flags = (_Atomic uint16_t *)&e->flags;
+    uint32_t armed = ref + 1;
+    if (atomic_compare_exchange_strong(&d->hdr->revoke_at_pin, &armed, 0)) {
+        uint16_t idle = atomic_load(flags) & ~(GTF_reading | GTF_writing);
+        atomic_compare_exchange_strong(flags, &idle, 0); /* as the guest's revoke would */
+    }
     uint16_t f = atomic_load(flags);
     for (;;) {
         if ((f & GTF_type_mask) != GTF_permit_access)

@@ -244,6 +244,7 @@ static void check_grant_addressing(int want)
     read_features(feat, sizeof(feat));
     int got = strlen(feat) > 44 && feat[44] == '1';
     if (got && (feat[32] != '1' || feat[33] != '1'))
+        /* spec: GRT-DRV-FEAT-1 */
         fail("grant-addressing", "VIRTIO_F_GRANT_ADDRESSING without VERSION_1 and "
                                  "ACCESS_PLATFORM (features %s)", feat);
     else if (got == want)
@@ -301,6 +302,7 @@ static void report_exposure(int pool_expected, int ring_ro_expected)
          * default) read-write like the rest.
          */
         if (ring_ro_expected && ring_ro > 0)
+            /* spec: GRT-DRV-ACC-1 */
             pass("ring-ro", "%s: %ld ring pages granted read-only", de->d_name, ring_ro);
         else if (ring_ro_expected)
             fail("ring-ro", "%s: the whole ring is granted read-write", de->d_name);

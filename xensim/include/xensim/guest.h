@@ -44,6 +44,13 @@ int simdom_grant_raw(struct simdom *d, uint32_t ref, uint16_t domid, uint32_t fr
                      uint16_t flags);
 /* Linux gnttab_end_foreign_access_ref: -EBUSY while the backend maps it. */
 int simdom_revoke(struct simdom *d, uint32_t ref);
+/*
+ * The race of a revocation with the backend's map, made certain: the grant
+ * is revoked at the backend's next attempt to map it, after the notify the
+ * backend is serving and before Xen's check.  simdom_revoke afterwards
+ * settles the guest's own bookkeeping.
+ */
+void simdom_revoke_at_map(struct simdom *d, uint32_t ref);
 void simdom_release_refs(struct simdom *d, uint32_t ref, uint32_t n); /* back to free pool */
 uint32_t simdom_grants_mapped_now(struct simdom *d); /* entries with reading/writing */
 /* The page an entry grants the backend domain, or NULL: what the table says, for reference models. */

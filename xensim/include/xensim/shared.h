@@ -84,6 +84,12 @@ struct xensim_dom_hdr {
 
     struct xensim_port ports[XENSIM_MAX_PORTS];
     uint32_t irq_level[1024 / 32]; /* mirrors the SPI lines */
+    /*
+     * ref + 1, or 0: the guest revokes that grant at the backend's next
+     * attempt to pin it, just before Xen's check, as a revocation racing
+     * the backend would land (simdom_revoke_at_map).
+     */
+    _Atomic uint32_t revoke_at_pin;
 
     _Atomic uint32_t stats_lock;
     struct xensim_stats stats;
