@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The mapping layer for the transport's proof (eva_mmio.c): every span, of
- * rings and of data, points at the start of one block of guest memory as
+ * The mapping layer for the transport's proof (eva_mmio_regs.c,
+ * eva_mmio_serve.c): every span, of rings and of data, points at the start of one block of guest memory as
  * large as any span can be (2^32 bytes); a ring map makes its first page
  * unknown again, the rest keeps whatever EVA last knew.  All buffers
  * alias, as a guest may make them.  Coarser than model_gmem.c (an access
@@ -87,10 +87,15 @@ int gmem_fetch(struct gmem *g, const struct gmem_buf *b, void *dst)
     return 0;
 }
 
+/* PROVE_BATCH 0 or 1: one of the two serving paths per run (the mode decides it). */
 bool gmem_can_batch(const struct gmem *g)
 {
     (void)g;
+#ifdef PROVE_BATCH
+    return PROVE_BATCH;
+#else
     return prove_bool();
+#endif
 }
 
 int gmem_data_pages(const struct gmem *g, const struct gmem_buf *bufs, unsigned n,

@@ -14,6 +14,7 @@
 #define htole64(x) ((uint64_t)(x))
 /* One thread here: ordering against the guest is not what EVA checks. */
 #define __atomic_thread_fence(order) ((void)(order))
+#define __atomic_signal_fence(order) ((void)(order))
 /* Frama-C 25 does not parse C11 static assertions; the compilers check them. */
 #define _Static_assert(cond, msg) struct vg_prove_static_assert_unused
 #endif
