@@ -15,6 +15,20 @@
  *
  * mmio.c is included, as in part one (eva_mmio_regs.c), for symmetry: this
  * part analyses every function of it as compiled.
+ *
+ * Not a proof yet (`tests/prove/run.sh --mmio`, measured 2026-12-03 at
+ * 991a6d0, queue size 2, three steps): 284 alarms in 270 s over both
+ * serving paths; with the batch path off (PROVE_DEFS=-DPROVE_BATCH=0) 224
+ * alarms in 757 s.  Where the imprecision starts, on either path: the
+ * mapping model's per-span loop is merged (model_alias.c, the span's
+ * writable flag), and the request slot that free_slot returns ranges over
+ * several slots once a step's states are joined, so a span is read at two
+ * imprecise indices at once (a slot, then a span in its list) and its
+ * fields smear into each other ("Misaligned", span.c gmem_sg_len).  On the
+ * batch path the same happens to a batch's members (bb->r[j], bi).  Next:
+ * the model's loop unrolled to the chain's length, slots split by index
+ * (-eva-split-return on an index free_slot returns, or per-slot
+ * partitioning), and the batch loops unrolled to the queue size.
  */
 #include <errno.h>
 #include <string.h>
