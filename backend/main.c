@@ -325,7 +325,7 @@ static void report(const struct backend *b)
     for (unsigned q = 0; q < nq && q < VIRTIO_MMIO_MAX_QUEUES; q++)
         len += (size_t)snprintf(by_queue + len, sizeof(by_queue) - len, " %llu",
                                 (unsigned long long)m->chains_by_queue[q]);
-    vg_info("chains served by queue:%s", by_queue);
+    vg_info("chains by queue:%s", by_queue); /* no "served ": scripts key on that word */
 }
 
 /* STATE, right after CONFIG: the area this device's state lives in, mapped here. */

@@ -203,18 +203,18 @@ CFG
     if [ "$kind" = dd ]; then
         dd_run stop "bench-$m"
         sleep 2 # its console reaches the log
-        tr -d '\r' < "$DD_LOG" | grep -o "\[dd backend bench-$m\] .*says: .*\(image I/O\|served\) .*" |
+        tr -d '\r' < "$DD_LOG" | grep -o "\[dd backend bench-$m\] .*says: .*\(image I/O\|served\|chains by queue:\) .*" |
             sed "s/.*says: /BENCH STATS $m /"
     elif [ "$kind" != blkback ]; then
         kill -TERM $BE_PID 2>/dev/null
         wait $BE_PID
-        grep -o 'device 51712 says: .*\(image I/O\|served\) .*' "/run/be-bench-$m.log" |
+        grep -o 'device 51712 says: .*\(image I/O\|served\|chains by queue:\) .*' "/run/be-bench-$m.log" |
             sed "s/.*says: /BENCH STATS $m /"
         # what the device had to say about its guest (a broken device's reason)
         grep -o 'says: .*: warn: .*' "/run/be-bench-$m.log" | head -n 5 |
             sed "s/.*says: /BENCH $m INFO device: /"
         # MQ: the chains of the row that asked for several queues came on several
-        bq=$(grep -o 'chains served by queue:.*' "/run/be-bench-$m.log" | tail -n1 | cut -d: -f2)
+        bq=$(grep -o 'chains by queue:.*' "/run/be-bench-$m.log" | tail -n1 | cut -d: -f2)
         busy=0
         for c in $bq; do [ "$c" -gt 0 ] && busy=$((busy + 1)); done
         case "$m" in

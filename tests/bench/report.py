@@ -50,7 +50,7 @@ def parse_stats(text):
     for key, pat in [("chains", r"served (\d+) chains"), ("maps", r"maps (\d+) unmaps"),
                      ("copies", r"grant copies (\d+)"), ("peak", r"pages mapped peak (\d+)"),
                      ("engine", r"image I/O ([a-z_]+):"),
-                     ("by_queue", r"chains served by queue:((?: \d+)+)")]:
+                     ("by_queue", r"chains by queue:((?: \d+)+)")]:
         m = re.search(pat, text)
         if m:
             out[key] = m.group(1).strip() if key in ("engine", "by_queue") else int(m.group(1))
