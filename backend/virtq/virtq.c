@@ -182,6 +182,12 @@ int vq_chain_at(struct virtq *vq, struct gmem *g, uint16_t head, struct vq_chain
 {
     if (!vq->started)
         return -EINVAL;
+    /* The walk checks it too; here the chain's head is never out of range,
+     * even in a partial walk, and an analyser sees it (tests/prove/). */
+    if (head >= vq->size) {
+        vg_log_guest("queue: descriptor index %u >= %u", head, vq->size);
+        return -ERANGE;
+    }
     c->head = head;
     c->n = 0;
     c->read_len = c->write_len = 0;
