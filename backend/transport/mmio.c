@@ -325,18 +325,23 @@ static int start_chain(struct mmio_dev *m, unsigned q, struct mmio_req *r,
     return publish_chain(m, r, written) < 0 ? -EFAULT : 1;
 }
 
-/* Chains taken from one queue, slots reserved, not mapped yet. */
+/*
+ * Chains taken from one queue, slots reserved, not mapped yet.  Slots by
+ * index, not by pointer: an unused entry is still a slot (0), never NULL,
+ * which is what lets the proof (tests/prove/) see every access in bounds.
+ */
+_Static_assert(VDEV_MAX_PENDING <= 256, "a slot index fits in a byte");
 struct batch_build {
-    struct mmio_req *r[MMIO_BATCH_MAX];
+    uint8_t slot[MMIO_BATCH_MAX];
     unsigned n;
     uint32_t pages;
 };
 
 /* Give the reserved slots back: nothing of theirs was mapped or handed over. */
-static void batch_drop(struct batch_build *bb)
+static void batch_drop(struct mmio_dev *m, struct batch_build *bb)
 {
     for (unsigned j = 0; j < bb->n; j++)
-        bb->r[j]->busy = false;
+        m->req[bb->slot[j]].busy = false;
     bb->n = 0;
     bb->pages = 0;
 }
@@ -357,37 +362,41 @@ static int batch_start(struct mmio_dev *m, unsigned q, struct batch_build *bb)
     while (bi < VDEV_MAX_PENDING && m->batch[bi].busy)
         bi++;
     if (bi == VDEV_MAX_PENDING) {
-        batch_drop(bb);
+        batch_drop(m, bb);
         mmio_fail_device(m, "no batch free (a transport bug)");
         return -EBUSY;
     }
     struct mmio_batch *b = &m->batch[bi];
     struct gmem_batch_chain c[MMIO_BATCH_MAX];
     for (unsigned j = 0; j < k; j++) {
-        const struct vq_chain *ch = &m->chain[bb->r[j] - m->req];
-        c[j] = (struct gmem_batch_chain){ .bufs = ch->buf, .n = ch->n, .sg = &bb->r[j]->sg };
+        const struct vq_chain *ch = &m->chain[bb->slot[j]];
+        c[j] = (struct gmem_batch_chain){ .bufs = ch->buf, .n = ch->n,
+                                          .sg = &m->req[bb->slot[j]].sg };
     }
     int rc = gmem_map_batch(m->gmem, c, k, &b->maps);
     if (rc < 0) {
-        batch_drop(bb);
+        batch_drop(m, bb);
         mmio_fail_device(m, map_error(rc));
         return rc;
     }
     b->busy = true;
     b->pending = k;
     m->ctr.batches++;
-    struct mmio_req *rs[MMIO_BATCH_MAX];
+    /* The members, kept: handing a chain over may complete chains and start
+     * another batch, which reuses bb. */
+    uint8_t member[MMIO_BATCH_MAX];
+    memcpy(member, bb->slot, sizeof(member));
     for (unsigned j = 0; j < k; j++) {
-        struct mmio_req *r = rs[j] = bb->r[j];
+        struct mmio_req *r = &m->req[member[j]];
         r->done = false;
         r->batch = (int16_t)bi;
         r->queue = (uint8_t)q;
-        r->head = m->chain[r - m->req].head;
+        r->head = m->chain[member[j]].head;
     }
     bb->n = 0;
     bb->pages = 0;
     for (unsigned j = 0; j < k; j++) {
-        struct mmio_req *r = rs[j];
+        struct mmio_req *r = &m->req[member[j]];
         if (!live(m) || (m->stopping_queues & (1u << q)) || !m->vq[q].started) {
             batch_member_done(m, r, bi, 0); /* broken while handing over: released only */
             continue;
@@ -419,7 +428,7 @@ static int batch_add(struct mmio_dev *m, unsigned q, struct batch_build *bb, str
     uint32_t pages;
     int rc = gmem_data_pages(m->gmem, chain->buf, chain->n, &pages);
     if (rc < 0) {
-        batch_drop(bb);
+        batch_drop(m, bb);
         mmio_fail_device(m, map_error(rc));
         return rc;
     }
@@ -437,7 +446,7 @@ static int batch_add(struct mmio_dev *m, unsigned q, struct batch_build *bb, str
     r->busy = true; /* reserved */
     r->done = false;
     r->batch = -1;
-    bb->r[bb->n++] = r;
+    bb->slot[bb->n++] = (uint8_t)(r - m->req);
     bb->pages += pages;
     return bb->n == MMIO_BATCH_MAX ? batch_start(m, q, bb) : 1;
 }
@@ -487,7 +496,7 @@ static void process_queue(struct mmio_dev *m, unsigned q)
                 if (rc == 0)
                     break;
                 if (rc < 0) {
-                    batch_drop(&bb);
+                    batch_drop(m, &bb);
                     mmio_fail_device(m, "malformed ring or descriptor chain");
                     return;
                 }
