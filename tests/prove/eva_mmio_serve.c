@@ -21,11 +21,17 @@
  * mmio.c is included, as in part one (eva_mmio_regs.c), for symmetry: this
  * part analyses every function of it as compiled.
  *
- * Where it stands (2026-12-03): PROVE_LIVE=0 has no alarm (make prove, 40
- * s).  PROVE_LIVE=1 does not finish in 15 minutes: the poll resumes the
- * queues with the first notify's outcomes joined, and the batch being built
- * (bb.n, bb.r[]) joins into slots that may be NULL (10 alarms when
- * stopped, all in batch_start/batch_drop and what they reach).
+ * Where it stands (2026-12-03): PROVE_LIVE=0 has no alarm (make prove, 44
+ * s, both serving paths).  PROVE_LIVE=1 is not a proof yet: it did not
+ * finish in 20 minutes (-eva-slevel 200, thousands of states superposed
+ * where a poll resumes the waiting queues), and had 2 alarms when stopped,
+ * both saved_published reading a publish marker's head as an index
+ * (saved.c, from batch_member_done under the poll); with the batch path
+ * off (-DPROVE_BATCH=0) 3, the third a queue size of 0 in a started queue,
+ * a join of a reset state with a serving one.  Neither is explained yet.
+ * Before the batch kept slot indices (mmio.c, batch_build), the same run
+ * had 10, from NULL members of a joined batch.
+ */
  */
 #include <errno.h>
 #include <string.h>
