@@ -32,7 +32,6 @@
  * Before the batch kept slot indices (mmio.c, batch_build), the same run
  * had 10, from NULL members of a joined batch.
  */
- */
 #include <errno.h>
 #include <string.h>
 
