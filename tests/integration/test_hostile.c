@@ -307,7 +307,7 @@ static void test_c12_ring_not_granted(void **state)
     vdrv_write32(v, 0x0a0, 0x40002000);
     vdrv_write32(v, 0x044, 1);
     assert_int_equal(vdrv_read32(v, 0x044), 0);
-    /* spec: GRT-DEV-SCOPE-1 */
+    /* spec: GRT-DEV-SCOPE-1, spec: GRT-DEV-MMIO-1 (the queue registers hold grant addresses) */
     assert_true(vdrv_status(v) & NEEDS_RESET);
     assert_int_equal(simdom_wait_irq(r.d, RIG_IRQ, 1000), 1);
     vdrv_write32(v, 0x070, 0);
@@ -960,7 +960,7 @@ static void test_c13_address_error_other_device_unaffected(void **state)
     assert_int_equal(simdom_wait_irq(a.d, RIG_IRQ, 2000), 1);
     assert_true(vdrv_status(&a.v) & NEEDS_RESET);
     expect_other_serves(&a, &b);
-    /* spec: GRT-DEV-ERR-3 */
+    /* The note under the spec's Errors: one driver's bad address breaks only its device. */
     assert_false(vdrv_status(&b.v) & NEEDS_RESET);
     assert_int_equal(rig_down(&b), 0);
     vdrv_write32(&a.v, R_STATUS, 0);
