@@ -226,6 +226,20 @@ seeds['vqgraph'] = {
         bytes.fromhex('f8ff070000000000008010 00dc00f40002ff'.replace(' ', '')),
 }
 
+# fuzz_pcicfg: 7-byte records: op (bit 0 write, bits 1-3 width code, bit 6
+# an offset near 2^32, bit 7 a second offset byte), offset, offset high, value.
+def cfg(op, reg, val, hi=0):
+    return bytes([op, reg, hi]) + struct.pack('<I', val)
+
+seeds['pcicfg'] = {
+    'bar-sizing': cfg(0x05, 0x10, 0xffffffff) + cfg(0x04, 0x10, 0) + cfg(0x05, 0x10, 0xf0000000) +
+                  cfg(0x03, 0x04, 0x0407) + cfg(0x04, 0x10, 0),
+    'capability-walk': cfg(0x00, 0x34, 0) + cfg(0x00, 0x40, 0) + cfg(0x00, 0x41, 0) +
+                       cfg(0x02, 0x42, 0) + cfg(0x03, 0x42, 0xc000),
+    'past-the-end': cfg(0x85, 0xfe, 0xffffffff, hi=1) + cfg(0x45, 0xfc, 0xffffffff) +
+                    cfg(0x09, 0x3c, 0xaa) + cfg(0x0c, 0x3c, 0),
+}
+
 for harness, cases in seeds.items():
     d = os.path.join(HERE, 'corpus', harness)
     os.makedirs(d, exist_ok=True)
