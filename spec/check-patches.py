@@ -20,7 +20,7 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PATCHES = os.path.join(TOP, "spec", "patches")
 SOURCES = os.path.join(TOP, "spec", "virtio")
 SENDER = "From: (the sender fills in name and address, and adds Signed-off-by)"
-N = 4
+N = 3
 
 
 def fail(msg):
@@ -64,7 +64,7 @@ def main():
             fail("%s: the From line is not left to the sender" % name)
         if "Signed-off-by:" in text:
             fail("%s: has a Signed-off-by: only the sender can give one" % name)
-        if "Subject: [PATCH %d/%d]" % (i, N) not in text:
+        if "Subject: [PATCH RFC %d/%d]" % (i, N) not in text:
             fail("%s: not patch %d of %d" % (name, i, N))
         if "\\reqid" in text:
             fail("%s: carries the draft's requirement IDs" % name)

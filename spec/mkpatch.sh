@@ -25,15 +25,14 @@ git clone -q --no-checkout "$src" "$work/vs"
 git -C "$work/vs" checkout -q -b grant-addressing "$base"
 
 # The new files of each patch, in order.
-files_1="grant-addressing.tex"
+files_1="grant-addressing.tex grant-xen.tex"
 files_2=""
-files_3="grant-xen.tex"
-files_4="grant-pool.tex"
+files_3="grant-pool.tex"
 
 export GIT_AUTHOR_NAME="sender" GIT_AUTHOR_EMAIL="sender@invalid"
 export GIT_COMMITTER_NAME="sender" GIT_COMMITTER_EMAIL="sender@invalid"
 export GIT_AUTHOR_DATE="2026-12-03T00:00:00Z" GIT_COMMITTER_DATE="2026-12-03T00:00:00Z"
-for n in 1 2 3 4; do
+for n in 1 2 3; do
     git -C "$work/vs" apply --whitespace=nowarn "$top/spec/virtio/edits/000$n.diff"
     eval "files=\$files_$n"
     for f in $files; do
@@ -44,7 +43,8 @@ for n in 1 2 3 4; do
 done
 rm -rf "$out"
 mkdir -p "$out"
-git -C "$work/vs" format-patch -q --no-signature --zero-commit -o "$out" "$base"
+git -C "$work/vs" format-patch -q --no-signature --zero-commit --subject-prefix="PATCH RFC" \
+    -o "$out" "$base"
 # No identity is made up: the sender's goes on the From line.
 for p in "$out"/*.patch; do
     sed -i 's/^From: sender <sender@invalid>$/From: (the sender fills in name and address, and adds Signed-off-by)/' "$p"
