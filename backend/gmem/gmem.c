@@ -325,11 +325,6 @@ int gmem_map_bufs(struct gmem *g, const struct gmem_buf *bufs, unsigned n, struc
     return rc < 0 ? rc : map_described(g, bufs, n, f, sg);
 }
 
-bool gmem_can_batch(const struct gmem *g)
-{
-    return (g->mode == GMEM_GRANT && !g->persist.enabled) || g->mode == GMEM_FOREIGN;
-}
-
 uint32_t gmem_data_room(const struct gmem *g)
 {
     return GMEM_MAX_CHAIN_PAGES - g->data_pages;

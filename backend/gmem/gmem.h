@@ -173,7 +173,12 @@ struct gmem_batch_chain {
     unsigned n;
     struct gmem_sg *sg;
 };
-bool gmem_can_batch(const struct gmem *g);
+/* Batching needs per-request data maps: grant without a pool, or foreign.
+ * Inline, so the transport's proof runs this rule, not a model of it. */
+static inline bool gmem_can_batch(const struct gmem *g)
+{
+    return (g->mode == GMEM_GRANT && !g->persist.enabled) || g->mode == GMEM_FOREIGN;
+}
 /* The pages a chain's data would map; negative errno as gmem_map_bufs. */
 int gmem_data_pages(const struct gmem *g, const struct gmem_buf *bufs, unsigned n,
                     uint32_t *pages);

@@ -55,9 +55,14 @@ void saved_published(struct saved_area *a, unsigned q)
     if (!s || q >= SAVED_QUEUES || !s->q[q].pub_set)
         return;
     struct saved_queue *sq = &s->q[q];
+    /* Read once and checked where it is used, as a restart does: a count is
+     * never written outside the head table, whatever the page holds. */
+    uint16_t head = sq->pub_head;
+    if (head >= VQ_MAX_SIZE)
+        return;
     SAVED_ORDER();
     /* Written, not decremented: a restart repeats exactly these two stores. */
-    sq->taken[sq->pub_head] = sq->pub_taken ? (uint8_t)(sq->pub_taken - 1) : 0;
+    sq->taken[head] = sq->pub_taken ? (uint8_t)(sq->pub_taken - 1) : 0;
     sq->used_idx = sq->pub_target;
     SAVED_ORDER();
     sq->pub_set = 0;

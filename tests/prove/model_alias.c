@@ -74,17 +74,6 @@ int gmem_fetch(struct gmem *g, const struct gmem_buf *b, void *dst)
     return 0;
 }
 
-/* PROVE_BATCH 0 or 1: one of the two serving paths per run (the mode decides it). */
-bool gmem_can_batch(const struct gmem *g)
-{
-    (void)g;
-#ifdef PROVE_BATCH
-    return PROVE_BATCH;
-#else
-    return prove_bool();
-#endif
-}
-
 int gmem_data_pages(const struct gmem *g, const struct gmem_buf *bufs, unsigned n,
                     uint32_t *pages)
 {
@@ -126,10 +115,10 @@ void gmem_unmap_batch(struct gmem *g, struct gmem_batch *b)
     memset(b, 0, sizeof(*b));
 }
 
+/* The flag only, as persist.c sets it: gmem_can_batch (gmem.h) reads it. */
 void gmem_persist_enable(struct gmem *g, bool on)
 {
-    (void)g;
-    (void)on;
+    g->persist.enabled = on && g->mode == GMEM_GRANT;
 }
 
 void gmem_persist_flush(struct gmem *g)
