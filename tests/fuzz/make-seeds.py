@@ -240,6 +240,18 @@ seeds['pcicfg'] = {
                     cfg(0x09, 0x3c, 0xaa) + cfg(0x0c, 0x3c, 0),
 }
 
+# fuzz_msix: 6-byte records: op (bits 0-2 what, 3-4 width code, bit 6 a
+# notify's vector from the value), offset, value.
+def mx(op, off, val):
+    return bytes([op, off]) + struct.pack('<I', val)
+
+seeds['msix'] = {
+    'pirq-masked-delivered': mx(4, 1, 0x23000) + mx(3, 0, 0x8000) + mx(5, 1, 0),
+    'vector-pending-unmask': mx(0, 0x20, 0xfee00000) + mx(0, 0x28, 0x41) + mx(3, 0, 0x8000) +
+                             mx(5, 2, 0) + mx(2, 0, 0) + mx(0, 0x2c, 0),
+    'function-mask': mx(4, 0, 0x1000) + mx(3, 0, 0xc000) + mx(6, 0, 0) + mx(3, 0, 0x8000),
+}
+
 for harness, cases in seeds.items():
     d = os.path.join(HERE, 'corpus', harness)
     os.makedirs(d, exist_ok=True)
