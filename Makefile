@@ -71,7 +71,7 @@ GUEST_OBJS := $(call obj,$(GUEST_SRCS))
 BINS := $(BUILD)/virtio-grant $(BUILD)/virtio-grant-sim $(BUILD)/xensim-demo $(BUILD)/xensim-bench \
         $(BUILD)/vg-grant-peak
 
-UNIT_TESTS := $(BUILD)/tests/test_mmio $(BUILD)/tests/test_pcicfg $(BUILD)/tests/test_msix $(BUILD)/tests/test_resume $(BUILD)/tests/test_virtq $(BUILD)/tests/test_gmem \
+UNIT_TESTS := $(BUILD)/tests/test_mmio $(BUILD)/tests/test_pcicfg $(BUILD)/tests/test_msix $(BUILD)/tests/test_ioreq_pci $(BUILD)/tests/test_resume $(BUILD)/tests/test_virtq $(BUILD)/tests/test_gmem \
               $(BUILD)/tests/test_blk $(BUILD)/tests/test_blk_hostio \
               $(BUILD)/tests/test_config $(BUILD)/tests/test_simxs $(BUILD)/tests/test_simxs_txn \
               $(BUILD)/tests/test_closedirs $(BUILD)/tests/test_log $(BUILD)/tests/test_devproc_stats

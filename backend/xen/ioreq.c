@@ -137,6 +137,12 @@ void xen_ioreq_close(struct xen_ioreq_srv *s)
         if (s->port[v])
             xenevtchn_unbind(s->evt, s->port[v]);
     memset(s->port, 0, sizeof(s->port));
+    if (s->pci.mapped)
+        xendevicemodel_unmap_pcidev_from_ioreq_server(s->dm, s->domid, s->id, 0,
+                                                      (uint8_t)(s->pci.sbdf >> 8),
+                                                      (uint8_t)(s->pci.sbdf >> 3 & 0x1f),
+                                                      (uint8_t)(s->pci.sbdf & 7));
+    s->pci.mapped = false;
     if (s->range_mapped)
         xendevicemodel_unmap_io_range_from_ioreq_server(s->dm, s->domid, s->id, 1, s->base,
                                                         s->base + s->size - 1);
@@ -171,6 +177,58 @@ void xen_ioreq_set_irq(void *srv, int level)
         vg_warn("set_irq_level(%u, %d): %s", s->irq, level, strerror(errno));
 }
 
+void xen_ioreq_set_pcidev(struct xen_ioreq_srv *s, uint32_t sbdf, xen_pcicfg_fn fn, void *opaque)
+{
+    s->pci.sbdf = sbdf;
+    s->pci.fn = fn;
+    s->pci.opaque = opaque;
+}
+
+int xen_ioreq_map_pcidev(struct xen_ioreq_srv *s)
+{
+    if (!s->pci.fn)
+        return -EINVAL;
+    /* A dead process's server keeps its claim (xen_ioreq_attach). */
+    if (!s->attached && !s->pci.mapped &&
+        xendevicemodel_map_pcidev_to_ioreq_server(s->dm, s->domid, s->id, 0,
+                                                  (uint8_t)(s->pci.sbdf >> 8),
+                                                  (uint8_t)(s->pci.sbdf >> 3 & 0x1f),
+                                                  (uint8_t)(s->pci.sbdf & 7)) < 0)
+        return fail("xendevicemodel_map_pcidev_to_ioreq_server");
+    s->pci.mapped = true;
+    return 0;
+}
+
+static uint64_t size_mask(uint32_t size)
+{
+    return size >= 8 ? UINT64_MAX : (1ull << (8 * size)) - 1;
+}
+
+/*
+ * A configuration access: Xen puts the function's SBDF in bits 63-32 of
+ * addr and the register in bits 31-0 (bits 11-8 set only by an AMD
+ * extended CF8).  A rep string access on port 0xCFC arrives as count > 1.
+ */
+static bool serve_pci_config(struct xen_ioreq_srv *s, ioreq_t *req)
+{
+    if (!s->pci.fn || (req->addr >> 32) != s->pci.sbdf) {
+        vg_log_guest("config access to SBDF 0x%llx: not ours",
+                     (unsigned long long)(req->addr >> 32));
+        return false;
+    }
+    if (req->data_is_ptr || req->count != 1 ||
+        (req->size != 1 && req->size != 2 && req->size != 4)) {
+        vg_log_guest("config access with data_is_ptr=%u count=%u size=%u rejected",
+                     req->data_is_ptr, req->count, req->size);
+        return false;
+    }
+    uint32_t val = (uint32_t)(req->data & size_mask(req->size));
+    s->pci.fn(s->pci.opaque, (uint32_t)req->addr, req->size, req->dir == IOREQ_WRITE, &val);
+    if (req->dir == IOREQ_READ)
+        req->data = val & size_mask(req->size);
+    return true;
+}
+
 /* Validate a private copy of the request and run it; returns false if rejected. */
 static bool serve(struct xen_ioreq_srv *s, ioreq_t *req, xen_mmio_fn fn, void *opaque)
 {
@@ -178,6 +236,8 @@ static bool serve(struct xen_ioreq_srv *s, ioreq_t *req, xen_mmio_fn fn, void *o
         s->ctr.invalidates++; /* no mapcache to invalidate: acknowledge */
         return true;
     }
+    if (req->type == IOREQ_TYPE_PCI_CONFIG)
+        return serve_pci_config(s, req);
     if (req->type != IOREQ_TYPE_COPY) {
         vg_log_guest("ioreq type %u rejected", req->type);
         return false;
@@ -194,11 +254,8 @@ static bool serve(struct xen_ioreq_srv *s, ioreq_t *req, xen_mmio_fn fn, void *o
     }
     uint64_t val = req->data;
     fn(opaque, req->addr - s->base, req->size, req->dir == IOREQ_WRITE, &val);
-    if (req->dir == IOREQ_READ) {
-        if (req->size < 8)
-            val &= (1ull << (8 * req->size)) - 1;
-        req->data = val;
-    }
+    if (req->dir == IOREQ_READ)
+        req->data = val & size_mask(req->size);
     return true;
 }
 
@@ -217,8 +274,10 @@ bool xen_ioreq_serve_slot(struct xen_ioreq_srv *s, ioreq_t *slot, bool stale, xe
         s->ctr.handled++;
     } else {
         s->ctr.rejected++;
+        /* What virtio-mmio answers for a register it refuses; for config
+         * space, what a function that is not there answers. */
         if (req.dir == IOREQ_READ)
-            req.data = 0; /* what virtio-mmio answers for a register it refuses */
+            req.data = req.type == IOREQ_TYPE_PCI_CONFIG ? size_mask(req.size) : 0;
     }
     slot->data = req.data;
     __atomic_thread_fence(__ATOMIC_RELEASE);

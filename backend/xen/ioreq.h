@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The Xen side of one emulated MMIO window: an ioreq server for the guest,
- * its shared page, one event channel per vCPU, and the guest's IRQ line.
+ * The Xen side of one emulated device: an ioreq server for the guest, its
+ * shared page, one event channel per vCPU, the guest's IRQ line, the MMIO
+ * window, and for a PCI device the function whose configuration space the
+ * server answers.
  */
 #ifndef VG_IOREQ_H
 #define VG_IOREQ_H
@@ -17,9 +19,25 @@
 
 typedef void (*xen_mmio_fn)(void *opaque, uint64_t off, uint32_t size, bool is_write,
                             uint64_t *val);
+/* A configuration access of 1, 2 or 4 bytes at register `reg` (any value). */
+typedef void (*xen_pcicfg_fn)(void *opaque, uint32_t reg, uint32_t size, bool is_write,
+                              uint32_t *val);
+
+/* Xen's PCI address of a function: segment, bus, device, function. */
+#define XEN_IOREQ_SBDF(seg, bus, dev, fn)                                                      \
+    ((uint32_t)(seg) << 16 | (uint32_t)(bus) << 8 | ((uint32_t)(dev) & 0x1f) << 3 |           \
+     ((uint32_t)(fn) & 7))
 
 struct xen_ioreq_counters {
     uint64_t handled, rejected, invalidates;
+};
+
+/* The PCI function this server claims, and who answers its configuration space. */
+struct xen_ioreq_pcidev {
+    uint32_t sbdf;
+    xen_pcicfg_fn fn;
+    void *opaque;
+    bool mapped; /* the SBDF is mapped to the server in Xen */
 };
 
 struct xen_ioreq_srv {
@@ -36,6 +54,7 @@ struct xen_ioreq_srv {
     bool attached; /* a dead process's server, not yet taken over: close leaves it */
     unsigned nr_vcpus;
     evtchn_port_t port[XEN_IOREQ_MAX_VCPUS]; /* local port per vCPU, 0 if unbound */
+    struct xen_ioreq_pcidev pci; /* fn NULL: no PCI function (virtio-mmio) */
     struct xen_ioreq_counters ctr;
 };
 
@@ -64,11 +83,19 @@ void xen_ioreq_serve_stale(struct xen_ioreq_srv *s, xen_mmio_fn fn, void *opaque
 /*
  * One vCPU's slot: if it holds a request (READY, or INPROCESS when stale),
  * copy it once, validate and serve the copy, and write the answer.  True
- * when answered (the caller notifies the vCPU).  Uses only base, size and
- * the counters of s: the ioreq fuzzer calls it with no Xen handle at all.
+ * when answered (the caller notifies the vCPU).  Uses only base, size, pci
+ * and the counters of s: the ioreq fuzzer calls it with no Xen handle.
  */
 bool xen_ioreq_serve_slot(struct xen_ioreq_srv *s, ioreq_t *slot, bool stale, xen_mmio_fn fn,
                           void *opaque);
+/*
+ * Configuration accesses to `sbdf` go to fn (IOREQ_TYPE_PCI_CONFIG); any
+ * other SBDF, or none set, is refused and reads all ones, as an absent
+ * function does.  No Xen call: xen_ioreq_map_pcidev claims it in Xen.
+ */
+void xen_ioreq_set_pcidev(struct xen_ioreq_srv *s, uint32_t sbdf, xen_pcicfg_fn fn, void *opaque);
+/* Claims the function set above for this server (unclaimed on close). */
+int xen_ioreq_map_pcidev(struct xen_ioreq_srv *s);
 /* IRQ line callback for the transport (opaque is the server). */
 void xen_ioreq_set_irq(void *srv, int level);
 

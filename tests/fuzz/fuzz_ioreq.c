@@ -4,9 +4,12 @@
  * 32 bytes of one vCPU's ioreq_t exactly as a guest's vCPU (through Xen)
  * leaves them, and the guest rewriting the slot while the access is served.
  * Oracles: the transport only ever sees an access of 1, 2, 4 or 8 bytes
- * inside the window; a slot not READY (nor INPROCESS when stale) is left
- * alone; an answered slot is IORESP_READY, a read's data fits its size and a
- * refused read answers 0; exactly one of handled or rejected moves per answered slot.
+ * inside the window, and the configuration space one of 1, 2 or 4 bytes to
+ * the server's own PCI function, at the register the request named; a slot
+ * not READY (nor INPROCESS when stale) is left alone; an answered slot is
+ * IORESP_READY, a read's data fits its size, a refused read answers 0 (all
+ * ones for a configuration read, as an absent function); exactly one of
+ * handled or rejected moves per answered slot.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -18,6 +21,7 @@
 
 #define WIN_BASE 0x2000000ull
 #define WIN_SIZE 0x200ull
+#define SBDF XEN_IOREQ_SBDF(0, 0, 5, 0)
 
 struct seen {
     ioreq_t *slot;
@@ -25,6 +29,7 @@ struct seen {
     unsigned calls;
     uint32_t size;
     bool is_write;
+    uint32_t reg; /* configuration accesses: the register */
 };
 
 static void check(bool ok, const char *what)
@@ -51,6 +56,22 @@ static void on_access(void *opaque, uint64_t off, uint32_t size, bool is_write, 
     memcpy(s->slot, junk, sizeof(junk));
 }
 
+static void on_config(void *opaque, uint32_t reg, uint32_t size, bool is_write, uint32_t *val)
+{
+    struct seen *s = opaque;
+    s->calls++;
+    s->size = size;
+    s->is_write = is_write;
+    s->reg = reg;
+    check(size == 1 || size == 2 || size == 4, "config access size not 1, 2 or 4");
+    check(!is_write || size == 4 || *val < (1u << (8 * size)), "config write wider than its size");
+    *val = fin_u32(s->in);
+    uint8_t junk[sizeof(ioreq_t)];
+    for (size_t i = 0; i < sizeof(junk); i++)
+        junk[i] = fin_u8(s->in);
+    memcpy(s->slot, junk, sizeof(junk));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -67,6 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     srv.base = WIN_BASE;
     srv.size = WIN_SIZE;
     struct seen seen = { .slot = &slot, .in = &in };
+    xen_ioreq_set_pcidev(&srv, SBDF, on_config, &seen);
 
     bool answered = xen_ioreq_serve_slot(&srv, &slot, stale, on_access, &seen);
 
@@ -88,8 +110,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check(seen.is_write == (before.dir == IOREQ_WRITE), "served the wrong direction");
         if (before.dir == IOREQ_READ && before.size < 8)
             check(slot.data < (1ull << (8 * before.size)), "read data wider than the access");
+        if (before.type == IOREQ_TYPE_PCI_CONFIG) {
+            check(before.addr >> 32 == SBDF, "served another function's config space");
+            check(seen.reg == (uint32_t)before.addr, "served another register");
+        }
     } else if (srv.ctr.rejected && before.dir == IOREQ_READ) {
-        check(slot.data == 0, "a refused read answered something other than 0");
+        uint64_t ones = before.size >= 8 ? UINT64_MAX : (1ull << (8 * before.size)) - 1;
+        check(slot.data == (before.type == IOREQ_TYPE_PCI_CONFIG ? ones : 0),
+              "a refused read answered something other than 0 (all ones: config space)");
     }
     return 0;
 }

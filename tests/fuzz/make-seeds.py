@@ -143,7 +143,7 @@ seeds['device'] = {
 # fuzz_ioreq: a stale byte, then ioreq_t (addr, data, count, size, vp_eport,
 # pad, state:4|data_is_ptr:1|dir:1|df:1, type), then what the register answers.
 READY, INPROCESS, RESP_READY = 1, 2, 3
-T_COPY, T_INVALIDATE = 1, 8
+T_COPY, T_PCI_CONFIG, T_INVALIDATE = 1, 2, 8
 WIN = 0x2000000
 
 def ioreq(addr_, size, dir_read=True, state=READY, type_=T_COPY, count=1, ptr=0, data=0, stale=0):
@@ -164,6 +164,15 @@ seeds['ioreq'] = {
     'not-ready': ioreq(WIN, 4, state=RESP_READY),
     'stale-inprocess': ioreq(WIN, 4, state=INPROCESS, stale=1),
     'pio-type': ioreq(WIN, 4, type_=0),
+    # configuration space: SBDF 0:0:5.0 (0x28) in bits 63-32, the register below
+    'pci-config-read-id': ioreq(0x28 << 32, 4, type_=T_PCI_CONFIG),
+    'pci-config-write-command': ioreq((0x28 << 32) | 4, 2, dir_read=False, data=0x406,
+                                      type_=T_PCI_CONFIG),
+    'pci-config-cross-dword': ioreq((0x28 << 32) | 0x3f, 4, type_=T_PCI_CONFIG),
+    'pci-config-extended': ioreq((0x28 << 32) | 0x100, 4, type_=T_PCI_CONFIG),
+    'pci-config-other-function': ioreq(0x29 << 32, 4, type_=T_PCI_CONFIG),
+    'pci-config-size-8': ioreq(0x28 << 32, 8, type_=T_PCI_CONFIG),
+    'pci-config-rep': ioreq(0x28 << 32, 4, type_=T_PCI_CONFIG, count=4, ptr=1),
 }
 
 # fuzz_tsinput: a number for the parsers and its bound, then which nodes are

@@ -466,6 +466,38 @@ int simdom_mmio_write(struct simdom *d, uint32_t vcpu, uint64_t addr, uint32_t s
     return simdom_ioreq_raw(d, vcpu, &r, NULL);
 }
 
+/* Whether Xen would route a config cycle for sbdf to the (one) server. */
+static bool pci_claimed(struct simdom *d, uint32_t sbdf)
+{
+    struct xensim_dom_hdr *h = d->dom.hdr;
+    return atomic_load(&h->ioreq_enabled) && h->ioreq_pci_mapped && h->ioreq_pci_sbdf == sbdf;
+}
+
+int simdom_pci_config_read(struct simdom *d, uint32_t vcpu, uint32_t sbdf, uint32_t reg,
+                           uint32_t size, uint32_t *val)
+{
+    if (!pci_claimed(d, sbdf)) {
+        *val = size >= 4 ? UINT32_MAX : (1u << (8 * size)) - 1;
+        return 0;
+    }
+    ioreq_t r = { .addr = (uint64_t)sbdf << 32 | reg, .count = 1, .size = size,
+                  .dir = IOREQ_READ, .type = IOREQ_TYPE_PCI_CONFIG };
+    uint64_t data = 0;
+    int rc = simdom_ioreq_raw(d, vcpu, &r, &data);
+    *val = (uint32_t)data;
+    return rc;
+}
+
+int simdom_pci_config_write(struct simdom *d, uint32_t vcpu, uint32_t sbdf, uint32_t reg,
+                            uint32_t size, uint32_t val)
+{
+    if (!pci_claimed(d, sbdf))
+        return 0;
+    ioreq_t r = { .addr = (uint64_t)sbdf << 32 | reg, .data = val, .count = 1, .size = size,
+                  .dir = IOREQ_WRITE, .type = IOREQ_TYPE_PCI_CONFIG };
+    return simdom_ioreq_raw(d, vcpu, &r, NULL);
+}
+
 static void drain(struct simdom *d)
 {
     struct xensim_msg m;

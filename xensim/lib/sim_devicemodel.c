@@ -167,6 +167,54 @@ int xendevicemodel_unmap_io_range_from_ioreq_server(xendevicemodel_handle *h, do
     return io_range(h, domid, id, is_mmio, start, end, 0);
 }
 
+/*
+ * As libxendevicemodel and Xen 4.17: the library refuses a device above 31
+ * or a function above 7; Xen refuses segment, bus or a second mapping of an
+ * SBDF the server has (-EEXIST), and an unmap of one it has not (-ENOENT).
+ * One function per server here.
+ */
+static int pcidev(xendevicemodel_handle *h, domid_t domid, ioservid_t id, uint16_t segment,
+                  uint8_t bus, uint8_t device, uint8_t function, int map)
+{
+    if (device > 0x1f || function > 7) {
+        errno = EINVAL;
+        return -1;
+    }
+    struct xensim_dom *d = dm_op(h, domid);
+    if (!d)
+        return -1;
+    if (id != 0 || !atomic_load(&d->hdr->ioreq_created)) {
+        errno = ENOENT;
+        return -1;
+    }
+    uint32_t sbdf = (uint32_t)segment << 16 | (uint32_t)bus << 8 | (uint32_t)device << 3 | function;
+    if (map && d->hdr->ioreq_pci_mapped) {
+        errno = EEXIST;
+        return -1;
+    }
+    if (!map && (!d->hdr->ioreq_pci_mapped || d->hdr->ioreq_pci_sbdf != sbdf)) {
+        errno = ENOENT;
+        return -1;
+    }
+    d->hdr->ioreq_pci_sbdf = sbdf;
+    d->hdr->ioreq_pci_mapped = (uint32_t)map;
+    return 0;
+}
+
+int xendevicemodel_map_pcidev_to_ioreq_server(xendevicemodel_handle *h, domid_t domid,
+                                              ioservid_t id, uint16_t segment, uint8_t bus,
+                                              uint8_t device, uint8_t function)
+{
+    return pcidev(h, domid, id, segment, bus, device, function, 1);
+}
+
+int xendevicemodel_unmap_pcidev_from_ioreq_server(xendevicemodel_handle *h, domid_t domid,
+                                                  ioservid_t id, uint16_t segment, uint8_t bus,
+                                                  uint8_t device, uint8_t function)
+{
+    return pcidev(h, domid, id, segment, bus, device, function, 0);
+}
+
 int xendevicemodel_set_ioreq_server_state(xendevicemodel_handle *h, domid_t domid, ioservid_t id,
                                           int enabled)
 {
@@ -197,6 +245,7 @@ int xendevicemodel_destroy_ioreq_server(xendevicemodel_handle *h, domid_t domid,
     atomic_store(&d->hdr->ioreq_enabled, 0);
     for (uint32_t p = 0; p < XENSIM_MAX_PORTS; p++)
         atomic_store(&d->hdr->ports[p].bound, 0);
+    d->hdr->ioreq_pci_mapped = 0; /* destroying a server drops all its ranges */
     atomic_store(&d->hdr->ioreq_created, 0);
     return 0;
 }

@@ -63,6 +63,17 @@ int simdom_mmio_read(struct simdom *d, uint32_t vcpu, uint64_t addr, uint32_t si
                      uint64_t *val);
 int simdom_mmio_write(struct simdom *d, uint32_t vcpu, uint64_t addr, uint32_t size,
                       uint64_t val);
+/*
+ * A vCPU's configuration access to PCI function `sbdf` (Xen's encoding:
+ * segment << 16 | bus << 8 | device << 3 | function), as Xen forwards a
+ * CF8/CFC cycle: to the ioreq server the function is mapped to, as an
+ * IOREQ_TYPE_PCI_CONFIG request; with no server for it, Xen's null handler
+ * answers (reads all ones, writes dropped).
+ */
+int simdom_pci_config_read(struct simdom *d, uint32_t vcpu, uint32_t sbdf, uint32_t reg,
+                           uint32_t size, uint32_t *val);
+int simdom_pci_config_write(struct simdom *d, uint32_t vcpu, uint32_t sbdf, uint32_t reg,
+                            uint32_t size, uint32_t val);
 /* Any ioreq, for hostile tests; returns the data the server answered. */
 int simdom_ioreq_raw(struct simdom *d, uint32_t vcpu, const ioreq_t *req, uint64_t *data);
 /* The backend is gone: every vCPU waiting on an ioreq gives up (-ECANCELED), now and later. */

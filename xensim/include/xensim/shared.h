@@ -81,6 +81,9 @@ struct xensim_dom_hdr {
     _Atomic uint32_t ioreq_enabled;
     uint32_t ioreq_is_mmio;
     uint64_t ioreq_start, ioreq_end; /* inclusive, as Xen's dm_op */
+    /* The PCI function mapped to the server (Xen's SBDF), if ioreq_pci_mapped. */
+    uint32_t ioreq_pci_sbdf;
+    uint32_t ioreq_pci_mapped;
 
     struct xensim_port ports[XENSIM_MAX_PORTS];
     uint32_t irq_level[1024 / 32]; /* mirrors the SPI lines */
