@@ -115,6 +115,17 @@ int xendevicemodel_create_ioreq_server(xendevicemodel_handle *h, domid_t domid,
     return 0;
 }
 
+/* The domain of an op on server id, which must exist (the simulator has one, id 0). */
+static struct xensim_dom *server_op(xendevicemodel_handle *h, domid_t domid, ioservid_t id)
+{
+    struct xensim_dom *d = dm_op(h, domid);
+    if (d && (id != 0 || !atomic_load(&d->hdr->ioreq_created))) {
+        errno = ENOENT;
+        return NULL;
+    }
+    return d;
+}
+
 int xendevicemodel_get_ioreq_server_info(xendevicemodel_handle *h, domid_t domid, ioservid_t id,
                                          xen_pfn_t *ioreq_gfn, xen_pfn_t *bufioreq_gfn,
                                          evtchn_port_t *bufioreq_port)
@@ -122,13 +133,9 @@ int xendevicemodel_get_ioreq_server_info(xendevicemodel_handle *h, domid_t domid
     (void)ioreq_gfn;
     (void)bufioreq_gfn;
     (void)bufioreq_port;
-    struct xensim_dom *d = dm_op(h, domid);
+    struct xensim_dom *d = server_op(h, domid, id);
     if (!d)
         return -1;
-    if (id != 0 || !atomic_load(&d->hdr->ioreq_created)) {
-        errno = ENOENT;
-        return -1;
-    }
     return 0;
 }
 
@@ -180,13 +187,9 @@ static int pcidev(xendevicemodel_handle *h, domid_t domid, ioservid_t id, uint16
         errno = EINVAL;
         return -1;
     }
-    struct xensim_dom *d = dm_op(h, domid);
+    struct xensim_dom *d = server_op(h, domid, id);
     if (!d)
         return -1;
-    if (id != 0 || !atomic_load(&d->hdr->ioreq_created)) {
-        errno = ENOENT;
-        return -1;
-    }
     uint32_t sbdf = (uint32_t)segment << 16 | (uint32_t)bus << 8 | (uint32_t)device << 3 | function;
     if (map && d->hdr->ioreq_pci_mapped) {
         errno = EEXIST;
@@ -218,13 +221,9 @@ int xendevicemodel_unmap_pcidev_from_ioreq_server(xendevicemodel_handle *h, domi
 int xendevicemodel_set_ioreq_server_state(xendevicemodel_handle *h, domid_t domid, ioservid_t id,
                                           int enabled)
 {
-    struct xensim_dom *d = dm_op(h, domid);
+    struct xensim_dom *d = server_op(h, domid, id);
     if (!d)
         return -1;
-    if (id != 0 || !atomic_load(&d->hdr->ioreq_created)) {
-        errno = ENOENT;
-        return -1;
-    }
     /* As Xen 4.17's ioreq_server_enable: vp_eport is valid only from here on. */
     if (enabled)
         for (uint32_t v = 0; v < d->hdr->nr_vcpus; v++)
