@@ -83,13 +83,14 @@ int xen_ioreq_attach(struct xen_ioreq_srv *s, uint16_t domid, uint64_t base, uin
         goto out;
     }
     s->iopage = page;
-    if (!s->attached &&
+    /* A PCI device has no window until the guest places its BAR (size 0). */
+    if (size && !s->attached &&
         xendevicemodel_map_io_range_to_ioreq_server(s->dm, domid, s->id, 1, base,
                                                     base + size - 1) < 0) {
         rc = fail("xendevicemodel_map_io_range_to_ioreq_server");
         goto out;
     }
-    s->range_mapped = true;
+    s->range_mapped = size != 0;
     /*
      * Xen writes each vCPU's vp_eport into the page only when the server is
      * enabled (Xen 4.17 ioreq_server_enable), so enable first, then bind.
@@ -196,6 +197,47 @@ int xen_ioreq_map_pcidev(struct xen_ioreq_srv *s)
                                                   (uint8_t)(s->pci.sbdf & 7)) < 0)
         return fail("xendevicemodel_map_pcidev_to_ioreq_server");
     s->pci.mapped = true;
+    return 0;
+}
+
+int xen_ioreq_move_window(struct xen_ioreq_srv *s, uint64_t base, uint64_t size)
+{
+    if (s->range_mapped && s->base == base && s->size == size)
+        return 0;
+    if (size && (base + size - 1 < base))
+        return -EINVAL;
+    /* The old range first: one range at a time, so Xen never holds two. */
+    if (s->range_mapped &&
+        xendevicemodel_unmap_io_range_from_ioreq_server(s->dm, s->domid, s->id, 1, s->base,
+                                                        s->base + s->size - 1) < 0)
+        vg_warn("unmapping MMIO 0x%llx+0x%llx: %s", (unsigned long long)s->base,
+                (unsigned long long)s->size, strerror(errno));
+    s->range_mapped = false;
+    s->base = s->size = 0; /* no window: every MMIO request is refused */
+    if (!size)
+        return 0;
+    if (xendevicemodel_map_io_range_to_ioreq_server(s->dm, s->domid, s->id, 1, base,
+                                                    base + size - 1) < 0)
+        return fail("xendevicemodel_map_io_range_to_ioreq_server");
+    s->base = base;
+    s->size = size;
+    s->range_mapped = true;
+    return 0;
+}
+
+int xen_ioreq_set_intx(struct xen_ioreq_srv *s, unsigned level)
+{
+    /* INTA of the claimed function: the only pin the device reports. */
+    if (xendevicemodel_set_pci_intx_level(s->dm, s->domid, 0, (uint8_t)(s->pci.sbdf >> 8),
+                                          (uint8_t)(s->pci.sbdf >> 3 & 0x1f), 0, level) < 0)
+        return fail("xendevicemodel_set_pci_intx_level");
+    return 0;
+}
+
+int xen_ioreq_inject_msi(struct xen_ioreq_srv *s, uint64_t addr, uint32_t data)
+{
+    if (xendevicemodel_inject_msi(s->dm, s->domid, addr, data) < 0)
+        return fail("xendevicemodel_inject_msi");
     return 0;
 }
 

@@ -96,6 +96,16 @@ bool xen_ioreq_serve_slot(struct xen_ioreq_srv *s, ioreq_t *slot, bool stale, xe
 void xen_ioreq_set_pcidev(struct xen_ioreq_srv *s, uint32_t sbdf, xen_pcicfg_fn fn, void *opaque);
 /* Claims the function set above for this server (unclaimed on close). */
 int xen_ioreq_map_pcidev(struct xen_ioreq_srv *s);
+/*
+ * Where the device's BAR now decodes: the old MMIO range is given back and
+ * this one claimed (size 0: none).  Requests outside it are refused, even
+ * one a vCPU issued before the move.  On failure there is no window.
+ */
+int xen_ioreq_move_window(struct xen_ioreq_srv *s, uint64_t base, uint64_t size);
+/* The claimed function's INTA line, asserted (1) or not (0). */
+int xen_ioreq_set_intx(struct xen_ioreq_srv *s, unsigned level);
+/* One MSI, as the guest's MSI-X table entry says (transport/msix.c checked it). */
+int xen_ioreq_inject_msi(struct xen_ioreq_srv *s, uint64_t addr, uint32_t data);
 /* IRQ line callback for the transport (opaque is the server). */
 void xen_ioreq_set_irq(void *srv, int level);
 

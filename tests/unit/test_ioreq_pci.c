@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Configuration cycles end to end through the simulator: a guest vCPU's
- * access to a PCI function becomes an IOREQ_TYPE_PCI_CONFIG request only
- * once an ioreq server has claimed that function (xen_ioreq_map_pcidev),
- * the server decodes it (backend/xen/ioreq.c) onto a configuration space
- * (transport/pcicfg.c), and what it refuses reads all ones.  The server
- * runs in a thread of this process, as the device process's loop would.
+ * A PCI device's Xen plumbing end to end through the simulator: a guest
+ * vCPU's access to a PCI function becomes an IOREQ_TYPE_PCI_CONFIG request
+ * only once an ioreq server has claimed that function
+ * (xen_ioreq_map_pcidev), the server decodes it (backend/xen/ioreq.c) onto
+ * a configuration space (transport/pcicfg.c), and what it refuses reads all
+ * ones; the MMIO window follows the BAR (xen_ioreq_move_window); INTA and
+ * MSIs reach the guest with Xen's checks.  The server runs in a thread of
+ * this process, as the device process's loop would.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -34,10 +36,9 @@ static bool running;
 static void on_mmio(void *opaque, uint64_t off, uint32_t size, bool is_write, uint64_t *val)
 {
     (void)opaque;
-    (void)off;
     (void)size;
     if (!is_write)
-        *val = 0;
+        *val = off + 1; /* which register it was, as the window saw it */
 }
 
 static void on_config(void *opaque, uint32_t reg, uint32_t size, bool is_write, uint32_t *val)
@@ -175,6 +176,60 @@ static void test_close_unclaims(void **state)
     assert_int_equal(cfg_read(SBDF, PCI_DEVICE_ID, 2), 0xffff);
 }
 
+/* The window follows the BAR: the new range is served, the old one no more. */
+static void test_window_follows_the_bar(void **state)
+{
+    (void)state;
+    uint64_t v = 0;
+    assert_int_equal(simdom_mmio_read(ip.d, 0, 0x2000010, 4, &v), 0);
+    assert_int_equal(v, 0x11);
+    assert_int_equal(xen_ioreq_move_window(&srv, 0xf0000000, 0x8000), 0);
+    assert_int_equal(simdom_wait_backend(ip.d, 0xf0007ffc, 0), 0); /* Xen routes it here */
+    assert_int_equal(simdom_mmio_read(ip.d, 0, 0xf0000010, 4, &v), 0);
+    assert_int_equal(v, 0x11);
+    uint64_t rejected = srv.ctr.rejected;
+    assert_int_equal(simdom_mmio_read(ip.d, 0, 0x2000010, 4, &v), 0); /* a stale access */
+    assert_int_equal(v, 0);
+    assert_int_equal(srv.ctr.rejected, rejected + 1);
+    /* Decoding off: no window at all. */
+    assert_int_equal(xen_ioreq_move_window(&srv, 0, 0), 0);
+    assert_int_equal(simdom_wait_backend(ip.d, 0xf0000010, 0), -ETIMEDOUT);
+    assert_int_equal(simdom_mmio_read(ip.d, 0, 0xf0000010, 4, &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(xen_ioreq_move_window(&srv, UINT64_MAX - 0xfff, 0x2000), -EINVAL);
+    assert_int_equal(xen_ioreq_move_window(&srv, 0xe0000000, 0x8000), 0);
+    assert_int_equal(xen_ioreq_move_window(&srv, 0xe0000000, 0x8000), 0); /* unchanged */
+    assert_int_equal(simdom_wait_backend(ip.d, 0xe0000000, 0), 0);
+}
+
+/* INTA of device 5 is GSI (5 * 4 + 0) + 16 = 36, as the guest's ACPI tables route it. */
+static void test_intx_raises_the_pins_gsi(void **state)
+{
+    (void)state;
+    assert_int_equal(xen_ioreq_map_pcidev(&srv), 0);
+    assert_int_equal(xen_ioreq_set_intx(&srv, 1), 0);
+    assert_true(simdom_irq_level(ip.d, 36));
+    assert_int_equal(xen_ioreq_set_intx(&srv, 0), 0);
+    assert_false(simdom_irq_level(ip.d, 36));
+    assert_int_equal(xen_ioreq_set_intx(&srv, 2), -EINVAL);
+}
+
+/* MSIs as Xen takes them: a PIRQ message, a vector one; Xen refuses PIRQ 0 and NMI delivery. */
+static void test_msi_injected_with_xens_checks(void **state)
+{
+    (void)state;
+    uint64_t addr;
+    uint32_t data;
+    assert_int_equal(xen_ioreq_inject_msi(&srv, 0xfee23000, 0x700), 0);
+    assert_int_equal(simdom_msi(ip.d, &addr, &data), 1);
+    assert_int_equal(addr, 0xfee23000);
+    assert_int_equal(data, 0x700);
+    assert_int_equal(xen_ioreq_inject_msi(&srv, 0xfee00000, 0x4041), 0);
+    assert_int_equal(xen_ioreq_inject_msi(&srv, 0xfee00000, 0), -ERANGE);
+    assert_int_equal(xen_ioreq_inject_msi(&srv, 0xfee00000, 0x441), -EINVAL);
+    assert_int_equal(simdom_msi(ip.d, &addr, &data), 2);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -184,6 +239,9 @@ int main(void)
         T(test_claimed_function_is_served),
         T(test_malformed_config_requests_refused),
         T(test_close_unclaims),
+        T(test_window_follows_the_bar),
+        T(test_intx_raises_the_pins_gsi),
+        T(test_msi_injected_with_xens_checks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

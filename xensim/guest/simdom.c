@@ -498,6 +498,14 @@ int simdom_pci_config_write(struct simdom *d, uint32_t vcpu, uint32_t sbdf, uint
     return simdom_ioreq_raw(d, vcpu, &r, NULL);
 }
 
+uint64_t simdom_msi(struct simdom *d, uint64_t *addr, uint32_t *data)
+{
+    uint64_t n = atomic_load(&d->dom.hdr->msi_count);
+    *addr = d->dom.hdr->msi_addr;
+    *data = d->dom.hdr->msi_data;
+    return n;
+}
+
 static void drain(struct simdom *d)
 {
     struct xensim_msg m;

@@ -249,6 +249,50 @@ int xendevicemodel_destroy_ioreq_server(xendevicemodel_handle *h, domid_t domid,
     return 0;
 }
 
+/*
+ * As Xen 4.17 (hvm_pci_intx_assert): segment and bus 0, device up to 31,
+ * pin A-D; the line raised is the pin's GSI, as the guest's ACPI tables
+ * route it: ((device * 4 + device / 8 + intx) & 31) + 16.
+ */
+int xendevicemodel_set_pci_intx_level(xendevicemodel_handle *h, domid_t domid, uint16_t segment,
+                                      uint8_t bus, uint8_t device, uint8_t intx,
+                                      unsigned int level)
+{
+    if (segment || bus || device > 31 || intx > 3 || level > 1) {
+        errno = EINVAL;
+        return -1;
+    }
+    unsigned gsi = ((device * 4u + device / 8u + intx) & 31u) + 16u;
+    return xendevicemodel_set_irq_level(h, domid, gsi, level);
+}
+
+/*
+ * As Xen 4.17 (hvm_inject_msi): vector 0 is a PIRQ message, whose PIRQ is
+ * in the address and must not be 0 (-ERANGE); otherwise only fixed and
+ * lowest-priority delivery is accepted (-EINVAL, and Xen warns on its
+ * console).  Counted, with the last message, for the guest to see.
+ */
+int xendevicemodel_inject_msi(xendevicemodel_handle *h, domid_t domid, uint64_t msi_addr,
+                              uint32_t msi_data)
+{
+    struct xensim_dom *d = dm_op(h, domid);
+    if (!d)
+        return -1;
+    if ((msi_data & 0xff) == 0) {
+        if ((((msi_addr >> 32) & 0xffffff00u) | ((msi_addr >> 12) & 0xffu)) == 0) {
+            errno = ERANGE;
+            return -1;
+        }
+    } else if (((msi_data >> 8) & 7) > 1) {
+        errno = EINVAL;
+        return -1;
+    }
+    d->hdr->msi_addr = msi_addr;
+    d->hdr->msi_data = msi_data;
+    atomic_fetch_add(&d->hdr->msi_count, 1);
+    return 0;
+}
+
 int xendevicemodel_set_irq_level(xendevicemodel_handle *h, domid_t domid, unsigned int irq,
                                  unsigned int level)
 {

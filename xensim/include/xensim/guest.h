@@ -74,6 +74,8 @@ int simdom_pci_config_read(struct simdom *d, uint32_t vcpu, uint32_t sbdf, uint3
                            uint32_t size, uint32_t *val);
 int simdom_pci_config_write(struct simdom *d, uint32_t vcpu, uint32_t sbdf, uint32_t reg,
                             uint32_t size, uint32_t val);
+/* MSIs Xen accepted for this domain so far, and the last one's address and data. */
+uint64_t simdom_msi(struct simdom *d, uint64_t *addr, uint32_t *data);
 /* Any ioreq, for hostile tests; returns the data the server answered. */
 int simdom_ioreq_raw(struct simdom *d, uint32_t vcpu, const ioreq_t *req, uint64_t *data);
 /* The backend is gone: every vCPU waiting on an ioreq gives up (-ECANCELED), now and later. */

@@ -84,6 +84,10 @@ struct xensim_dom_hdr {
     /* The PCI function mapped to the server (Xen's SBDF), if ioreq_pci_mapped. */
     uint32_t ioreq_pci_sbdf;
     uint32_t ioreq_pci_mapped;
+    /* MSIs injected (xendevicemodel_inject_msi), and the last one. */
+    _Atomic uint64_t msi_count;
+    uint64_t msi_addr;
+    uint32_t msi_data;
 
     struct xensim_port ports[XENSIM_MAX_PORTS];
     uint32_t irq_level[1024 / 32]; /* mirrors the SPI lines */
