@@ -40,7 +40,7 @@ XENLIBS := -lxendevicemodel -lxenforeignmemory -lxengnttab -lxenevtchn -lxentool
 SIM_XENLIBS := -lseccomp $(URING)
 
 BE_SRCS  := backend/common/log.c backend/config/config.c backend/gmem/gmem.c backend/gmem/span.c backend/gmem/persist.c backend/gmem/copy.c \
-            backend/aio/aio.c backend/virtq/virtq.c backend/devices/blk.c backend/transport/mmio.c backend/transport/pcicfg.c backend/transport/msix.c \
+            backend/aio/aio.c backend/virtq/virtq.c backend/devices/blk.c backend/transport/mmio.c backend/transport/pcicfg.c backend/transport/msix.c backend/transport/pci.c \
             backend/transport/saved.c backend/transport/resume.c \
             backend/xen/ioreq.c
 # The daemon around the core: the launcher, the launcher/device messages, the
@@ -71,7 +71,7 @@ GUEST_OBJS := $(call obj,$(GUEST_SRCS))
 BINS := $(BUILD)/virtio-grant $(BUILD)/virtio-grant-sim $(BUILD)/xensim-demo $(BUILD)/xensim-bench \
         $(BUILD)/vg-grant-peak
 
-UNIT_TESTS := $(BUILD)/tests/test_mmio $(BUILD)/tests/test_pcicfg $(BUILD)/tests/test_msix $(BUILD)/tests/test_ioreq_pci $(BUILD)/tests/test_resume $(BUILD)/tests/test_virtq $(BUILD)/tests/test_gmem \
+UNIT_TESTS := $(BUILD)/tests/test_mmio $(BUILD)/tests/test_pci $(BUILD)/tests/test_pcicfg $(BUILD)/tests/test_msix $(BUILD)/tests/test_ioreq_pci $(BUILD)/tests/test_resume $(BUILD)/tests/test_virtq $(BUILD)/tests/test_gmem \
               $(BUILD)/tests/test_blk $(BUILD)/tests/test_blk_hostio \
               $(BUILD)/tests/test_config $(BUILD)/tests/test_simxs $(BUILD)/tests/test_simxs_txn \
               $(BUILD)/tests/test_closedirs $(BUILD)/tests/test_log $(BUILD)/tests/test_devproc_stats
@@ -147,7 +147,7 @@ $(BUILD)/tests/test_devproc_stats: $(call obj,backend/launcher/devproc.c backend
                                     backend/ipc/devmsg.c)
 
 # The transport tests share one fixture.
-$(BUILD)/tests/test_mmio $(BUILD)/tests/test_resume: $(call obj,tests/unit/mmio_fixture.c)
+$(BUILD)/tests/test_mmio $(BUILD)/tests/test_resume $(BUILD)/tests/test_pci: $(call obj,tests/unit/mmio_fixture.c)
 
 $(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c) $(call obj,$(INPROC_SRCS)) $(BE_OBJS) \
                        $(BUILD)/libxensim.a \
@@ -169,7 +169,7 @@ $(LAUNCHER_TESTS): $(BUILD)/tests/%: $(BUILD)/obj/tests/integration/%.o \
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka
 
 # libFuzzer harnesses (clang, ASan+UBSan), two at a time: make fuzz [FUZZ_SECONDS=60].
-FUZZERS   := mmio virtq blk device ioreq tsinput config vqgraph pcicfg msix
+FUZZERS   := mmio virtq blk device ioreq tsinput config vqgraph pcicfg msix pci
 FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZERS))
 # Seconds per harness: make fuzz 60 unless given, make fuzz-long 3600.
 FUZZ_SECONDS ?=

@@ -128,6 +128,7 @@ static void device_reset(struct mmio_dev *m)
     memset(m->vq, 0, sizeof(m->vq));
     m->status = 0;
     m->isr = 0;
+    m->vring_queues = 0;
     m->drv_features = 0;
     m->dev_features_sel = m->drv_features_sel = m->queue_sel = 0;
     m->ops->reset(m->dev);
@@ -166,6 +167,7 @@ static void raise_vring_irq(struct mmio_dev *m, unsigned q)
 {
     if (vq_should_notify(&m->vq[q])) {
         m->isr |= VIRTIO_MMIO_INT_VRING;
+        m->vring_queues |= 1u << q;
         m->ctr.interrupts++;
         update_irq(m);
     }
@@ -633,6 +635,9 @@ void mmio_restart_queues(struct mmio_dev *m)
             process_queue(m, q);
     if (live(m)) {
         m->isr |= VIRTIO_MMIO_INT_VRING;
+        for (unsigned q = 0; q < VIRTIO_MMIO_MAX_QUEUES; q++)
+            if (m->vq[q].started)
+                m->vring_queues |= 1u << q;
         m->ctr.interrupts++;
     }
     /*

@@ -121,6 +121,9 @@ struct mmio_dev {
 
     uint32_t status;
     uint32_t isr;
+    /* The queues a used-buffer interrupt was raised for, for a transport
+     * with a vector per queue (transport/pci.c clears it); MMIO ignores it. */
+    uint32_t vring_queues;
     uint32_t dev_features_sel, drv_features_sel, queue_sel;
     uint32_t config_generation;
     uint64_t drv_features;

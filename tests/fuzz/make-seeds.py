@@ -261,6 +261,34 @@ seeds['msix'] = {
     'function-mask': mx(4, 0, 0x1000) + mx(3, 0, 0xc000) + mx(6, 0, 0) + mx(3, 0, 0x8000),
 }
 
+# fuzz_pci: op (bit 0 write, bit 1 config space, bits 2-4 width code: 4 2 1 4
+# 8 3 2 4, bit 5 a queue address half aimed at the ring, bit 6 the input
+# shapes the ring, bit 7 a second offset byte), a 32-bit value, then the
+# register (config) or the BAR region and offset.
+W4, W2, W1 = 0, 1, 2
+def pcfg(reg, code, val):
+    return bytes([0x03 | code << 2]) + struct.pack('<I', val) + bytes([reg])
+def pbar(region, off, code, val, ring=False):
+    op = 0x01 | code << 2 | (0x20 if ring else 0) | (0x80 if off > 0x3f else 0)
+    return bytes([op]) + struct.pack('<I', val) + bytes([region, off])
+
+linux_probe = (pcfg(0x04, W2, 6) + pcfg(0x10, W4, 0xf0000000) +
+               pbar(0, 0x14, W1, 0) + pbar(0, 0x14, W1, 3) + pbar(0, 0x08, W4, 1) +
+               pbar(0, 0x0c, W4, 3) + pbar(0, 0x14, W1, 11) + pbar(0, 0x16, W2, 0) +
+               pbar(0, 0x18, W2, 64) + pbar(0, 0x20, W4, 0, True) + pbar(0, 0x24, W4, 0, True) +
+               pbar(0, 0x28, W4, 0x400, True) + pbar(0, 0x2c, W4, 0x400, True) +
+               pbar(0, 0x30, W4, 0x800, True) + pbar(0, 0x34, W4, 0x800, True) +
+               pbar(0, 0x1c, W2, 1) + pbar(0, 0x14, W1, 15))
+seeds['pci'] = {
+    'linux-probe-notify': linux_probe + pbar(3, 0, W2, 0),
+    'msix-pirq': (pcfg(0x04, W2, 6) + pbar(4, 0, W4, 0xfee30000) + pbar(4, 8, W4, 0x700) +
+                  pcfg(0x42, W2, 0x8000) + linux_probe + pbar(0, 0x1a, W2, 0) + pbar(3, 0, W2, 0)),
+    # the PCI_CFG capability sits at 0x90: offset 0x98, length 0x9c, data 0xa0
+    'pci-cfg-window': (pcfg(0x98, W4, 0x12) + pcfg(0x9c, W4, 2) +
+                       bytes([0x02 | W2 << 2]) + struct.pack('<I', 0) + bytes([0xa0])),
+    'isr-read': linux_probe + bytes([0x00 | W1 << 2]) + struct.pack('<I', 0) + bytes([1, 0]),
+}
+
 for harness, cases in seeds.items():
     d = os.path.join(HERE, 'corpus', harness)
     os.makedirs(d, exist_ok=True)
