@@ -21,16 +21,15 @@
  * mmio.c is included, as in part one (eva_mmio_regs.c), for symmetry: this
  * part analyses every function of it as compiled.
  *
- * Where it stands (2026-12-03): PROVE_LIVE=0 has no alarm (make prove, 44
- * s, both serving paths).  PROVE_LIVE=1 is not a proof yet: it did not
- * finish in 20 minutes (-eva-slevel 200, thousands of states superposed
- * where a poll resumes the waiting queues), and had 2 alarms when stopped,
- * both saved_published reading a publish marker's head as an index
- * (saved.c, from batch_member_done under the poll); with the batch path
- * off (-DPROVE_BATCH=0) 3, the third a queue size of 0 in a started queue,
- * a join of a reset state with a serving one.  Neither is explained yet.
- * Before the batch kept slot indices (mmio.c, batch_build), the same run
- * had 10, from NULL members of a joined batch.
+ * Where it stands (2026-12-03, later): PROVE_LIVE=0 has no alarm (make
+ * prove, 35 s, both serving paths).  PROVE_LIVE=1 is not a proof yet: it
+ * did not finish in 15 minutes in any gmem mode tried (-DPROVE_MODE=1 at
+ * slevel 200; mode 3 at slevel 50, and at 200 with process_queue at 20),
+ * EVA superposing thousands of states where a poll resumes a queue; none
+ * had an alarm when stopped.  The day's earlier two alarms are gone: one
+ * was saved_published indexing by a head it had not checked (fixed in
+ * saved.c), the other a started queue of size 0 from joining refused
+ * bring-ups with serving ones (bring_up's PROVE_LIVE branch).
  */
 #include <errno.h>
 #include <string.h>
