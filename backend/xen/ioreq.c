@@ -129,6 +129,22 @@ void xen_ioreq_take_over(struct xen_ioreq_srv *s)
     s->attached = false;
 }
 
+/* The bus, device and function of Xen's SBDF (segment 0: the only one HVM has). */
+static uint8_t sbdf_bus(uint32_t sbdf)
+{
+    return (uint8_t)(sbdf >> 8);
+}
+
+static uint8_t sbdf_dev(uint32_t sbdf)
+{
+    return (uint8_t)(sbdf >> 3 & 0x1f);
+}
+
+static uint8_t sbdf_fn(uint32_t sbdf)
+{
+    return (uint8_t)(sbdf & 7);
+}
+
 void xen_ioreq_close(struct xen_ioreq_srv *s)
 {
     if (s->enabled)
@@ -140,9 +156,8 @@ void xen_ioreq_close(struct xen_ioreq_srv *s)
     memset(s->port, 0, sizeof(s->port));
     if (s->pci.mapped)
         xendevicemodel_unmap_pcidev_from_ioreq_server(s->dm, s->domid, s->id, 0,
-                                                      (uint8_t)(s->pci.sbdf >> 8),
-                                                      (uint8_t)(s->pci.sbdf >> 3 & 0x1f),
-                                                      (uint8_t)(s->pci.sbdf & 7));
+                                                      sbdf_bus(s->pci.sbdf), sbdf_dev(s->pci.sbdf),
+                                                      sbdf_fn(s->pci.sbdf));
     s->pci.mapped = false;
     if (s->range_mapped)
         xendevicemodel_unmap_io_range_from_ioreq_server(s->dm, s->domid, s->id, 1, s->base,
@@ -192,9 +207,8 @@ int xen_ioreq_map_pcidev(struct xen_ioreq_srv *s)
     /* A dead process's server keeps its claim (xen_ioreq_attach). */
     if (!s->attached && !s->pci.mapped &&
         xendevicemodel_map_pcidev_to_ioreq_server(s->dm, s->domid, s->id, 0,
-                                                  (uint8_t)(s->pci.sbdf >> 8),
-                                                  (uint8_t)(s->pci.sbdf >> 3 & 0x1f),
-                                                  (uint8_t)(s->pci.sbdf & 7)) < 0)
+                                                  sbdf_bus(s->pci.sbdf), sbdf_dev(s->pci.sbdf),
+                                                  sbdf_fn(s->pci.sbdf)) < 0)
         return fail("xendevicemodel_map_pcidev_to_ioreq_server");
     s->pci.mapped = true;
     return 0;
@@ -228,8 +242,8 @@ int xen_ioreq_move_window(struct xen_ioreq_srv *s, uint64_t base, uint64_t size)
 int xen_ioreq_set_intx(struct xen_ioreq_srv *s, unsigned level)
 {
     /* INTA of the claimed function: the only pin the device reports. */
-    if (xendevicemodel_set_pci_intx_level(s->dm, s->domid, 0, (uint8_t)(s->pci.sbdf >> 8),
-                                          (uint8_t)(s->pci.sbdf >> 3 & 0x1f), 0, level) < 0)
+    if (xendevicemodel_set_pci_intx_level(s->dm, s->domid, 0, sbdf_bus(s->pci.sbdf),
+                                          sbdf_dev(s->pci.sbdf), 0, level) < 0)
         return fail("xendevicemodel_set_pci_intx_level");
     return 0;
 }
