@@ -40,7 +40,7 @@ XENLIBS := -lxendevicemodel -lxenforeignmemory -lxengnttab -lxenevtchn -lxentool
 SIM_XENLIBS := -lseccomp $(URING)
 
 BE_SRCS  := backend/common/log.c backend/config/config.c backend/gmem/gmem.c backend/gmem/span.c backend/gmem/persist.c backend/gmem/copy.c \
-            backend/aio/aio.c backend/virtq/virtq.c backend/devices/blk.c backend/transport/mmio.c backend/transport/pcicfg.c backend/transport/msix.c backend/transport/pci.c \
+            backend/aio/aio.c backend/virtq/ring.c backend/virtq/virtq.c backend/devices/blk.c backend/transport/mmio.c backend/transport/pcicfg.c backend/transport/msix.c backend/transport/pci.c \
             backend/transport/saved.c backend/transport/resume.c \
             backend/xen/ioreq.c
 # The daemon around the core: the launcher, the launcher/device messages, the

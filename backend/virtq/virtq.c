@@ -16,52 +16,6 @@ struct vring_desc {
     uint16_t next;
 };
 
-enum { RING_DESC, RING_AVAIL, RING_USED };
-
-size_t vq_desc_bytes(uint16_t size)
-{
-    return 16u * size;
-}
-
-size_t vq_avail_bytes(uint16_t size)
-{
-    return 6u + 2u * size;
-}
-
-size_t vq_used_bytes(uint16_t size)
-{
-    return 6u + 8u * size;
-}
-
-int vq_start(struct virtq *vq, struct gmem *g)
-{
-    if (vq->size == 0 || vq->size > VQ_MAX_SIZE || (vq->size & (vq->size - 1)))
-        return -EINVAL;
-    /* The split-ring alignment rules; a driver that breaks them is broken. */
-    if ((vq->desc_addr & 15) || (vq->avail_addr & 1) || (vq->used_addr & 3))
-        return -EINVAL;
-    const struct gmem_buf areas[3] = {
-        [RING_DESC] = { vq->desc_addr, (uint32_t)vq_desc_bytes(vq->size), false },
-        [RING_AVAIL] = { vq->avail_addr, (uint32_t)vq_avail_bytes(vq->size), false },
-        [RING_USED] = { vq->used_addr, (uint32_t)vq_used_bytes(vq->size), true },
-    };
-    int rc = gmem_map_bufs(g, areas, 3, &vq->rings);
-    if (rc < 0)
-        return rc;
-    vq->last_avail = 0;
-    vq->used_idx = 0;
-    vq->signalled_used = 0;
-    vq->started = true;
-    return 0;
-}
-
-void vq_stop(struct virtq *vq, struct gmem *g)
-{
-    if (vq->started)
-        gmem_unmap(g, &vq->rings);
-    vq->started = false;
-}
-
 static int read_le16(const struct gmem_span *s, uint64_t off, uint16_t *v)
 {
     uint16_t raw;
@@ -156,7 +110,7 @@ int vq_pop_chain(struct virtq *vq, struct gmem *g, struct vq_chain *c)
     if (!vq->started)
         return 0;
     uint16_t avail_idx, head;
-    int rc = read_le16(&vq->rings.span[RING_AVAIL], 2, &avail_idx);
+    int rc = read_le16(&vq->rings.span[VQ_RING_AVAIL], 2, &avail_idx);
     if (rc < 0)
         return rc;
     uint16_t pending = (uint16_t)(avail_idx - vq->last_avail);
@@ -168,7 +122,7 @@ int vq_pop_chain(struct virtq *vq, struct gmem *g, struct vq_chain *c)
     }
     /* Ring entries must be read after the index that published them. */
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
-    rc = read_le16(&vq->rings.span[RING_AVAIL], 4 + 2u * (vq->last_avail % vq->size), &head);
+    rc = read_le16(&vq->rings.span[VQ_RING_AVAIL], 4 + 2u * (vq->last_avail % vq->size), &head);
     if (rc < 0)
         return rc;
     rc = vq_chain_at(vq, g, head, c);
@@ -192,14 +146,14 @@ int vq_chain_at(struct virtq *vq, struct gmem *g, uint16_t head, struct vq_chain
     c->n = 0;
     c->read_len = c->write_len = 0;
     bool seen_write = false;
-    return walk(vq, g, &vq->rings.span[RING_DESC], vq->size, head, false, c, &seen_write);
+    return walk(vq, g, &vq->rings.span[VQ_RING_DESC], vq->size, head, false, c, &seen_write);
 }
 
 int vq_read_used_idx(const struct virtq *vq, uint16_t *idx)
 {
     if (!vq->started)
         return -EINVAL;
-    return read_le16(&vq->rings.span[RING_USED], 2, idx);
+    return read_le16(&vq->rings.span[VQ_RING_USED], 2, idx);
 }
 
 void (*vq_before_used_hook)(const struct virtq *vq, uint16_t head);
@@ -208,7 +162,7 @@ int vq_push_used(struct virtq *vq, uint16_t head, uint32_t len)
 {
     if (vq_before_used_hook)
         vq_before_used_hook(vq, head);
-    const struct gmem_span *used = &vq->rings.span[RING_USED];
+    const struct gmem_span *used = &vq->rings.span[VQ_RING_USED];
     uint32_t elem[2] = { htole32(head), htole32(len) };
     int rc = gmem_span_write(used, 4 + 8u * (vq->used_idx % vq->size), elem, sizeof(elem));
     if (rc < 0)
@@ -228,7 +182,7 @@ bool vq_should_notify(struct virtq *vq)
     vq->signalled_used = new;
     /* Our used index must be visible before we read the driver's wishes. */
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    const struct gmem_span *avail = &vq->rings.span[RING_AVAIL];
+    const struct gmem_span *avail = &vq->rings.span[VQ_RING_AVAIL];
     uint16_t v;
     if (vq->event_idx) {
         if (read_le16(avail, 4 + 2u * vq->size, &v) < 0)
@@ -245,7 +199,7 @@ int vq_publish_avail_event(struct virtq *vq)
     if (!vq->event_idx || !vq->started)
         return 0;
     uint16_t v = htole16(vq->last_avail);
-    int rc = gmem_span_write(&vq->rings.span[RING_USED], 4 + 8u * vq->size, &v, sizeof(v));
+    int rc = gmem_span_write(&vq->rings.span[VQ_RING_USED], 4 + 8u * vq->size, &v, sizeof(v));
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     return rc;
 }

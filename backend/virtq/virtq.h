@@ -26,6 +26,9 @@ struct vq_chain {
     uint64_t read_len, write_len;
 };
 
+/* The spans of struct virtq's rings, in this order. */
+enum vq_ring_area { VQ_RING_DESC, VQ_RING_AVAIL, VQ_RING_USED };
+
 struct virtq {
     /* set by the transport */
     uint16_t size;
@@ -33,7 +36,7 @@ struct virtq {
     bool event_idx, indirect;
     /* running state */
     bool started;
-    struct gmem_sg rings; /* span 0 desc, 1 avail, 2 used */
+    struct gmem_sg rings; /* enum vq_ring_area */
     uint16_t last_avail;  /* next avail entry to consume */
     uint16_t used_idx;    /* private: never read back from the guest */
     uint16_t signalled_used;

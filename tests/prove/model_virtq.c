@@ -4,8 +4,6 @@
  * for the serving engine's proof (eva_mmio_serve.c).  Each call returns
  * any value inside the envelope that eva_virtq.c proves of the real one,
  * for every queue size, with its "envelope" asserts after each call:
- *   - vq_start succeeds only on a queue size vq_start accepts, starting the
- *     queue with its positions at 0 (eva_qsize.c: no other size);
  *   - vq_pop_chain gives 1 only with head < size, 0, or a negative errno;
  *     vq_chain_at 0 on the same terms, or a negative errno; the head is
  *     below VQ_MAX_SIZE whatever they return;
@@ -15,42 +13,17 @@
  *     used ring's bytes; never the queue's layout, its started flag or its
  *     ring mappings.
  * Everything else (a chain's addresses and lengths, the positions' new
- * values, which of several errnos) is any here.  So the transport is proved against the walker's proven
- * envelope, and the walk itself is not analysed again here: analysed
- * together, every ring byte a guest can write joins the transport's states
- * and drowns the analysis (284 alarms, 2026-12-03).
+ * values, which of several errnos) is any here.  So the transport is proved
+ * against the walker's proven envelope, and the walk itself is not analysed
+ * again here: analysed together, every ring byte a guest can write joins the
+ * transport's states and drowns the analysis (284 alarms, 2026-12-03).
+ * Starting and stopping a queue is not modelled: the serving engine's run
+ * analyses the real vq_start and vq_stop (ring.c) as compiled.
  */
 #include <errno.h>
 
 #include "prove_env.h"
 #include "virtq/virtq.h"
-
-static bool valid_size(uint16_t size)
-{
-    return size != 0 && size <= VQ_MAX_SIZE && !(size & (size - 1));
-}
-
-int vq_start(struct virtq *vq, struct gmem *g)
-{
-    if (!valid_size(vq->size) || prove_bool())
-        return -EINVAL; /* refused, or misaligned rings */
-    const struct gmem_buf areas[3] = { { vq->desc_addr, 0, false },
-                                       { vq->avail_addr, 0, false },
-                                       { vq->used_addr, 0, true } };
-    int rc = gmem_map_bufs(g, areas, 3, &vq->rings);
-    if (rc < 0)
-        return rc;
-    vq->last_avail = vq->used_idx = vq->signalled_used = 0;
-    vq->started = true;
-    return 0;
-}
-
-void vq_stop(struct virtq *vq, struct gmem *g)
-{
-    if (vq->started)
-        gmem_unmap(g, &vq->rings);
-    vq->started = false;
-}
 
 /*
  * Any chain: buffers and count alike.  The walker bounds the count by the

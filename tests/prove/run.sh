@@ -1,5 +1,5 @@
 #!/bin/sh
-# make prove: Frama-C's EVA over the ring walker (backend/virtq/virtq.c), the
+# make prove: Frama-C's EVA over the ring walker (backend/virtq/), the
 # guest-memory accessor (backend/gmem/span.c), the virtio-mmio register
 # file (backend/transport/mmio.c, its serving engine as a contract) and the
 # serving engine (the walker as the envelope its own runs prove), every
@@ -22,7 +22,7 @@ cpp="$cpp -idirafter /usr/include -idirafter /usr/include/$arch"
 # an indirect table is walked by a second call of walk, never a third.
 eva="-eva -eva-no-show-progress -eva-slevel 50 -eva-split-return full -eva-no-alloc-returns-null"
 eva="$eva -eva-unroll-recursive-calls 2 -eva-print-callstacks"
-model="tests/prove/env.c tests/prove/model_gmem.c backend/virtq/virtq.c backend/gmem/span.c"
+model="tests/prove/env.c tests/prove/model_gmem.c backend/virtq/ring.c backend/virtq/virtq.c backend/gmem/span.c"
 
 found="$out/alarms.found"
 : > "$found"
@@ -98,7 +98,7 @@ echo "== EVA: the transport's register file, any 8 accesses after any bring-up"
 # The serving engine behind QueueNotify is its contract here (see the harness).
 # shellcheck disable=SC2086
 run mmio-regs "-DPROVE_ACCESSES=8" tests/prove/eva_mmio_regs.c tests/prove/env.c \
-    tests/prove/model_alias.c backend/transport/saved.c backend/virtq/virtq.c \
+    tests/prove/model_alias.c backend/transport/saved.c backend/virtq/ring.c backend/virtq/virtq.c \
     backend/gmem/span.c $eva -eva-use-spec process_queue
 echo "== EVA: the transport's serving engine, the walker as its proven envelope"
 # Why each option: the slot and batch loops unrolled (64 at most), so a slot
@@ -106,7 +106,7 @@ echo "== EVA: the transport's serving engine, the walker as its proven envelope"
 # apart (a chain taken or not, mapped or not, pending or done).
 # shellcheck disable=SC2086
 run mmio-serve "-DPROVE_LIVE=0" tests/prove/eva_mmio_serve.c tests/prove/env.c \
-    tests/prove/model_alias.c tests/prove/model_virtq.c backend/transport/saved.c \
+    tests/prove/model_alias.c tests/prove/model_virtq.c backend/virtq/ring.c backend/transport/saved.c \
     $eva -eva-auto-loop-unroll 64 -eva-slevel 200 -then -metrics -metrics-eva-cover
 echo "== EVA: the accessor, spans of these lengths, any offset"
 for l in "1 4096 16" "0 4095 4097" "8192 2 512"; do

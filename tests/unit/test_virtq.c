@@ -268,6 +268,23 @@ static void test_start_refusals(void **state)
     assert_int_equal(vq_start(&q, &ip.g), -EFAULT);
 }
 
+/* A stopped queue's rings are unmapped: every call refuses, none reads them. */
+static void test_stopped_queue_refuses(void **state)
+{
+    (void)state;
+    publish(0);
+    vq.event_idx = true;
+    vq_stop(&vq, &ip.g);
+    assert_int_equal(simdom_grants_mapped_now(ip.d), 0);
+    uint16_t idx = 0xabcd;
+    assert_int_equal(pop(&c), 0);
+    assert_int_equal(vq_chain_at(&vq, &ip.g, 0, &c), -EINVAL);
+    assert_int_equal(vq_read_used_idx(&vq, &idx), -EINVAL);
+    assert_int_equal(idx, 0xabcd);
+    assert_int_equal(vq_publish_avail_event(&vq), 0);
+    vq_stop(&vq, &ip.g); /* twice: nothing left to unmap */
+}
+
 static void test_gmem_refusals(void **state)
 {
     (void)state;
@@ -471,6 +488,7 @@ int main(void)
         T(test_indirect_table_not_granted),
         T(test_notify_suppression),
         T(test_start_refusals),
+        T(test_stopped_queue_refuses),
         T(test_gmem_refusals),
         T(test_gmem_mapped_grant_cannot_be_revoked),
         T(test_persist_bounded),
