@@ -69,6 +69,8 @@ struct gmem_copy {
 #define GMEM_PERSIST_ENTRIES (2 * GMEM_MAX_BUFS)
 #define GMEM_PERSIST_PAGES GMEM_MAX_CHAIN_PAGES
 #define GMEM_PERSIST_CHUNK 64u
+/* An announced pool: Linux's grant DMA pool is at most 1024 pages. */
+#define GMEM_POOL_MAX_PAGES 1024u
 
 struct gmem_persist_entry {
     uint8_t *addr; /* NULL: free */
@@ -85,6 +87,9 @@ struct gmem_persist {
     uint32_t pins, call_pins; /* all pins; those taken by the current map call */
     uint64_t seen_lo, seen_hi;  /* refs named since the last reset; none: seen_hi 0 */
     struct gmem_persist_entry e[GMEM_PERSIST_ENTRIES];
+    /* The pool the driver announced (gmem_pool_announce): mapped whole, or NULL. */
+    uint8_t *pool;
+    uint32_t pool_first, pool_npages;
 };
 
 struct gmem {
@@ -200,8 +205,20 @@ int gmem_finish(struct gmem *g, struct gmem_sg *sg);
 
 /* Grant mode only: keep data mappings (the driver keeps its grants), or not. */
 void gmem_persist_enable(struct gmem *g, bool on);
-/* Unmap every persistent mapping: on reset, on a broken device, at teardown. */
+/* Unmap every persistent mapping, an announced pool too: on reset, on a broken device, at teardown. */
 void gmem_persist_flush(struct gmem *g);
+/*
+ * The driver announced its pool: npages consecutive grant refs from the grant
+ * address addr.  Mapped read-write in one call; from then on every data
+ * buffer must lie inside it (gmem_map_data refuses any other with -EACCES)
+ * and is served from that mapping.  -EINVAL: not a page-aligned grant
+ * address, no pages, more than GMEM_POOL_MAX_PAGES, refs past 2^32, or no
+ * pool negotiated; -EALREADY: a pool is already announced; -EFAULT: the
+ * pages are not all granted to us.  Released by gmem_persist_flush.
+ */
+int gmem_pool_announce(struct gmem *g, uint64_t addr, uint32_t npages);
+/* Does any page of b fall inside the announced pool? */
+bool gmem_pool_overlaps(const struct gmem *g, const struct gmem_buf *b);
 
 /*
  * Copy one small guest buffer (an indirect table) into dst, b->len bytes:

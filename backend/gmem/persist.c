@@ -27,10 +27,62 @@ static void drop(struct gmem *g, struct gmem_persist_entry *e)
 /* Only once nothing is in flight (the transport drains first): no pin is left. */
 void gmem_persist_flush(struct gmem *g)
 {
+    struct gmem_persist *p = &g->persist;
     for (unsigned i = 0; i < GMEM_PERSIST_ENTRIES; i++)
-        if (g->persist.e[i].addr)
-            drop(g, &g->persist.e[i]);
-    g->persist.seen_hi = 0;
+        if (p->e[i].addr)
+            drop(g, &p->e[i]);
+    p->seen_hi = 0;
+    if (p->pool) {
+        xengnttab_unmap(g->gnt, p->pool, p->pool_npages);
+        g->stats.unmap_calls++;
+        gmem_account(g, -(int64_t)p->pool_npages);
+        p->pool = NULL;
+    }
+}
+
+int gmem_pool_announce(struct gmem *g, uint64_t addr, uint32_t npages)
+{
+    struct gmem_persist *p = &g->persist;
+    if (!p->enabled || !(addr & GMEM_GRANT_FLAG) || (addr & (VG_PAGE_SIZE - 1)) ||
+        npages == 0 || npages > GMEM_POOL_MAX_PAGES)
+        return -EINVAL;
+    uint64_t first = (addr & ~GMEM_GRANT_FLAG) >> VG_PAGE_SHIFT;
+    if (first > UINT32_MAX || npages - 1 > UINT32_MAX - first)
+        return -EINVAL;
+    if (p->pool)
+        return -EALREADY;
+    uint32_t refs[GMEM_POOL_MAX_PAGES];
+    for (uint32_t k = 0; k < npages; k++)
+        refs[k] = (uint32_t)first + k;
+    uint8_t *a = xengnttab_map_domain_grant_refs(g->gnt, npages, g->domid, refs,
+                                                 PROT_READ | PROT_WRITE);
+    if (!a)
+        return -EFAULT;
+    g->stats.map_calls++;
+    g->stats.pages_mapped += npages;
+    gmem_account(g, npages);
+    p->pool = a;
+    p->pool_first = (uint32_t)first;
+    p->pool_npages = npages;
+    return 0;
+}
+
+/* Do refs [first, first + npages) lie inside the pool?  npages > 0; no wrap. */
+static bool in_pool(const struct gmem_persist *p, uint64_t first, uint64_t npages)
+{
+    return first >= p->pool_first && npages <= p->pool_npages &&
+           first - p->pool_first <= p->pool_npages - npages;
+}
+
+bool gmem_pool_overlaps(const struct gmem *g, const struct gmem_buf *b)
+{
+    const struct gmem_persist *p = &g->persist;
+    if (!p->pool || !(b->addr & GMEM_GRANT_FLAG) || b->len == 0)
+        return false;
+    uint64_t a = b->addr & ~GMEM_GRANT_FLAG; /* below 2^63: no overflow */
+    uint64_t first = a >> VG_PAGE_SHIFT;
+    uint64_t last = (a + b->len - 1) >> VG_PAGE_SHIFT;
+    return first < (uint64_t)p->pool_first + p->pool_npages && last >= p->pool_first;
 }
 
 void gmem_persist_begin(struct gmem *g)
@@ -117,6 +169,16 @@ uint8_t *gmem_persist_get(struct gmem *g, uint32_t first, uint32_t npages, bool 
                           uint16_t *pin, int *rc)
 {
     struct gmem_persist *p = &g->persist;
+    if (p->pool) {
+        /* Announced: nothing outside it is a buffer, and nothing more is mapped. */
+        if (npages == 0 || !in_pool(p, first, npages)) {
+            *rc = -EACCES;
+            return NULL;
+        }
+        *pin = 0; /* the pool lives until the reset, whatever is in flight */
+        g->stats.persist_hits++;
+        return p->pool + (size_t)(first - p->pool_first) * VG_PAGE_SIZE;
+    }
     struct gmem_persist_entry *free_e = NULL;
     for (unsigned i = 0; i < GMEM_PERSIST_ENTRIES; i++) {
         struct gmem_persist_entry *e = &p->e[i];

@@ -130,6 +130,8 @@ static void device_reset(struct mmio_dev *m)
     m->isr = 0;
     m->vring_queues = 0;
     m->drv_features = 0;
+    m->pool_addr = 0;
+    m->pool_pages = 0;
     m->dev_features_sel = m->drv_features_sel = m->queue_sel = 0;
     m->ops->reset(m->dev);
     m->ctr.resets++;
@@ -293,6 +295,7 @@ static const char *map_error(int rc)
 {
     return rc == -EINVAL ? "buffer address is not a grant address"
          : rc == -EFAULT ? "buffer not granted or out of range"
+         : rc == -EACCES ? "buffer outside the announced pool"
                          : "chain maps more pages than the device allows";
 }
 
@@ -551,6 +554,8 @@ void mmio_save_regs(const struct mmio_dev *m, struct saved_regs *s)
     s->drv_features_sel = m->drv_features_sel;
     s->queue_sel = m->queue_sel;
     s->drv_features = m->drv_features;
+    s->pool_addr = m->pool_addr;
+    s->pool_pages = m->pool_pages;
     for (unsigned q = 0; q < VIRTIO_MMIO_MAX_QUEUES && q < SAVED_QUEUES; q++) {
         const struct virtq *vq = &m->vq[q];
         struct saved_queue *sq = &s->q[q];
@@ -650,6 +655,29 @@ void mmio_restart_queues(struct mmio_dev *m)
     save_regs(m);
 }
 
+/*
+ * DRIVER_OK with an announced pool: map it, once.  The rings stay outside
+ * it: the pool is mapped read-write for as long as the device is live, and
+ * the descriptor and driver areas are the driver's to keep read-only.
+ */
+static void announce_pool(struct mmio_dev *m)
+{
+    int rc = gmem_pool_announce(m->gmem, m->pool_addr, m->pool_pages);
+    for (unsigned q = 0; rc == 0 && q < m->ops->num_queues; q++) {
+        struct gmem_buf areas[3];
+        if (!m->vq[q].started)
+            continue;
+        vq_ring_areas(&m->vq[q], areas);
+        for (unsigned i = 0; i < 3; i++)
+            if (gmem_pool_overlaps(m->gmem, &areas[i]))
+                rc = -EEXIST;
+    }
+    if (rc < 0)
+        mmio_fail_device(m, rc == -EFAULT   ? "announced pool not granted"
+                            : rc == -EEXIST ? "announced pool overlaps a queue's rings"
+                                            : "announced pool invalid (address or size)");
+}
+
 static void write_status(struct mmio_dev *m, uint32_t val)
 {
     if (val == 0) {
@@ -692,6 +720,8 @@ static void write_status(struct mmio_dev *m, uint32_t val)
         nv &= ~VIRTIO_STATUS_DRIVER_OK;
     }
     m->status = nv;
+    if ((added & nv & VIRTIO_STATUS_DRIVER_OK) && m->pool_pages && live(m))
+        announce_pool(m);
 }
 
 /* Queue layout registers are writable only between FEATURES_OK and QueueReady. */
@@ -712,6 +742,25 @@ static void set_half(uint64_t *v, bool high, uint32_t val)
         *v = (*v & 0xffffffffull) | ((uint64_t)val << 32);
     else
         *v = (*v & ~0xffffffffull) | val;
+}
+
+/* The pool is announced before DRIVER_OK, once per reset. */
+static void write_pool(struct mmio_dev *m, uint64_t off, uint32_t val)
+{
+    if (m->status & VIRTIO_STATUS_DRIVER_OK) {
+        mmio_fail_device(m, "GrantPool written while the device is live");
+        return;
+    }
+    if (!(m->status & VIRTIO_STATUS_FEATURES_OK) ||
+        !(m->drv_features & (1ull << VIRTIO_F_GRANT_POOL))) {
+        vg_log_guest("ignored GrantPool write (status 0x%x, features 0x%llx)", m->status,
+                     (unsigned long long)m->drv_features);
+        return;
+    }
+    if (off == VIRTIO_MMIO_GRANT_POOL_PAGES)
+        m->pool_pages = val;
+    else
+        set_half(&m->pool_addr, off == VIRTIO_MMIO_GRANT_POOL_HIGH, val);
 }
 
 static void write_queue_ready(struct mmio_dev *m, uint32_t val)
@@ -804,6 +853,11 @@ static void reg_write(struct mmio_dev *m, uint64_t off, uint32_t val)
     case VIRTIO_MMIO_STATUS:
         write_status(m, val);
         break;
+    case VIRTIO_MMIO_GRANT_POOL_LOW:
+    case VIRTIO_MMIO_GRANT_POOL_HIGH:
+    case VIRTIO_MMIO_GRANT_POOL_PAGES:
+        write_pool(m, off, val);
+        break;
     case VIRTIO_MMIO_SHM_SEL:
     case VIRTIO_MMIO_QUEUE_RESET:
         break; /* no shared memory regions; RING_RESET is not offered */
@@ -857,6 +911,12 @@ static uint32_t reg_read(struct mmio_dev *m, uint64_t off)
     case VIRTIO_MMIO_SHM_LEN_LOW:
     case VIRTIO_MMIO_SHM_LEN_HIGH:
         return 0xffffffffu; /* "no such region" */
+    case VIRTIO_MMIO_GRANT_POOL_LOW:
+        return (uint32_t)m->pool_addr;
+    case VIRTIO_MMIO_GRANT_POOL_HIGH:
+        return (uint32_t)(m->pool_addr >> 32);
+    case VIRTIO_MMIO_GRANT_POOL_PAGES:
+        return m->pool_pages;
     case VIRTIO_MMIO_CONFIG_GENERATION:
         return m->config_generation;
     default:

@@ -60,6 +60,16 @@ struct saved_regs;
 #define VIRTIO_MMIO_SHM_BASE_LOW 0x0b8
 #define VIRTIO_MMIO_SHM_BASE_HIGH 0x0bc
 #define VIRTIO_MMIO_QUEUE_RESET 0x0c0
+/*
+ * The draft's pool announcement (spec/virtio/grant-pool.tex), in the
+ * transport's unused range 0x0c4-0x0f8: the pool's first grant address and
+ * its length in pages, written after FEATURES_OK with GRANT_POOL and before
+ * DRIVER_OK; the device maps the pool at DRIVER_OK when GrantPoolPages is
+ * not 0.  Read back as written.
+ */
+#define VIRTIO_MMIO_GRANT_POOL_LOW 0x0d0
+#define VIRTIO_MMIO_GRANT_POOL_HIGH 0x0d4
+#define VIRTIO_MMIO_GRANT_POOL_PAGES 0x0d8
 #define VIRTIO_MMIO_CONFIG_GENERATION 0x0fc
 #define VIRTIO_MMIO_CONFIG 0x100
 
@@ -127,6 +137,8 @@ struct mmio_dev {
     uint32_t dev_features_sel, drv_features_sel, queue_sel;
     uint32_t config_generation;
     uint64_t drv_features;
+    uint64_t pool_addr; /* GrantPool registers, as the driver wrote them */
+    uint32_t pool_pages;
     struct virtq vq[VIRTIO_MMIO_MAX_QUEUES];
     bool irq_level;
     uint32_t deferred_queues; /* bit per queue with chains left over from a bounded batch */

@@ -44,6 +44,10 @@ static bool replay_registers(struct mmio_dev *m, const struct saved_regs *s)
         if (sq->ready)
             wr(m, VIRTIO_MMIO_QUEUE_READY, 1);
     }
+    if ((want & VIRTIO_STATUS_FEATURES_OK) && (s->pool_addr || s->pool_pages)) {
+        wr64(m, VIRTIO_MMIO_GRANT_POOL_LOW, s->pool_addr);
+        wr(m, VIRTIO_MMIO_GRANT_POOL_PAGES, s->pool_pages);
+    }
     if (want)
         wr(m, VIRTIO_MMIO_STATUS, want);
     wr(m, VIRTIO_MMIO_DEVICE_FEATURES_SEL, s->dev_features_sel);
@@ -51,7 +55,8 @@ static bool replay_registers(struct mmio_dev *m, const struct saved_regs *s)
     wr(m, VIRTIO_MMIO_QUEUE_SEL, s->queue_sel);
 
     /* Everything must have landed as saved; the other queues must have stayed unset. */
-    if (m->status != want || m->drv_features != s->drv_features)
+    if (m->status != want || m->drv_features != s->drv_features ||
+        m->pool_addr != s->pool_addr || m->pool_pages != s->pool_pages)
         return false;
     for (unsigned q = 0; q < SAVED_QUEUES; q++) {
         const struct saved_queue *sq = &s->q[q];

@@ -52,6 +52,8 @@ struct saved_regs {
     uint32_t status, isr, config_generation;
     uint32_t dev_features_sel, drv_features_sel, queue_sel;
     uint64_t drv_features;
+    uint64_t pool_addr; /* the GrantPool registers */
+    uint32_t pool_pages, pad;
     struct saved_queue q[SAVED_QUEUES];
 };
 

@@ -24,6 +24,13 @@ size_t vq_used_bytes(uint16_t size)
     return 6u + 8u * size;
 }
 
+void vq_ring_areas(const struct virtq *vq, struct gmem_buf areas[3])
+{
+    areas[VQ_RING_DESC] = (struct gmem_buf){ vq->desc_addr, (uint32_t)vq_desc_bytes(vq->size), false };
+    areas[VQ_RING_AVAIL] = (struct gmem_buf){ vq->avail_addr, (uint32_t)vq_avail_bytes(vq->size), false };
+    areas[VQ_RING_USED] = (struct gmem_buf){ vq->used_addr, (uint32_t)vq_used_bytes(vq->size), true };
+}
+
 int vq_start(struct virtq *vq, struct gmem *g)
 {
     if (vq->size == 0 || vq->size > VQ_MAX_SIZE || (vq->size & (vq->size - 1)))
@@ -36,11 +43,8 @@ int vq_start(struct virtq *vq, struct gmem *g)
     uint64_t misaligned = (vq->desc_addr & 15) | (vq->avail_addr & 1) | (vq->used_addr & 3);
     if (misaligned)
         return -EINVAL;
-    const struct gmem_buf areas[3] = {
-        [VQ_RING_DESC] = { vq->desc_addr, (uint32_t)vq_desc_bytes(vq->size), false },
-        [VQ_RING_AVAIL] = { vq->avail_addr, (uint32_t)vq_avail_bytes(vq->size), false },
-        [VQ_RING_USED] = { vq->used_addr, (uint32_t)vq_used_bytes(vq->size), true },
-    };
+    struct gmem_buf areas[3];
+    vq_ring_areas(vq, areas);
     int rc = gmem_map_bufs(g, areas, 3, &vq->rings);
     if (rc < 0)
         return rc;

@@ -68,6 +68,8 @@ bool vq_should_notify(struct virtq *vq);
 /* With EVENT_IDX, tell the driver where to notify next. */
 int vq_publish_avail_event(struct virtq *vq);
 
+/* The three areas as buffers, indexed by enum vq_ring_area (the size is valid). */
+void vq_ring_areas(const struct virtq *vq, struct gmem_buf areas[3]);
 size_t vq_desc_bytes(uint16_t size);
 size_t vq_avail_bytes(uint16_t size);
 size_t vq_used_bytes(uint16_t size);

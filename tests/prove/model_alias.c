@@ -125,3 +125,27 @@ void gmem_persist_flush(struct gmem *g)
 {
     (void)g;
 }
+
+/* An announced pool: mapped, or refused with the real call's errnos. */
+int gmem_pool_announce(struct gmem *g, uint64_t addr, uint32_t npages)
+{
+    (void)g;
+    (void)addr;
+    (void)npages;
+    switch (prove_u32() % 4) {
+    case 0:
+        return -EINVAL;
+    case 1:
+        return -EALREADY;
+    case 2:
+        return -EFAULT;
+    }
+    return 0;
+}
+
+bool gmem_pool_overlaps(const struct gmem *g, const struct gmem_buf *b)
+{
+    (void)g;
+    (void)b;
+    return prove_bool();
+}

@@ -15,7 +15,7 @@ enum {
     R_QUEUE_NUM_MAX = 0x034, R_QUEUE_NUM = 0x038, R_QUEUE_READY = 0x044, R_NOTIFY = 0x050,
     R_ISR = 0x060, R_ACK = 0x064, R_STATUS = 0x070, R_DESC_LO = 0x080, R_DESC_HI = 0x084,
     R_DRIVER_LO = 0x090, R_DRIVER_HI = 0x094, R_DEVICE_LO = 0x0a0, R_DEVICE_HI = 0x0a4,
-    R_CONFIG = 0x100,
+    R_POOL_LO = 0x0d0, R_POOL_HI = 0x0d4, R_POOL_PAGES = 0x0d8, R_CONFIG = 0x100,
 };
 #define S_ACK 1u
 #define S_DRIVER 2u
@@ -163,6 +163,34 @@ static uint64_t read_cfg64(struct vdrv *v, uint32_t off)
     return vdrv_read32(v, R_CONFIG + off) | ((uint64_t)vdrv_read32(v, R_CONFIG + off + 4) << 32);
 }
 
+/* The pool announcement, or a hostile one (spec/virtio/grant-pool.tex). */
+static void announce_pool(struct vdrv *v, const struct vdrv_opts *o)
+{
+    uint64_t addr;
+    uint32_t pages;
+    switch (o->announce) {
+    case VDRV_ANNOUNCE_POOL:
+        if (!(v->features & F_GRANT_POOL))
+            return;
+        addr = GRANT_FLAG | ((uint64_t)v->pool_ref << 12);
+        pages = o->announce_pages ? o->announce_pages : v->pool_pages;
+        break;
+    case VDRV_ANNOUNCE_RINGS:
+        addr = v->desc_dma & ~(uint64_t)(PAGE - 1);
+        pages = v->ring_map.npages;
+        break;
+    case VDRV_ANNOUNCE_GIVEN:
+        addr = o->announce_addr;
+        pages = o->announce_pages;
+        break;
+    default:
+        return;
+    }
+    vdrv_write32(v, R_POOL_LO, (uint32_t)addr);
+    vdrv_write32(v, R_POOL_HI, (uint32_t)(addr >> 32));
+    vdrv_write32(v, R_POOL_PAGES, pages);
+}
+
 int vdrv_probe(struct vdrv *v, struct simdom *d, const struct vdrv_opts *o)
 {
     memset(v, 0, sizeof(*v));
@@ -246,6 +274,7 @@ int vdrv_probe(struct vdrv *v, struct simdom *d, const struct vdrv_opts *o)
     vdrv_write32(v, R_QUEUE_READY, 1);
     if (vdrv_read32(v, R_QUEUE_READY) != 1)
         return -EIO;
+    announce_pool(v, o);
     vdrv_write32(v, R_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
     v->capacity = read_cfg64(v, 0);
     v->size_max = vdrv_read32(v, R_CONFIG + 8);

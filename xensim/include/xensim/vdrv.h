@@ -31,6 +31,13 @@ struct vdrv_opts {
     uint32_t pool_pages;
     /* feature bits the driver declines even when offered (a simpler driver) */
     uint64_t refuse_features;
+    /* the GrantPool registers before DRIVER_OK: the pool (if GRANT_POOL was
+     * negotiated; announce_pages, if not 0, in place of its size), or
+     * hostile: the ring pages, or announce_addr and announce_pages */
+    enum vdrv_announce { VDRV_ANNOUNCE_NONE, VDRV_ANNOUNCE_POOL, VDRV_ANNOUNCE_RINGS,
+                         VDRV_ANNOUNCE_GIVEN } announce;
+    uint64_t announce_addr;
+    uint32_t announce_pages;
 };
 
 /* One DMA mapping: what to revoke and free at completion. */
