@@ -90,6 +90,8 @@ int setup_async(void **state)
 
 uint8_t *aring;
 uint64_t aring_dma;
+uint64_t apool_addr;
+uint32_t apool_pages;
 
 /* A 64-entry queue on two granted pages: desc at 0, avail at 0x400, used at 0x1000. */
 void start_async_queue_lo(uint32_t features_lo, uint32_t features_hi)
@@ -112,6 +114,11 @@ void start_async_queue_lo(uint32_t features_lo, uint32_t features_hi)
     wr(VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)(aring_dma + 0x1000));
     wr(VIRTIO_MMIO_QUEUE_DEVICE_HIGH, (uint32_t)((aring_dma + 0x1000) >> 32));
     wr(VIRTIO_MMIO_QUEUE_READY, 1);
+    if (apool_pages) {
+        wr(VIRTIO_MMIO_GRANT_POOL_LOW, (uint32_t)apool_addr);
+        wr(VIRTIO_MMIO_GRANT_POOL_HIGH, (uint32_t)(apool_addr >> 32));
+        wr(VIRTIO_MMIO_GRANT_POOL_PAGES, apool_pages);
+    }
     wr(VIRTIO_MMIO_STATUS, 15);
 }
 

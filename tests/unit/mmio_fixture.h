@@ -33,6 +33,9 @@ extern unsigned aqueue;
 /* Its ring: two granted pages, desc at 0, avail at 0x400, used at 0x1000. */
 extern uint8_t *aring;
 extern uint64_t aring_dma;
+/* If apool_pages: the pool announced before DRIVER_OK (GRANT_POOL in the features). */
+extern uint64_t apool_addr;
+extern uint32_t apool_pages;
 void start_async_queue_lo(uint32_t features_lo, uint32_t features_hi);
 void start_async_queue(uint32_t features_hi);
 /*

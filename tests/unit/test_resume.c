@@ -182,6 +182,46 @@ static void test_published_marker_head_out_of_range(void **state)
     assert_int_equal(sq->pub_set, 0);
 }
 
+/* The announced pool is part of what a replacement takes over: mapped again, nothing else. */
+static void test_announced_pool_taken_over(void **state)
+{
+    (void)state;
+    uint8_t *pool;
+    saved_init(&area);
+    m.saved = &area;
+    apool_addr = inproc_grant(&ip, 4, false, &pool);
+    apool_pages = 4;
+    /* VERSION_1, ACCESS_PLATFORM, GRANT_ADDRESSING, GRANT_POOL */
+    start_async_queue(3u | (1u << 12) | (1u << 13));
+    apool_pages = 0;
+    assert_false(needs_reset());
+    assert_int_equal(simdom_grants_mapped_now(ip.d), 2 + 4);
+    publish_writes(CHAINS, apool_addr, pool, apool_addr + 4096, 4096);
+    notify_async_queue();
+    poll_until_used(CHAINS);
+    cut_area = area;
+
+    m.saved = NULL;
+    mmio_shutdown(&m);
+    mmio_fini(&m);
+    assert_int_equal(simdom_grants_mapped_now(ip.d), 0);
+    assert_int_equal(mmio_init(&m, &blk_ops, &blk, &ip.g, true, set_irq, NULL), 0);
+    area = cut_area;
+    struct resume_result res;
+    resume_device(&m, &area, &res);
+    assert_false(res.refused);
+    assert_false(needs_reset());
+    assert_int_equal(rd(VIRTIO_MMIO_GRANT_POOL_PAGES), 4);
+    assert_int_equal(simdom_grants_mapped_now(ip.d), 2 + 4);
+    /* Still enforced: a buffer outside the pool breaks the device. */
+    uint8_t *hdr;
+    uint64_t hdr_dma = inproc_grant(&ip, 1, false, &hdr);
+    publish_writes(CHAINS + 1, hdr_dma, hdr, hdr_dma, 16);
+    notify_async_queue();
+    assert_true(needs_reset());
+    assert_int_equal(simdom_grants_mapped_now(ip.d), 0);
+}
+
 #define TA(f) cmocka_unit_test_setup_teardown(f, setup_async, teardown)
 
 int main(void)
@@ -191,6 +231,7 @@ int main(void)
         TA(test_cut_before_used_index_moved),
         TA(test_cut_after_used_index_moved),
         TA(test_resubmit_refused),
+        TA(test_announced_pool_taken_over),
         cmocka_unit_test(test_published_marker_head_out_of_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
