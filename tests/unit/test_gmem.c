@@ -156,6 +156,52 @@ static void test_foreign_partial_map(void **state)
     xenforeignmemory_close(fm);
 }
 
+/*
+ * The announcement's own refusals, which the transport's guards keep a guest
+ * from reaching (it announces only with a pool negotiated, pages > 0, once
+ * per DRIVER_OK), and the overlap test at its edges.
+ */
+static void test_pool_announce_refusals(void **state)
+{
+    (void)state;
+    const uint64_t pool = big_dma + 4096 * 8; /* refs 8..15 of the big grant */
+    assert_int_equal(gmem_pool_announce(&ip.g, pool, 8), -EINVAL); /* no pool negotiated */
+    gmem_persist_enable(&ip.g, true);
+    assert_int_equal(gmem_pool_announce(&ip.g, pool, 0), -EINVAL);
+    struct gmem_buf ring = pages_at(pool, 1, false);
+    assert_false(gmem_pool_overlaps(&ip.g, &ring)); /* nothing announced */
+    assert_int_equal(gmem_pool_announce(&ip.g, pool, 8), 0);
+    assert_int_equal(gmem_pool_announce(&ip.g, pool, 8), -EALREADY);
+    assert_int_equal(simdom_grants_mapped_now(ip.d), 8);
+    /* The pages just before and just after it, and its first and last. */
+    struct gmem_buf before = pages_at(pool - 4096, 1, false);
+    struct gmem_buf after = pages_at(pool + 8 * 4096, 1, false);
+    struct gmem_buf first = pages_at(pool - 4096, 2, false);
+    struct gmem_buf last = pages_at(pool + 7 * 4096, 2, false);
+    assert_false(gmem_pool_overlaps(&ip.g, &before));
+    assert_false(gmem_pool_overlaps(&ip.g, &after));
+    assert_true(gmem_pool_overlaps(&ip.g, &first));
+    assert_true(gmem_pool_overlaps(&ip.g, &last));
+    struct gmem_buf empty = { pool, 0, false }, phys = { RAM_BASE, 4096, false };
+    assert_false(gmem_pool_overlaps(&ip.g, &empty));
+    assert_false(gmem_pool_overlaps(&ip.g, &phys));
+    /* A data buffer below, straddling or after it is refused; inside, served unmapped. */
+    struct gmem_sg sg;
+    assert_int_equal(gmem_map_data(&ip.g, &before, 1, &sg), -EACCES);
+    assert_int_equal(gmem_map_data(&ip.g, &first, 1, &sg), -EACCES);
+    assert_int_equal(gmem_map_data(&ip.g, &last, 1, &sg), -EACCES);
+    assert_int_equal(gmem_map_data(&ip.g, &after, 1, &sg), -EACCES);
+    struct gmem_buf in = pages_at(pool + 4096, 7, true);
+    uint64_t calls = ip.g.stats.map_calls;
+    assert_int_equal(gmem_map_data(&ip.g, &in, 1, &sg), 0);
+    assert_int_equal(ip.g.stats.map_calls, calls);
+    assert_int_equal(gmem_span_write(&sg.span[0], 7 * 4096 - 1, "z", 1), 0);
+    assert_int_equal(gmem_span_write(&sg.span[0], 7 * 4096, "z", 1), -EFAULT);
+    gmem_unmap(&ip.g, &sg);
+    gmem_persist_flush(&ip.g);
+    assert_int_equal(simdom_grants_mapped_now(ip.d), 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -163,6 +209,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_mode_names),         T(test_too_many_buffers), T(test_chain_page_budget),
         T(test_pages_in_flight),    T(test_batch_refusals),   T(test_foreign_partial_map),
+        T(test_pool_announce_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
