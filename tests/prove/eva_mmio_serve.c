@@ -7,8 +7,12 @@
  * then one step, any of: a notify of either queue through the register
  * path, the device's poll, a deferred run, QueueReady 0 on either queue,
  * or a reset; then the shutdown, which drains every chain still pending.
- * PROVE_LIVE=1 instead: a notify, then the device's poll while the device
- * still serves (completions published, waiting queues resumed).
+ * PROVE_LIVE=1 instead: both queues notified, then the device's poll while
+ * the device still serves (completions published, the waiting queue
+ * resumed).  Case splits for that run, each fixing what is otherwise any:
+ * PROVE_MODE (the gmem mode), PROVE_AP (ACCESS_PLATFORM required),
+ * PROVE_NOTIFY_Q (the queue notified first), PENDING_MAX (chains the
+ * stand-in keeps pending).
  *
  * The walker is its envelope (model_virtq.c): every chain it can give is
  * given (any head below the queue size, any buffers, any count), and every
@@ -21,15 +25,22 @@
  * mmio.c is included, as in part one (eva_mmio_regs.c), for symmetry: this
  * part analyses every function of it as compiled.
  *
- * Where it stands (2026-12-03, later): PROVE_LIVE=0 has no alarm (make
- * prove, 35 s, both serving paths).  PROVE_LIVE=1 is not a proof yet: it
- * did not finish in 15 minutes in any gmem mode tried (-DPROVE_MODE=1 at
- * slevel 200; mode 3 at slevel 50, and at 200 with process_queue at 20),
- * EVA superposing thousands of states where a poll resumes a queue; none
- * had an alarm when stopped.  The day's earlier two alarms are gone: one
- * was saved_published indexing by a head it had not checked (fixed in
- * saved.c), the other a started queue of size 0 from joining refused
- * bring-ups with serving ones (bring_up's PROVE_LIVE branch).
+ * Where it stands (2026-12-03, fourth session): PROVE_LIVE=0 has no alarm
+ * (make prove, 45 s, both serving paths, the real vq_start and vq_stop).
+ * PROVE_LIVE=1 is not a proof yet.  With one notify and queue size 1 each
+ * case finished with no alarm (mode 0: 31 s, 21 s with PROVE_AP=1; mode 1
+ * 15 s; mode 3 4 s), but that run never resumes a waiting queue (one chain,
+ * nothing beside it to wait for), and with PROVE_AP any it ran past 5
+ * minutes.  The run that does resume one (two notifies, as now) did not
+ * finish in 6 minutes even with the mode, PROVE_AP and the first queue
+ * fixed, queue size 1 and PENDING_MAX 1, nor at slevel 30; queue size 2
+ * with one notify did not finish in 8.  None had an alarm when stopped.
+ * EVA superposes hundreds of states in process_queue's loop (mmio.c, the
+ * start_chain/batch_add call) where a chain may be taken, wait or fail.
+ * Earlier the same day: 15 minutes in modes 1 and 3 with everything else
+ * any; two alarms since gone (saved_published indexing by a head it had
+ * not checked, fixed in saved.c; a started queue of size 0 from joining
+ * refused bring-ups with serving ones, bring_up's PROVE_LIVE branch).
  */
 #include <errno.h>
 #include <string.h>
@@ -48,7 +59,9 @@
 #define PROVE_QSIZE 2
 #endif
 /* Chains the stand-in device keeps pending at once (blk keeps up to 64). */
+#ifndef PENDING_MAX
 #define PENDING_MAX 2
+#endif
 
 static const struct vdev_host *host;
 static void *pending[PENDING_MAX];
@@ -236,14 +249,30 @@ int main(void)
 #else
     g.mode = (enum gmem_mode)(prove_u32() % 4);
 #endif
-    if (mmio_init(&dev, &prove_ops, NULL, &g, prove_bool(), set_irq, NULL) < 0)
+#ifdef PROVE_AP
+    bool ap = PROVE_AP;
+#else
+    bool ap = prove_bool();
+#endif
+    if (mmio_init(&dev, &prove_ops, NULL, &g, ap, set_irq, NULL) < 0)
         return 0;
     dev.saved = &area;
     bring_up();
     /* Queue indices by branches, so that each is its own state. */
 #if PROVE_LIVE
-    /* Completions while the device serves: a notify, then the device's poll. */
-    wr(VIRTIO_MMIO_QUEUE_NOTIFY, prove_bool() ? 1 : 0);
+    /*
+     * Completions while the device serves: both queues notified, one after
+     * the other (the second's chain may find no room beside the first's and
+     * wait), then the device's poll, which completes chains in any order
+     * and resumes the waiting queue.
+     */
+#ifdef PROVE_NOTIFY_Q
+    unsigned first = PROVE_NOTIFY_Q;
+#else
+    unsigned first = prove_bool() ? 1 : 0;
+#endif
+    wr(VIRTIO_MMIO_QUEUE_NOTIFY, first);
+    wr(VIRTIO_MMIO_QUEUE_NOTIFY, 1 - first);
     mmio_poll_device(&dev);
 #else
     unsigned q = prove_bool() ? 1 : 0;
