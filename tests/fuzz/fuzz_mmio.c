@@ -2,7 +2,8 @@
 /*
  * The virtio-mmio register state machine: sequences of reads and writes of
  * any size at any offset of the window, with queue address registers often
- * pointing at the granted ring page so queues really start.  Each input
+ * pointing at the granted ring page so queues really start, and the grant
+ * pool registers at the data pages so an announced pool is mapped.  Each input
  * starts from a fresh device and ends with a reset.  Oracle: no crash or
  * sanitizer report, nothing mapped after the reset.
  */
@@ -30,6 +31,10 @@ static uint32_t ring_addr_part(uint16_t off, uint32_t val)
     case VIRTIO_MMIO_QUEUE_DRIVER_HIGH:
     case VIRTIO_MMIO_QUEUE_DEVICE_HIGH:
         return (uint32_t)(a >> 32);
+    case VIRTIO_MMIO_GRANT_POOL_LOW: /* a pool of the data pages, from one of the first 16 */
+        return (uint32_t)(fz.data_dma + ((uint64_t)(val & 0xf) << 12));
+    case VIRTIO_MMIO_GRANT_POOL_HIGH:
+        return (uint32_t)(fz.data_dma >> 32);
     default:
         return val;
     }

@@ -100,8 +100,17 @@ bring_up = (mmio_rec(0x70, 0) + mmio_rec(0x70, 3) + mmio_rec(0x24, 1) + mmio_rec
             mmio_rec(0x90, 0x800, ring=True) + mmio_rec(0x94, 0, ring=True) +
             mmio_rec(0xa0, 0xa00, ring=True) + mmio_rec(0xa4, 0, ring=True) +
             mmio_rec(0x44, 1) + mmio_rec(0x70, 15))
+# The same with GRANT_ADDRESSING and GRANT_POOL, and a 4-page pool announced before DRIVER_OK.
+pool_bring_up = (mmio_rec(0x70, 0) + mmio_rec(0x70, 3) + mmio_rec(0x24, 1) + mmio_rec(0x20, 0x3003) +
+                 mmio_rec(0x70, 11) + mmio_rec(0x30, 0) + mmio_rec(0x38, 8) +
+                 mmio_rec(0x80, 0, ring=True) + mmio_rec(0x84, 0, ring=True) +
+                 mmio_rec(0x90, 0x800, ring=True) + mmio_rec(0x94, 0, ring=True) +
+                 mmio_rec(0xa0, 0xa00, ring=True) + mmio_rec(0xa4, 0, ring=True) +
+                 mmio_rec(0x44, 1) + mmio_rec(0xd0, 0, ring=True) + mmio_rec(0xd4, 0, ring=True) +
+                 mmio_rec(0xd8, 4) + mmio_rec(0x70, 15))
 seeds['mmio'] = {
     'bring-up-and-notify': bring_up + mmio_rec(0x50, 0),
+    'pool-announced-and-notify': pool_bring_up + mmio_rec(0x50, 0),
     'queue-sel-out-of-range': mmio_rec(0x70, 3) + mmio_rec(0x30, 7) + mmio_rec(0x38, 8) + mmio_rec(0x44, 1),
     'queue-num-not-power-of-two': bring_up[:6 * 7] + mmio_rec(0x38, 7) + mmio_rec(0x44, 1),
     'queue-regs-before-features-ok': mmio_rec(0x70, 3) + mmio_rec(0x38, 8) + mmio_rec(0x44, 1),
