@@ -744,17 +744,20 @@ static void set_half(uint64_t *v, bool high, uint32_t val)
         *v = (*v & ~0xffffffffull) | val;
 }
 
-/* The pool is announced before DRIVER_OK, once per reset. */
+/*
+ * The pool is announced before DRIVER_OK, once per reset.  Without the
+ * feature the registers are not there: ignored, whatever the status.
+ */
 static void write_pool(struct mmio_dev *m, uint64_t off, uint32_t val)
 {
-    if (m->status & VIRTIO_STATUS_DRIVER_OK) {
-        mmio_fail_device(m, "GrantPool written while the device is live");
-        return;
-    }
     if (!(m->status & VIRTIO_STATUS_FEATURES_OK) ||
         !(m->drv_features & (1ull << VIRTIO_F_GRANT_POOL))) {
         vg_log_guest("ignored GrantPool write (status 0x%x, features 0x%llx)", m->status,
                      (unsigned long long)m->drv_features);
+        return;
+    }
+    if (m->status & VIRTIO_STATUS_DRIVER_OK) {
+        mmio_fail_device(m, "GrantPool written while the device is live");
         return;
     }
     if (off == VIRTIO_MMIO_GRANT_POOL_PAGES)

@@ -31,7 +31,8 @@
 
 #include "virtq/virtq.h"
 
-#define SAVED_MAGIC 0x31534756u /* "VGS1" */
+/* "VGS2": the layout with the GrantPool registers; an area of another layout is refused. */
+#define SAVED_MAGIC 0x32534756u
 #define SAVED_AREA_BYTES 4096u
 #define SAVED_QUEUES 4u
 

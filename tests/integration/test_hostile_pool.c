@@ -197,7 +197,10 @@ static void test_pool_invalid_announcements_refused(void **state)
     }
 }
 
-/* Without GRANT_POOL the registers are not there to write: ignored, and the device serves. */
+/*
+ * Without GRANT_POOL the registers are not there to write, before DRIVER_OK
+ * or after it: ignored, and the device serves.  Before FEATURES_OK too.
+ */
 static void test_pool_written_without_feature_ignored(void **state)
 {
     (void)state;
@@ -212,7 +215,24 @@ static void test_pool_written_without_feature_ignored(void **state)
     /* spec: GRT-DEV-POOL-7 */
     assert_int_equal(vdrv_read32(&r.v, VIRTIO_MMIO_GRANT_POOL_PAGES), 0);
     assert_false(vdrv_status(&r.v) & NEEDS_RESET);
+    vdrv_write32(&r.v, VIRTIO_MMIO_GRANT_POOL_PAGES, 4); /* live, no pool negotiated */
+    /* spec: GRT-DEV-POOL-7 */
+    assert_false(vdrv_status(&r.v) & NEEDS_RESET);
+    assert_int_equal(vdrv_read32(&r.v, VIRTIO_MMIO_GRANT_POOL_PAGES), 0);
     expect_serves(&r, 0, 2);
+    vdrv_remove(&r.v);
+    r.probed = false;
+    /* A pool driver's announcement before FEATURES_OK: ignored too. */
+    assert_int_equal(rig_pool_probe(&r, POOL_PAGES), 0);
+    vdrv_write32(&r.v, VIRTIO_MMIO_STATUS, 0);
+    vdrv_write32(&r.v, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+    vdrv_write32(&r.v, VIRTIO_MMIO_GRANT_POOL_LOW, (uint32_t)pool_addr(&r));
+    vdrv_write32(&r.v, VIRTIO_MMIO_GRANT_POOL_PAGES, POOL_PAGES);
+    assert_int_equal(vdrv_read32(&r.v, VIRTIO_MMIO_GRANT_POOL_LOW), 0);
+    assert_int_equal(vdrv_read32(&r.v, VIRTIO_MMIO_GRANT_POOL_PAGES), 0);
+    vdrv_remove(&r.v);
+    r.probed = false;
+    assert_int_equal(simdom_grants_mapped_now(r.d), 0);
     assert_int_equal(rig_down(&r), 0);
 }
 

@@ -168,6 +168,20 @@ static void test_pool_announce_refusals(void **state)
     assert_int_equal(gmem_pool_announce(&ip.g, pool, 8), -EINVAL); /* no pool negotiated */
     gmem_persist_enable(&ip.g, true);
     assert_int_equal(gmem_pool_announce(&ip.g, pool, 0), -EINVAL);
+    /* Each refusal for its own reason: every page below is granted unless said. */
+    assert_int_equal(gmem_pool_announce(&ip.g, big_dma, GMEM_POOL_MAX_PAGES + 1), -EINVAL);
+    assert_int_equal(gmem_pool_announce(&ip.g, big_dma & ~GMEM_GRANT_FLAG, 8), -EINVAL);
+    assert_int_equal(gmem_pool_announce(&ip.g, pool + 0x800, 8), -EINVAL);
+    assert_int_equal(gmem_pool_announce(&ip.g, GMEM_GRANT_FLAG | (0xffffffffull << 12), 2),
+                     -EINVAL); /* refs past 2^32: refused before any map */
+    assert_int_equal(gmem_pool_announce(&ip.g, big_dma + 4096ull * (BIG_PAGES - 4), 8),
+                     -EFAULT); /* its last 4 pages not granted */
+    assert_int_equal(simdom_grants_mapped_now(ip.d), 0);
+    /* The largest pool is mapped, and unmapped with the kept mappings. */
+    assert_int_equal(gmem_pool_announce(&ip.g, big_dma, GMEM_POOL_MAX_PAGES), 0);
+    assert_int_equal(simdom_grants_mapped_now(ip.d), GMEM_POOL_MAX_PAGES);
+    gmem_persist_flush(&ip.g);
+    assert_int_equal(simdom_grants_mapped_now(ip.d), 0);
     struct gmem_buf ring = pages_at(pool, 1, false);
     assert_false(gmem_pool_overlaps(&ip.g, &ring)); /* nothing announced */
     assert_int_equal(gmem_pool_announce(&ip.g, pool, 8), 0);
