@@ -15,11 +15,34 @@ void gmem_persist_enable(struct gmem *g, bool on)
     g->persist.enabled = on && g->mode == GMEM_GRANT;
 }
 
+_Static_assert(GMEM_POOL_MAX_PAGES <= GMEM_PERSIST_PAGES, "map_run's refs hold a pool");
+
+/* Map refs [first, first + n) in one call, counted; NULL if one is not ours. */
+static uint8_t *map_run(struct gmem *g, uint32_t first, uint32_t n, bool writable)
+{
+    uint32_t refs[GMEM_PERSIST_PAGES];
+    for (uint32_t k = 0; k < n; k++)
+        refs[k] = first + k;
+    uint8_t *a = xengnttab_map_domain_grant_refs(g->gnt, n, g->domid, refs,
+                                                 PROT_READ | (writable ? PROT_WRITE : 0));
+    if (a) {
+        g->stats.map_calls++;
+        g->stats.pages_mapped += n;
+        gmem_account(g, n);
+    }
+    return a;
+}
+
+static void unmap_run(struct gmem *g, uint8_t *addr, uint32_t n)
+{
+    xengnttab_unmap(g->gnt, addr, n);
+    g->stats.unmap_calls++;
+    gmem_account(g, -(int64_t)n);
+}
+
 static void drop(struct gmem *g, struct gmem_persist_entry *e)
 {
-    xengnttab_unmap(g->gnt, e->addr, e->npages);
-    g->stats.unmap_calls++;
-    gmem_account(g, -(int64_t)e->npages);
+    unmap_run(g, e->addr, e->npages);
     g->persist.pages -= e->npages;
     e->addr = NULL;
 }
@@ -33,9 +56,7 @@ void gmem_persist_flush(struct gmem *g)
             drop(g, &p->e[i]);
     p->seen_hi = 0;
     if (p->pool) {
-        xengnttab_unmap(g->gnt, p->pool, p->pool_npages);
-        g->stats.unmap_calls++;
-        gmem_account(g, -(int64_t)p->pool_npages);
+        unmap_run(g, p->pool, p->pool_npages);
         p->pool = NULL;
     }
 }
@@ -51,16 +72,9 @@ int gmem_pool_announce(struct gmem *g, uint64_t addr, uint32_t npages)
         return -EINVAL;
     if (p->pool)
         return -EALREADY;
-    uint32_t refs[GMEM_POOL_MAX_PAGES];
-    for (uint32_t k = 0; k < npages; k++)
-        refs[k] = (uint32_t)first + k;
-    uint8_t *a = xengnttab_map_domain_grant_refs(g->gnt, npages, g->domid, refs,
-                                                 PROT_READ | PROT_WRITE);
+    uint8_t *a = map_run(g, (uint32_t)first, npages, true);
     if (!a)
         return -EFAULT;
-    g->stats.map_calls++;
-    g->stats.pages_mapped += npages;
-    gmem_account(g, npages);
     p->pool = a;
     p->pool_first = (uint32_t)first;
     p->pool_npages = npages;
@@ -140,16 +154,9 @@ static int keep(struct gmem *g, struct gmem_persist_entry **slot, uint32_t first
     if (!e)
         return g->persist.pins > g->persist.call_pins ? -EBUSY : -E2BIG;
     *slot = e; /* free now, whatever happens next */
-    uint32_t refs[GMEM_PERSIST_PAGES];
-    for (uint32_t k = 0; k < n; k++)
-        refs[k] = first + k;
-    uint8_t *a = xengnttab_map_domain_grant_refs(g->gnt, n, g->domid, refs,
-                                                 PROT_READ | (writable ? PROT_WRITE : 0));
+    uint8_t *a = map_run(g, first, n, writable);
     if (!a)
         return -EFAULT;
-    g->stats.map_calls++;
-    g->stats.pages_mapped += n;
-    gmem_account(g, n);
     *e = (struct gmem_persist_entry){ .addr = a, .first_ref = first, .npages = n,
                                       .writable = writable, .pins = 0,
                                       .last_use = g->persist.tick };

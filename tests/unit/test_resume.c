@@ -56,6 +56,24 @@ static void expect_each_head_once(uint16_t n)
     }
 }
 
+/* The kill: the device lets go of everything it mapped. */
+static void kill_device(void)
+{
+    m.saved = NULL;
+    mmio_shutdown(&m);
+    mmio_fini(&m);
+    assert_int_equal(simdom_grants_mapped_now(ip.d), 0);
+}
+
+/* Its replacement, from what the area held at the cut. */
+static void replace_device(struct resume_result *res)
+{
+    assert_int_equal(mmio_init(&m, &blk_ops, &blk, &ip.g, true, set_irq, NULL), 0);
+    area = cut_area;
+    resume_device(&m, &area, res);
+    assert_false(res->refused);
+}
+
 /*
  * Ten writes on io_uring, cut where area_at/used_at say (0: right after the
  * notify, nothing published), resumed; `published` of them were out before
@@ -83,19 +101,13 @@ static void cut_and_resume(unsigned a_at, unsigned u_at, uint16_t published)
     poll_until_used(CHAINS);
     vq_before_used_hook = NULL;
 
-    /* The kill: the first device lets go of everything, the guest's ring is as it was. */
-    m.saved = NULL;
-    mmio_shutdown(&m);
-    mmio_fini(&m);
+    /* The kill; the guest's ring is as it was at the cut. */
+    kill_device();
     memcpy(aring + 0x1000, cut_used, USED_BYTES);
     memset(hdr + 0x800, 0xee, CHAINS);
-    assert_int_equal(simdom_grants_mapped_now(ip.d), 0);
 
-    assert_int_equal(mmio_init(&m, &blk_ops, &blk, &ip.g, true, set_irq, NULL), 0);
-    area = cut_area;
     struct resume_result res;
-    resume_device(&m, &area, &res);
-    assert_false(res.refused);
+    replace_device(&res);
     assert_int_equal(res.chains, CHAINS - published);
     poll_until_used(CHAINS);
     usleep(20000);
@@ -201,15 +213,9 @@ static void test_announced_pool_taken_over(void **state)
     poll_until_used(CHAINS);
     cut_area = area;
 
-    m.saved = NULL;
-    mmio_shutdown(&m);
-    mmio_fini(&m);
-    assert_int_equal(simdom_grants_mapped_now(ip.d), 0);
-    assert_int_equal(mmio_init(&m, &blk_ops, &blk, &ip.g, true, set_irq, NULL), 0);
-    area = cut_area;
+    kill_device();
     struct resume_result res;
-    resume_device(&m, &area, &res);
-    assert_false(res.refused);
+    replace_device(&res);
     assert_false(needs_reset());
     assert_int_equal(rd(VIRTIO_MMIO_GRANT_POOL_PAGES), 4);
     assert_int_equal(simdom_grants_mapped_now(ip.d), 2 + 4);
