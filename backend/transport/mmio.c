@@ -672,10 +672,16 @@ static void announce_pool(struct mmio_dev *m)
             if (gmem_pool_overlaps(m->gmem, &areas[i]))
                 rc = -EEXIST;
     }
-    if (rc < 0)
+    if (rc < 0) {
         mmio_fail_device(m, rc == -EFAULT   ? "announced pool not granted"
                             : rc == -EEXIST ? "announced pool overlaps a queue's rings"
                                             : "announced pool invalid (address or size)");
+        return;
+    }
+    /* For whoever compares this device's map calls with the pool it was told. */
+    vg_info("announced grant pool mapped: %u pages from grant ref %llu",
+            (unsigned)m->pool_pages,
+            (unsigned long long)((m->pool_addr & ~GMEM_GRANT_FLAG) >> VG_PAGE_SHIFT));
 }
 
 static void write_status(struct mmio_dev *m, uint32_t val)
