@@ -2,7 +2,9 @@
 # Build the minimal arm64 domU kernel from Debian's linux-source-6.1.
 #   stock: the unpatched 6.1 tree (puts guest-physical addresses on the ring
 #          when libxl gives the device no "iommus" link, i.e. a dom0 backend)
-#   grant: the same tree with frontend-linux/patches/*.patch applied
+#   grant: the same tree with frontend-linux/patches/*.patch applied, and
+#          /dev/mem and gntalloc (domu-hostile.config) for the guest that
+#          drives its device from userspace (guest/pool_outside.c)
 #   debug: the grant kernel with KASAN, DMA-API debugging and
 #          CONFIG_XEN_VIRTIO_FORCE_GRANT (domu-debug.config), for the
 #          unbind/rebind case
@@ -13,7 +15,7 @@
 #   bench-stock: the unpatched tree with the same configuration, make bench's
 #          stock frontend (through the driver domain)
 # stock, grant and v1 share one object directory so switching is an
-# incremental rebuild; debug, whose configuration differs throughout, has its
+# incremental rebuild (grant's two extra options make it a ccache-hit one); debug, whose configuration differs throughout, has its
 # own.
 # Prints the path of the Image.
 set -eu
@@ -30,7 +32,9 @@ v1) patches=$(ls "$REPO_DIR"/frontend-linux/v1/*.patch 2>/dev/null || true)
     [ -n "$patches" ] || die "no patches in frontend-linux/v1" ;;
 *) die "unknown domU kernel variant '$variant'" ;;
 esac
-if [ "$variant" = debug ]; then
+if [ "$variant" = grant ]; then
+    frags="$frags $E2E_DIR/domu-hostile.config"
+elif [ "$variant" = debug ]; then
     frags="$frags $E2E_DIR/domu-debug.config" obj="$E2E_CACHE/linux-obj-debug"
 elif [ "$variant" = bench ] || [ "$variant" = bench-stock ]; then
     frags="$frags $REPO_DIR/tests/bench/domu-bench.config" obj="$E2E_CACHE/linux-obj-$variant"
@@ -61,6 +65,11 @@ done
 if [ "$variant" = bench ] || [ "$variant" = bench-stock ]; then
     for opt in FUTEX AIO XEN_BLKDEV_FRONTEND; do
         grep -qx "CONFIG_$opt=y" "$obj/.config" || die "bench domU config lacks CONFIG_$opt"
+    done
+fi
+if [ "$variant" = grant ]; then
+    for opt in DEVMEM XEN_GRANT_DEV_ALLOC; do
+        grep -qx "CONFIG_$opt=y" "$obj/.config" || die "grant domU config lacks CONFIG_$opt"
     done
 fi
 if [ "$variant" = debug ]; then

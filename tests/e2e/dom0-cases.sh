@@ -152,6 +152,58 @@ stale_check() {
     fi
 }
 
+# pool_announce_check CASE yes|no: with the series' last patch the guest
+# announces vda's pool before DRIVER_OK, the device maps it once and serves
+# every buffer from that mapping, so its kept mappings never miss (yes).  The
+# first series (v1) does not announce: the device learns the pool from the
+# buffers and maps it as they come, with misses (no).
+pool_announce_check() {
+    a=$(grep -o 'device 51712 says: .*announced grant pool mapped: .*' "/run/be-$1.log" |
+        head -n1 | sed 's/.*mapped: //')
+    k=$(grep -o 'device 51712 says: .*(kept: hits [0-9]* misses [0-9]*' "/run/be-$1.log" |
+        tail -n1 | sed 's/.*(kept: //')
+    misses=${k##* }
+    echo "E2E INFO $1: vda's pool announcement: ${a:-none}; kept mappings: ${k:-no report}"
+    if [ "$2" = yes ] && [ -n "$a" ] && [ "$misses" = 0 ]; then
+        # spec: GRT-DRV-POOL-2, spec: GRT-DEV-POOL-3
+        pass "$1/pool-announced: $a; $k"
+    elif [ "$2" = no ] && [ -z "$a" ] && [ -n "$misses" ] && [ "$misses" -gt 0 ]; then
+        pass "$1/pool-not-announced (first series): $k"
+    else
+        fail "$1/pool-announce: wanted $2: announcement ${a:-none}, ${k:-no report}"
+    fi
+}
+
+# pool_outside_case: the grant kernel's guest drives vda's device from
+# userspace (vgtest=pool-outside, guest/pool_outside.c): it announces a
+# one-page pool, reads through it, then hands the device a buffer outside it.
+# The device must set DEVICE_NEEDS_RESET, say why, and keep serving: the
+# guest's kernel binds the device again after a reset and uses the disk.
+pool_outside_case() {
+    c=pool-outside
+    echo "=== case $c: domU kernel Image-grant driving vda from userspace, backend --mode grant"
+    start_images || { fail "$c/images"; return; }
+    start_backend "$c" grant || { fail "$c/backend-start"; stop_images; return; }
+    guest_cfg "$c" Image-grant \
+        "xen.grant_dma_backend_domid=0 xen.grant_dma_pool_pages=320 vgtest=pool-outside vgbackend=0" \
+        "vdev=xvda,target=$IMAGES/vda"
+    run_guest "$c" 300
+    if grep -q 'device 51712 says: .*announced grant pool mapped: 1 pages ' "/run/be-$c.log"; then
+        pass "$c/backend-mapped the guest's one-page pool"
+    else
+        fail "$c/backend-mapped: no one-page pool mapped"
+    fi
+    if grep -q 'device 51712 says: .*device needs reset: buffer outside the announced pool' \
+            "/run/be-$c.log"; then
+        # spec: GRT-DEV-POOL-4
+        pass "$c/backend-refused: $(grep -m1 -o 'device needs reset: buffer outside.*' "/run/be-$c.log")"
+    else
+        fail "$c/backend-refused: the device did not name the buffer outside the pool"
+    fi
+    stop_backend "$c"
+    stop_images
+}
+
 # engine_check CASE: vda's device served its image through the io_uring
 # engine on dom0's kernel (its closing report, relayed by the launcher).
 engine_check() {
@@ -478,10 +530,14 @@ if only dom0; then
     # backend may keep mapped (VIRTIO_F_GRANT_POOL).  Its DMA_FROM_DEVICE slots
     # must reach the backend zeroed.
     rw_case pool Image-grant grant "xen.grant_dma_backend_domid=0 xen.grant_dma_pool_pages=1024" zero
+    pool_announce_check pool yes
     # The first version of the series (frontend-linux/v1) with the same pool, for
     # its throughput beside the pool's; it fills read slots from the destination,
     # so the backend sees the guest's old bytes.
     rw_case pool-v1 Image-v1 grant "xen.grant_dma_backend_domid=0 xen.grant_dma_pool_pages=1024 xen.grant_dma_ring_ro=0" some
+    pool_announce_check pool-v1 no
+    # A guest that announces a pool and then puts a buffer outside it.
+    pool_outside_case
     # The patched kernel's in-place grants again, the backend copying every
     # buffer in and out with grant copy instead of mapping it.
     rw_case grant-copy Image-grant grant-copy "xen.grant_dma_backend_domid=0 xen.grant_dma_ring_ro=1"

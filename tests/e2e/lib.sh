@@ -5,7 +5,7 @@ E2E_CACHE=${VG_E2E_CACHE:-/var/cache/virtio-grant-e2e}
 # Scripts outside tests/e2e set E2E_DIR before sourcing this file.
 E2E_DIR=${E2E_DIR:-$(cd "$(dirname "$0")" && pwd)}
 # The guest test program (vg-e2e-blk), also built for the host.
-GUEST_SRCS="$E2E_DIR/guest/vg-e2e-blk.c $E2E_DIR/guest/rebind.c $E2E_DIR/guest/lifecycle.c"
+GUEST_SRCS="$E2E_DIR/guest/vg-e2e-blk.c $E2E_DIR/guest/rebind.c $E2E_DIR/guest/lifecycle.c $E2E_DIR/guest/pool_outside.c"
 REPO_DIR=$(cd "$E2E_DIR/../.." && pwd)
 XEN_SRC_VERSION=4.17.5+72-g01140da4e8-1
 LINUX_SRC_PKG=linux-source-6.1

@@ -28,7 +28,6 @@
 
 #define DEBUGFS "/sys/kernel/debug"
 #define GRANT_DMA DEBUGFS "/xen-grant-dma"
-#define MMIO_DRIVER "/sys/bus/platform/drivers/virtio-mmio"
 #define CYCLE_IO (64u << 10)
 #define CYCLE_BASE (32ull << 20)   /* beyond what test_rw writes */
 #define BIG_IO (4u << 20)
@@ -47,7 +46,7 @@ static const char *read_text(const char *path, char *buf, size_t n)
     return buf;
 }
 
-static int write_text(const char *path, const char *text)
+int write_text(const char *path, const char *text)
 {
     int fd = open(path, O_WRONLY);
     if (fd < 0)
@@ -72,7 +71,7 @@ static long debugfs_value(const char *path, const char *key)
 }
 
 /* The platform device (e.g. 2000000.virtio) that vda sits on. */
-static int platform_device_of_vda(char *pdev, size_t n)
+int platform_device_of_vda(char *pdev, size_t n)
 {
     char path[PATH_MAX];
     if (!realpath("/sys/block/vda", path))
@@ -90,7 +89,7 @@ static int platform_device_of_vda(char *pdev, size_t n)
 }
 
 /* The disk a freshly bound platform device registered (vda, or the next). */
-static int disk_of(const char *pdev, char *disk, size_t n)
+int disk_of(const char *pdev, char *disk, size_t n)
 {
     char path[128];
     snprintf(path, sizeof(path), "/sys/bus/platform/devices/%s", pdev);
@@ -118,7 +117,7 @@ static int disk_of(const char *pdev, char *disk, size_t n)
 }
 
 /* Write LEN bytes of pattern at OFF through /dev/DISK and read them back. */
-static int pattern_roundtrip(const char *disk, uint64_t seed, uint64_t off, size_t len,
+int pattern_roundtrip(const char *disk, uint64_t seed, uint64_t off, size_t len,
                              char *why, size_t n)
 {
     char dev[64];

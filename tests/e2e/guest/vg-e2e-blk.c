@@ -2,7 +2,8 @@
 /*
  * The e2e block test, one static arm64 binary with two roles:
  *   as the domU's /init: mount /dev, run the test named by vgtest= on the
- *     kernel command line (rw; rebind, in rebind.c; idle), print
+ *     kernel command line (rw; rebind, in rebind.c; reboot, busy and
+ *     restart, in lifecycle.c; pool-outside, in pool_outside.c; idle), print
  *     "VGTEST PASS|FAIL <step> ..." lines on the console, power off (after
  *     vghold= seconds); with vgiommu=D, first check that the device tree
  *     links every virtio device to backend domain D;
@@ -442,6 +443,10 @@ static int guest_main(void)
         char secs[8] = "60";
         cmdline_arg(cmdline, "vgsecs=", secs, sizeof(secs));
         test_restart(s, (unsigned)atoi(mib), (unsigned)atoi(secs));
+    } else if (!strcmp(test, "pool-outside")) {
+        char backend[8] = "0";
+        cmdline_arg(cmdline, "vgbackend=", backend, sizeof(backend));
+        test_pool_outside(s, (unsigned)atoi(backend));
     } else if (strcmp(test, "idle") != 0) { /* idle: a bystander domain, vghold= long */
         fail("args", "unknown vgtest=%s", test);
     }
