@@ -59,17 +59,18 @@ enum {
 #define QSIZE 8
 #define GRANT_ADDR(ref) ((1ull << 63) | ((uint64_t)(ref) << 12))
 
+enum { P_DESC, P_AVAIL, P_USED, P_POOL, P_OUTSIDE, NPAGES };
+
 /* <xen/gntalloc.h>'s ABI (the header is not in the cross toolchain). */
 struct gntalloc_alloc {
     uint16_t domid;
     uint16_t flags;
     uint32_t count;
     uint64_t index;
-    uint32_t gref_ids[5];
+    uint32_t gref_ids[NPAGES]; /* the kernel fills count of them */
 };
 #define GNTALLOC_FLAG_WRITABLE 1
 #define IOCTL_GNTALLOC_ALLOC_GREF _IOC(_IOC_NONE, 'G', 5, 24)
-enum { P_DESC, P_AVAIL, P_USED, P_POOL, P_OUTSIDE, NPAGES };
 
 struct vdesc {
     uint64_t addr;
