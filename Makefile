@@ -57,7 +57,7 @@ PROBE_SRCS := $(DAEMON_SRCS) tests/sandbox/probe_forbidden.c
 SIM_SRCS := xensim/lib/sim_common.c xensim/lib/sim_devicemodel.c xensim/lib/sim_evtchn.c \
             xensim/lib/sim_gnttab.c xensim/lib/sim_foreignmemory.c xensim/lib/sim_xenstore.c \
             xensim/lib/sim_sandbox.c xensim/lib/sim_toolcore.c xensim/lib/sim_ledger.c
-GUEST_SRCS := xensim/guest/simdom.c xensim/guest/vdrv.c xensim/guest/harness.c xensim/guest/simxs.c \
+GUEST_SRCS := xensim/guest/simdom.c xensim/guest/vdrv.c xensim/guest/vdrv_pci.c xensim/guest/harness.c xensim/guest/simxs.c \
               xensim/guest/simxs_ops.c xensim/guest/simxs_tree.c xensim/guest/simxs_txn.c
 RIG_SRCS   := tests/common/rig.c tests/common/toolstack.c tests/common/flood.c tests/common/hostile.c
 INPROC_SRCS := tests/common/inproc.c
@@ -75,7 +75,7 @@ UNIT_TESTS := $(BUILD)/tests/test_mmio $(BUILD)/tests/test_pci $(BUILD)/tests/te
               $(BUILD)/tests/test_blk $(BUILD)/tests/test_blk_hostio \
               $(BUILD)/tests/test_config $(BUILD)/tests/test_simxs $(BUILD)/tests/test_simxs_txn \
               $(BUILD)/tests/test_closedirs $(BUILD)/tests/test_log $(BUILD)/tests/test_devproc_stats
-INTEG_TESTS := $(BUILD)/tests/test_sim_blk $(BUILD)/tests/test_hostile $(BUILD)/tests/test_hostile_branches $(BUILD)/tests/test_hostile_pool \
+INTEG_TESTS := $(BUILD)/tests/test_sim_blk $(BUILD)/tests/test_sim_pci $(BUILD)/tests/test_hostile $(BUILD)/tests/test_hostile_branches $(BUILD)/tests/test_hostile_pool \
                $(BUILD)/tests/test_sandbox \
                $(BUILD)/tests/test_double_fetch $(BUILD)/tests/test_launcher \
                $(BUILD)/tests/test_launcher_dd $(BUILD)/tests/test_soak $(BUILD)/tests/test_restart

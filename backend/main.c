@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * virtio-grant: `watch` is the launcher (launcher/); `blk` is one virtio-mmio
- * device for one Xen guest, in one process that jails itself before the
- * guest's first request.
+ * virtio-grant: `watch` is the launcher (launcher/); `blk` is one virtio
+ * block device for one Xen guest, virtio-mmio or virtio-pci, in one process
+ * that jails itself before the guest's first request.
  *
  * A device process started by the launcher gets its configuration and the
  * image fd on --control-fd; started by hand it opens --image itself, before
@@ -35,6 +35,7 @@
 #include "sandbox/rules.h"
 #include "sandbox/sandbox.h"
 #include "transport/mmio.h"
+#include "transport/pci.h"
 #include "transport/resume.h"
 #include "transport/saved.h"
 #include "xen/ioreq.h"
@@ -57,6 +58,12 @@ struct backend {
     bool gmem_open;
     struct mmio_dev mmio;
     bool mmio_open;
+    /* --transport pci: the function in front of mmio's register file */
+    struct pci_transport pci;
+    bool pci_open;
+    /* Who answers the window's accesses: mmio_access, or the PCI BAR. */
+    xen_mmio_fn on_access;
+    void *access_opaque;
     int sigfd;
     /* Launched: the state area (saved.h); resume: replacing a killed process on its server. */
     struct saved_area *saved;
@@ -69,9 +76,51 @@ static void on_mmio(void *opaque, uint64_t off, uint32_t size, bool is_write, ui
     mmio_access(opaque, off, size, is_write, val);
 }
 
+/* The transport's hooks into Xen; failures are logged where they happen. */
+static void pci_move_window(void *srv, uint64_t base, uint64_t size)
+{
+    xen_ioreq_move_window(srv, base, size);
+}
+
+static void pci_set_intx(void *srv, unsigned level)
+{
+    xen_ioreq_set_intx(srv, level);
+}
+
+static void pci_inject_msi(void *srv, uint64_t addr, uint32_t data)
+{
+    xen_ioreq_inject_msi(srv, addr, data);
+}
+
+/*
+ * The function at slot N of bus 0: its configuration space is this
+ * server's from here, and its BAR the window once the guest places it.
+ */
+static int setup_pci(struct backend *b)
+{
+    const struct pci_host host = { .move_window = pci_move_window, .set_intx = pci_set_intx,
+                                   .inject_msi = pci_inject_msi, .opaque = &b->srv };
+    int rc = pci_init(&b->pci, &b->mmio, &host);
+    if (rc < 0) {
+        vg_err("virtio-pci set-up: %s", strerror(-rc));
+        return rc;
+    }
+    b->pci_open = true;
+    xen_ioreq_set_pcidev(&b->srv, XEN_IOREQ_SBDF(0, 0, b->cfg.pci_slot, 0), pci_config_access,
+                         &b->pci);
+    if ((rc = xen_ioreq_map_pcidev(&b->srv)) < 0)
+        return rc;
+    b->on_access = pci_bar_access;
+    b->access_opaque = &b->pci;
+    return 0;
+}
+
 static void teardown(struct backend *b)
 {
-    if (b->mmio_open) {
+    if (b->pci_open) {
+        pci_shutdown(&b->pci); /* waits for the image I/O in flight */
+        mmio_fini(&b->mmio);
+    } else if (b->mmio_open) {
         mmio_shutdown(&b->mmio); /* waits for the image I/O in flight */
         mmio_fini(&b->mmio);
     }
@@ -110,8 +159,10 @@ static int setup(struct backend *b)
         vg_err("the process this one replaces was tearing the device down: nothing to resume");
         return -ESTALE;
     }
-    rc = xen_ioreq_attach(&b->srv, c->domid, c->base, c->size, c->irq,
-                          b->resume ? b->ioservid : -1);
+    /* A PCI device has no window (size 0) until the guest places its BAR. */
+    bool pci = c->transport == VG_TRANSPORT_PCI;
+    rc = xen_ioreq_attach(&b->srv, c->domid, pci ? 0 : c->base, pci ? 0 : c->size,
+                          pci ? 0 : c->irq, b->resume ? b->ioservid : -1);
     if (rc < 0)
         return rc;
     b->srv_open = true;
@@ -147,6 +198,10 @@ static int setup(struct backend *b)
         return rc;
     }
     b->mmio_open = true;
+    b->on_access = on_mmio;
+    b->access_opaque = &b->mmio;
+    if (pci && (rc = setup_pci(b)) < 0)
+        return rc;
     if (b->saved && !b->resume) {
         saved_init(b->saved);
         b->mmio.saved = b->saved;
@@ -229,6 +284,22 @@ static void report_window(struct backend *b)
     m->inflight_peak_window = 0;
 }
 
+static void device_poll(struct backend *b)
+{
+    if (b->pci_open)
+        pci_poll_device(&b->pci);
+    else
+        mmio_poll_device(&b->mmio);
+}
+
+static void device_run_deferred(struct backend *b)
+{
+    if (b->pci_open)
+        pci_run_deferred(&b->pci);
+    else
+        mmio_run_deferred(&b->mmio);
+}
+
 static int serve(struct backend *b)
 {
     /* The image engine's completions (none for the sync engine: fd -1 is skipped). */
@@ -240,7 +311,7 @@ static int serve(struct backend *b)
     };
     /* What the guest asked while no process served it (none on a first start). */
     if (b->resume)
-        xen_ioreq_serve_stale(&b->srv, on_mmio, &b->mmio);
+        xen_ioreq_serve_stale(&b->srv, b->on_access, b->access_opaque);
     for (;;) {
         /* Deferred chains are served only once nothing else is pending. */
         int timeout = mmio_has_deferred(&b->mmio) ? 0 : -1;
@@ -252,7 +323,7 @@ static int serve(struct backend *b)
             return -errno;
         }
         if (n == 0) {
-            mmio_run_deferred(&b->mmio);
+            device_run_deferred(b);
             continue;
         }
         if (pfd[1].revents) {
@@ -277,9 +348,9 @@ static int serve(struct backend *b)
             return -EPIPE;
         }
         if (pfd[3].revents)
-            mmio_poll_device(&b->mmio);
+            device_poll(b);
         if (pfd[0].revents & POLLIN) {
-            int rc = xen_ioreq_dispatch(&b->srv, on_mmio, &b->mmio);
+            int rc = xen_ioreq_dispatch(&b->srv, b->on_access, b->access_opaque);
             if (rc < 0) {
                 vg_err("event channel: %s", strerror(-rc));
                 return rc;
@@ -326,6 +397,12 @@ static void report(const struct backend *b)
         len += (size_t)snprintf(by_queue + len, sizeof(by_queue) - len, " %llu",
                                 (unsigned long long)m->chains_by_queue[q]);
     vg_info("chains by queue:%s", by_queue); /* no "served ": scripts key on that word */
+    if (b->pci_open)
+        vg_info("virtio-pci: %llu accesses refused, %llu interrupts held back, MSI-X %llu "
+                "messages sent %llu dropped",
+                (unsigned long long)b->pci.ctr.refused, (unsigned long long)b->pci.ctr.held_back,
+                (unsigned long long)b->pci.msix.delivered,
+                (unsigned long long)b->pci.msix.dropped);
 }
 
 /* STATE, right after CONFIG: the area this device's state lives in, mapped here. */
@@ -485,10 +562,16 @@ int main(int argc, char **argv)
     if (rc == 0) {
         xen_ioreq_take_over(&b.srv); /* a replacement's server is its own from here */
         tell_launcher(&b, DEVMSG_READY, b.srv.id);
-        vg_info("serving %llu sectors%s at 0x%llx in %s mode, irq %u, %s image I/O",
-                (unsigned long long)b.blk.capacity, b.cfg.read_only ? ", read-only" : "",
-                (unsigned long long)b.cfg.base, gmem_mode_name(b.cfg.mode), b.cfg.irq,
-                aio_engine_name(b.blk.aio.engine));
+        if (b.pci_open)
+            vg_info("serving %llu sectors%s as virtio-pci 00:%02x.0 in %s mode, %s image I/O",
+                    (unsigned long long)b.blk.capacity, b.cfg.read_only ? ", read-only" : "",
+                    b.cfg.pci_slot, gmem_mode_name(b.cfg.mode),
+                    aio_engine_name(b.blk.aio.engine));
+        else
+            vg_info("serving %llu sectors%s at 0x%llx in %s mode, irq %u, %s image I/O",
+                    (unsigned long long)b.blk.capacity, b.cfg.read_only ? ", read-only" : "",
+                    (unsigned long long)b.cfg.base, gmem_mode_name(b.cfg.mode), b.cfg.irq,
+                    aio_engine_name(b.blk.aio.engine));
         rc = serve(&b);
         down = rc < 0 ? DEVMSG_DOWN_SERVE : DEVMSG_DOWN_CLOSED;
     }

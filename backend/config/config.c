@@ -19,7 +19,8 @@ void vg_config_usage(FILE *f)
             "       virtio-grant sandbox-rules grant|grant-copy|foreign|foreign-premap "
             "[io_uring|sync]\n"
             "\n"
-            "Serve one virtio-mmio block device to Xen guest N through an ioreq server.\n"
+            "Serve one virtio block device to Xen guest N through an ioreq server, as\n"
+            "virtio-mmio (the default) or as a virtio-pci function (x86 HVM guests).\n"
             "'watch' serves every disk the toolstack creates with backendtype=standalone,\n"
             "specification=virtio: it validates each device's xenstore directory, opens\n"
             "the image and starts one jailed 'blk' process per device with the options\n"
@@ -28,9 +29,17 @@ void vg_config_usage(FILE *f)
             "\n"
             "  --domid N          guest domain id (required)\n"
             "  --image PATH       raw image file or block device, an absolute path (required)\n"
-            "  --base ADDR        MMIO window base (default 0x2000000)\n"
-            "  --size BYTES       MMIO window size (default 0x200)\n"
-            "  --irq N            guest SPI for the device (default 33)\n"
+            "  --transport mmio|pci\n"
+            "                     mmio (default): a virtio-mmio window and an Arm SPI;\n"
+            "                     pci: a virtio-pci function whose configuration space\n"
+            "                     this process claims, with one memory BAR the guest\n"
+            "                     places and MSI-X or INTx (started by hand: the\n"
+            "                     toolstack describes virtio-mmio disks only)\n"
+            "  --pci-slot N       pci: the slot on bus 0, 1..31, that the device model\n"
+            "                     leaves free (required with --transport pci)\n"
+            "  --base ADDR        mmio: window base (default 0x2000000)\n"
+            "  --size BYTES       mmio: window size (default 0x200)\n"
+            "  --irq N            mmio: guest SPI for the device (default 33)\n"
             "  --read-only        offer VIRTIO_BLK_F_RO; writes fail with IOERR\n"
             "  --serial ID        GET_ID string, at most 20 bytes (default: vg-DOMID-0)\n"
             "  --mode grant|grant-copy|foreign\n"
@@ -108,12 +117,14 @@ static int bad(const char *msg)
 int vg_config_parse(struct vg_config *c, int argc, char **argv)
 {
     enum { O_DOMID = 256, O_BASE, O_SIZE, O_IRQ, O_IMAGE, O_RO, O_MODE, O_PREMAP, O_RAMBASE,
-           O_RAMSIZE, O_SERIAL, O_CONTROL_FD, O_SANDBOX, O_UID, O_GID, O_AIO, O_LOGFMT };
+           O_RAMSIZE, O_SERIAL, O_CONTROL_FD, O_SANDBOX, O_UID, O_GID, O_AIO, O_LOGFMT, O_TRANSPORT, O_PCI_SLOT };
     static const struct option opts[] = {
         { "domid", required_argument, 0, O_DOMID },
         { "base", required_argument, 0, O_BASE },
         { "size", required_argument, 0, O_SIZE },
         { "irq", required_argument, 0, O_IRQ },
+        { "transport", required_argument, 0, O_TRANSPORT },
+        { "pci-slot", required_argument, 0, O_PCI_SLOT },
         { "image", required_argument, 0, O_IMAGE },
         { "read-only", no_argument, 0, O_RO },
         { "mode", required_argument, 0, O_MODE },
@@ -174,10 +185,12 @@ int vg_config_parse(struct vg_config *c, int argc, char **argv)
         case O_BASE:
             if (parse_u64("--base", optarg, &c->base) < 0)
                 return -EINVAL;
+            c->window_given = true;
             break;
         case O_SIZE:
             if (parse_u64("--size", optarg, &c->size) < 0)
                 return -EINVAL;
+            c->window_given = true;
             break;
         case O_IRQ:
             if (parse_u64("--irq", optarg, &v) < 0)
@@ -185,6 +198,22 @@ int vg_config_parse(struct vg_config *c, int argc, char **argv)
             if (!vg_irq_ok(v))
                 return bad("--irq must be an Arm SPI (32..1019)");
             c->irq = (unsigned)v;
+            c->window_given = true;
+            break;
+        case O_TRANSPORT:
+            if (!strcmp(optarg, "mmio"))
+                c->transport = VG_TRANSPORT_MMIO;
+            else if (!strcmp(optarg, "pci"))
+                c->transport = VG_TRANSPORT_PCI;
+            else
+                return bad("--transport is 'mmio' or 'pci'");
+            break;
+        case O_PCI_SLOT:
+            if (parse_u64("--pci-slot", optarg, &v) < 0)
+                return -EINVAL;
+            if (v < VG_PCI_SLOT_MIN || v > VG_PCI_SLOT_MAX)
+                return bad("--pci-slot is a slot on bus 0, 1..31 (0 is the host bridge)");
+            c->pci_slot = (unsigned)v;
             break;
         case O_IMAGE:
             c->image = optarg;
@@ -274,6 +303,10 @@ int vg_config_parse(struct vg_config *c, int argc, char **argv)
     if (optind < argc)
         return bad("unexpected argument");
     if (c->control_fd >= 0) {
+        /* libxl 4.17 describes virtio disks as virtio-mmio only (tsinput.c). */
+        if (c->transport == VG_TRANSPORT_PCI)
+            return bad("the launcher serves virtio-mmio devices only: start a virtio-pci "
+                       "device by hand");
         if (c->have_domid || c->image)
             return bad("with --control-fd the launcher gives the domid and the image");
         return 0; /* vg_config_check() runs once the launcher's CONFIG filled in the rest */
@@ -287,8 +320,18 @@ int vg_config_check(struct vg_config *c)
         return bad("--domid is required");
     if (!c->image && c->control_fd < 0)
         return bad("--image is required");
-    if (!vg_window_ok(c->base, c->size))
+    if (c->transport == VG_TRANSPORT_PCI) {
+        /* The guest places the BAR and its interrupts are the function's. */
+        if (c->window_given)
+            return bad("--base, --size and --irq are for --transport mmio: a PCI device's "
+                       "window is its BAR, placed by the guest");
+        if (!c->pci_slot)
+            return bad("--transport pci needs --pci-slot (a slot the device model leaves free)");
+    } else if (c->pci_slot) {
+        return bad("--pci-slot needs --transport pci");
+    } else if (!vg_window_ok(c->base, c->size)) {
         return bad("--base must be 512-byte aligned and --size within 0x200..0x1000");
+    }
     if (c->premap && c->mode != GMEM_FOREIGN && c->mode != GMEM_FOREIGN_PREMAP)
         return bad("--premap needs --mode foreign");
     if (!gmem_mode_is_grant(c->mode)) {

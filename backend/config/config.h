@@ -25,6 +25,9 @@
 #define VG_SPI_MAX 1019u
 #define VG_WINDOW_ALIGN 0x200u   /* the MMIO window: registers plus config space... */
 #define VG_WINDOW_MAX 0x1000u    /* ...and at most one trap page */
+/* A virtio-pci function's slot on bus 0: 0 is the host bridge, 31 the last. */
+#define VG_PCI_SLOT_MIN 1u
+#define VG_PCI_SLOT_MAX 31u
 
 static inline bool vg_domid_ok(uint64_t d)
 {
@@ -42,12 +45,19 @@ static inline bool vg_window_ok(uint64_t base, uint64_t size)
            base + size > base;
 }
 
+enum vg_transport { VG_TRANSPORT_MMIO, VG_TRANSPORT_PCI };
+
 struct vg_config {
     const char *device; /* "blk" */
     uint16_t domid;
     bool have_domid;
+    enum vg_transport transport;
+    /* virtio-mmio: the window and the SPI; given by --base, --size or --irq */
     uint64_t base, size;
     unsigned irq;
+    bool window_given;
+    /* virtio-pci: function 0 of this slot on bus 0 (0: not given) */
+    unsigned pci_slot;
     const char *image;
     bool read_only;
     enum gmem_mode mode;

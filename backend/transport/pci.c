@@ -363,6 +363,16 @@ void pci_run_deferred(struct pci_transport *p)
     deliver_interrupts(p);
 }
 
+void pci_shutdown(struct pci_transport *p)
+{
+    mmio_shutdown(p->m);
+    /* Destroying the server does not deassert a line it left asserted. */
+    if (p->intx_level) {
+        p->intx_level = false;
+        p->host.set_intx(p->host.opaque, 0);
+    }
+}
+
 static int add_vendor_cap(struct pci_transport *p, uint8_t type, uint32_t offset, uint32_t length,
                           uint8_t extra_len, const uint8_t *wmask)
 {

@@ -110,5 +110,7 @@ void pci_bar_access(void *opaque, uint64_t off, uint32_t size, bool is_write, ui
 /* The register file's other entry points, with the interrupts they raise. */
 void pci_poll_device(struct pci_transport *p);
 void pci_run_deferred(struct pci_transport *p);
+/* mmio_shutdown, and the INTx line the register file no longer drives let go. */
+void pci_shutdown(struct pci_transport *p);
 
 #endif

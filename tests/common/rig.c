@@ -35,6 +35,12 @@ static int probe(struct rig *r, enum vdrv_dma dma, uint32_t pool_pages)
 {
     struct vdrv_opts o = { .base = RIG_BASE, .irq = RIG_IRQ, .dma = dma, .queue_size = 64,
                            .indirect = true, .event_idx = true, .pool_pages = pool_pages };
+    if (r->pci_slot) {
+        o.base = RIG_PCI_BAR;
+        o.pci_slot = r->pci_slot;
+        o.msix = r->irq_mode != RIG_INTX;
+        o.msix_pirq = r->irq_mode == RIG_MSIX_PIRQ;
+    }
     int rc = vdrv_probe(&r->v, r->d, &o);
     r->probed = rc == 0;
     return rc;
@@ -58,10 +64,28 @@ int rig_up(struct rig *r, const char *const extra[], enum vdrv_dma dma, bool pro
 /* The backend of a test that failed before rig_down, per domain: stopped by the next rig_up. */
 static pid_t stale[8];
 
+static int spawn(struct rig *r, uint16_t domid, const char *const extra[], enum vdrv_dma dma,
+                 bool probe);
+
 int rig_up_dom(struct rig *r, uint16_t domid, const char *const extra[], enum vdrv_dma dma,
                bool probe)
 {
     memset(r, 0, sizeof(*r));
+    return spawn(r, domid, extra, dma, probe);
+}
+
+int rig_up_pci(struct rig *r, uint8_t slot, enum rig_irq irq, const char *const extra[],
+               enum vdrv_dma dma, bool probe)
+{
+    memset(r, 0, sizeof(*r));
+    r->pci_slot = slot;
+    r->irq_mode = irq;
+    return spawn(r, RIG_DOMID, extra, dma, probe);
+}
+
+static int spawn(struct rig *r, uint16_t domid, const char *const extra[], enum vdrv_dma dma,
+                 bool probe)
+{
     if (stale[domid % 8] > 0 && sim_alive(stale[domid % 8]))
         sim_stop(stale[domid % 8]);
     const char *be = getenv("VG_BACKEND");
@@ -104,12 +128,21 @@ int rig_up_dom(struct rig *r, uint16_t domid, const char *const extra[], enum vd
         snprintf(sandbox_arg, sizeof(sandbox_arg), "--sandbox=%s", sb);
         argv[n++] = sandbox_arg;
     }
+    char slot_arg[8];
+    if (r->pci_slot) {
+        snprintf(slot_arg, sizeof(slot_arg), "%u", (unsigned)r->pci_slot);
+        argv[n++] = "--transport";
+        argv[n++] = "pci";
+        argv[n++] = "--pci-slot";
+        argv[n++] = slot_arg;
+    }
     for (int i = 0; extra && extra[i] && n < 30; i++)
         argv[n++] = extra[i];
     argv[n] = NULL;
     r->pid = sim_spawn((char *const *)argv, r->log);
     stale[domid % 8] = r->pid;
-    int rc = simdom_wait_backend(r->d, RIG_BASE, 5000);
+    int rc = r->pci_slot ? simdom_wait_backend_pci(r->d, (uint32_t)r->pci_slot << 3, 5000)
+                         : simdom_wait_backend(r->d, RIG_BASE, 5000);
     if (rc == 0 && probe)
         rc = rig_default_probe(r, dma);
     return rc;

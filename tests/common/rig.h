@@ -32,12 +32,20 @@
 #define RIG_IRQ 33
 #define RIG_RAM_MB 32
 #define RIG_IMG_MB 8
+/* virtio-pci: the slot, and where the driver places BAR0 (hvmloader's hole). */
+#define RIG_PCI_SLOT 5
+#define RIG_PCI_BAR 0xf0000000ull
+
+enum rig_irq { RIG_INTX, RIG_MSIX, RIG_MSIX_PIRQ };
 
 struct rig {
     struct simdom *d;
     pid_t pid;
     struct vdrv v;
     bool probed;
+    /* virtio-pci (rig_up_pci): the slot, 0 for virtio-mmio, and how it interrupts */
+    uint8_t pci_slot;
+    enum rig_irq irq_mode;
     char img[160], log[160];
 };
 
@@ -46,6 +54,9 @@ int rig_up(struct rig *r, const char *const extra[], enum vdrv_dma dma, bool pro
 /* The same for another domain (its own image and log): devices side by side. */
 int rig_up_dom(struct rig *r, uint16_t domid, const char *const extra[], enum vdrv_dma dma,
                bool probe);
+/* The same with the device as virtio-pci function 0 of slot, probed with the interrupts asked. */
+int rig_up_pci(struct rig *r, uint8_t slot, enum rig_irq irq, const char *const extra[],
+               enum vdrv_dma dma, bool probe);
 /* Stop the backend and check it exits cleanly (0) after everything the test did. */
 int rig_down(struct rig *r);
 int rig_default_probe(struct rig *r, enum vdrv_dma dma);

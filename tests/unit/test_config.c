@@ -54,6 +54,21 @@ static void test_foreign_and_premap(void **state)
     assert_int_equal(c.mode, GMEM_FOREIGN_PREMAP);
 }
 
+static void test_pci(void **state)
+{
+    (void)state;
+    struct vg_config c;
+    assert_int_equal(parse(&c, "blk --domid 2 --image /x --transport pci --pci-slot 5"), 0);
+    assert_int_equal(c.transport, VG_TRANSPORT_PCI);
+    assert_int_equal(c.pci_slot, 5);
+    assert_int_equal(parse(&c, "blk --domid 2 --image /x --transport=pci --pci-slot=0x1f "
+                               "--mode foreign --ram-size 64M"), 0);
+    assert_int_equal(c.pci_slot, 31);
+    assert_int_equal(parse(&c, "blk --domid 2 --image /x --transport mmio --irq 40"), 0);
+    assert_int_equal(c.transport, VG_TRANSPORT_MMIO);
+    assert_int_equal(c.irq, 40);
+}
+
 static void test_rejections(void **state)
 {
     (void)state;
@@ -86,6 +101,15 @@ static void test_rejections(void **state)
         "blk --domid 1 --image /x --size 0x",
         "blk --domid 1 --image /x extra",
         "blk --domid 99999999999999999999999 --image /x",
+        "blk --domid 1 --image /x --transport virtio",
+        "blk --domid 1 --image /x --transport pci",                /* no slot */
+        "blk --domid 1 --image /x --pci-slot 5",                   /* no pci */
+        "blk --domid 1 --image /x --transport pci --pci-slot 0",   /* host bridge */
+        "blk --domid 1 --image /x --transport pci --pci-slot 32",
+        "blk --domid 1 --image /x --transport pci --pci-slot 5 --base 0x2000000",
+        "blk --domid 1 --image /x --transport pci --pci-slot 5 --size 0x200",
+        "blk --domid 1 --image /x --transport pci --pci-slot 5 --irq 33",
+        "blk --control-fd 3 --transport pci --pci-slot 5",         /* the launcher: mmio only */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         if (parse(&c, bad[i]) != -22)
@@ -112,6 +136,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_foreign_and_premap),
+        cmocka_unit_test(test_pci),
         cmocka_unit_test(test_rejections),
         cmocka_unit_test(test_help),
     };

@@ -366,11 +366,13 @@ static int recv_msg(struct simdom *d, struct xensim_msg *m, int timeout_ms)
     return 1;
 }
 
-int simdom_wait_backend(struct simdom *d, uint64_t addr, int timeout_ms)
+/* Until the server is enabled, claims what wanted() says, and has every vCPU's port bound. */
+static int wait_server(struct simdom *d, bool (*wanted)(const struct xensim_dom_hdr *, uint64_t),
+                       uint64_t what, int timeout_ms)
 {
     struct xensim_dom_hdr *h = d->dom.hdr;
     for (int waited = 0; waited <= timeout_ms; waited += 10) {
-        if (atomic_load(&h->ioreq_enabled) && addr >= h->ioreq_start && addr <= h->ioreq_end) {
+        if (atomic_load(&h->ioreq_enabled) && wanted(h, what)) {
             bool all = true;
             for (uint32_t v = 0; v < h->nr_vcpus; v++)
                 all &= atomic_load(&h->ports[v + 1].bound) != 0;
@@ -380,6 +382,26 @@ int simdom_wait_backend(struct simdom *d, uint64_t addr, int timeout_ms)
         usleep(10000);
     }
     return -ETIMEDOUT;
+}
+
+static bool covers(const struct xensim_dom_hdr *h, uint64_t addr)
+{
+    return addr >= h->ioreq_start && addr <= h->ioreq_end;
+}
+
+static bool claims(const struct xensim_dom_hdr *h, uint64_t sbdf)
+{
+    return h->ioreq_pci_mapped && h->ioreq_pci_sbdf == sbdf;
+}
+
+int simdom_wait_backend(struct simdom *d, uint64_t addr, int timeout_ms)
+{
+    return wait_server(d, covers, addr, timeout_ms);
+}
+
+int simdom_wait_backend_pci(struct simdom *d, uint32_t sbdf, int timeout_ms)
+{
+    return wait_server(d, claims, sbdf, timeout_ms);
 }
 
 int simdom_ioreq_raw(struct simdom *d, uint32_t vcpu, const ioreq_t *req, uint64_t *data)
@@ -504,6 +526,26 @@ uint64_t simdom_msi(struct simdom *d, uint64_t *addr, uint32_t *data)
     *addr = d->dom.hdr->msi_addr;
     *data = d->dom.hdr->msi_data;
     return n;
+}
+
+int simdom_wait_msi(struct simdom *d, uint64_t seen, int timeout_ms)
+{
+    uint64_t deadline = xensim_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+    for (;;) {
+        if (atomic_load(&d->dom.hdr->msi_count) > seen)
+            return 1;
+        uint64_t now = xensim_now_ns();
+        if (now >= deadline)
+            return 0;
+        struct xensim_msg m;
+        /* In slices: an MSI sent before this guest listened wakes nobody. */
+        uint64_t left_ms = (deadline - now) / 1000000ull + 1;
+        int rc = recv_msg(d, &m, left_ms > 20 ? 20 : (int)left_ms);
+        if (rc < 0)
+            return rc;
+        if (rc > 0)
+            take_msg(d, &m);
+    }
 }
 
 static void drain(struct simdom *d)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #define _GNU_SOURCE
 #include "xensim/vdrv.h"
+#include "vdrv_pci.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -39,6 +40,8 @@ enum {
 
 uint32_t vdrv_read32(struct vdrv *v, uint32_t off)
 {
+    if (vdrv_is_pci(v))
+        return vdrv_pci_reg_read(v, off);
     uint64_t val = ~0ull;
     if (simdom_mmio_read(v->d, v->o.vcpu, v->o.base + off, 4, &val) < 0)
         return ~0u;
@@ -47,6 +50,10 @@ uint32_t vdrv_read32(struct vdrv *v, uint32_t off)
 
 void vdrv_write32(struct vdrv *v, uint32_t off, uint32_t val)
 {
+    if (vdrv_is_pci(v)) {
+        vdrv_pci_reg_write(v, off, val);
+        return;
+    }
     simdom_mmio_write(v->d, v->o.vcpu, v->o.base + off, 4, val);
 }
 
@@ -196,9 +203,14 @@ int vdrv_probe(struct vdrv *v, struct simdom *d, const struct vdrv_opts *o)
     memset(v, 0, sizeof(*v));
     v->d = d;
     v->o = *o;
-    if (vdrv_read32(v, R_MAGIC) != 0x74726976 || vdrv_read32(v, R_VERSION) != 2 ||
-        vdrv_read32(v, R_DEVICE_ID) != 2)
+    if (vdrv_is_pci(v)) {
+        int rc = vdrv_pci_find(v);
+        if (rc < 0)
+            return rc;
+    } else if (vdrv_read32(v, R_MAGIC) != 0x74726976 || vdrv_read32(v, R_VERSION) != 2 ||
+               vdrv_read32(v, R_DEVICE_ID) != 2) {
         return -ENODEV;
+    }
     vdrv_write32(v, R_STATUS, 0);
     vdrv_write32(v, R_STATUS, S_ACK);
     vdrv_write32(v, R_STATUS, S_ACK | S_DRIVER);
@@ -271,6 +283,8 @@ int vdrv_probe(struct vdrv *v, struct simdom *d, const struct vdrv_opts *o)
     vdrv_write32(v, R_DRIVER_HI, (uint32_t)(v->avail_dma >> 32));
     vdrv_write32(v, R_DEVICE_LO, (uint32_t)v->used_dma);
     vdrv_write32(v, R_DEVICE_HI, (uint32_t)(v->used_dma >> 32));
+    if (vdrv_is_pci(v) && vdrv_pci_setup_queue(v) < 0)
+        return -EBUSY;
     vdrv_write32(v, R_QUEUE_READY, 1);
     if (vdrv_read32(v, R_QUEUE_READY) != 1)
         return -EIO;
@@ -475,6 +489,8 @@ int vdrv_kick(struct vdrv *v)
     if (!need)
         return 0;
     v->kicks++;
+    if (vdrv_is_pci(v))
+        return vdrv_pci_notify(v);
     return simdom_mmio_write(v->d, v->o.vcpu, v->o.base + R_NOTIFY, 4, 0);
 }
 
@@ -501,14 +517,26 @@ static void complete(struct vdrv *v, uint16_t id, uint32_t len)
     v->completions++;
 }
 
+/* 1 and the causes (ISR bits), acknowledged; 0 on timeout; or -errno. */
+static int wait_interrupt(struct vdrv *v, int timeout_ms, uint32_t *isr)
+{
+    if (vdrv_is_pci(v))
+        return vdrv_pci_wait_irq(v, timeout_ms, isr);
+    int rc = simdom_wait_irq(v->d, v->o.irq, timeout_ms);
+    if (rc > 0) {
+        *isr = vdrv_read32(v, R_ISR);
+        vdrv_write32(v, R_ACK, *isr);
+    }
+    return rc;
+}
+
 int vdrv_reap(struct vdrv *v, int timeout_ms)
 {
-    int rc = simdom_wait_irq(v->d, v->o.irq, timeout_ms);
+    uint32_t isr = 0;
+    int rc = wait_interrupt(v, timeout_ms, &isr);
     if (rc < 0)
         return rc;
     if (rc > 0) {
-        uint32_t isr = vdrv_read32(v, R_ISR);
-        vdrv_write32(v, R_ACK, isr);
         v->interrupts++;
         if ((isr & 2) && (vdrv_status(v) & S_NEEDS_RESET))
             v->needs_reset = true;

@@ -290,6 +290,10 @@ int xendevicemodel_inject_msi(xendevicemodel_handle *h, domid_t domid, uint64_t 
     d->hdr->msi_addr = msi_addr;
     d->hdr->msi_data = msi_data;
     atomic_fetch_add(&d->hdr->msi_count, 1);
+    char path[256];
+    xensim_guest_sock_path(domid, path, sizeof(path));
+    struct xensim_msg m = { .kind = XENSIM_MSG_MSI, .irq = msi_data & 0xff };
+    (void)xensim_send_msg(h->sock, path, &m); /* a guest not listening polls the count */
     return 0;
 }
 

@@ -58,6 +58,8 @@ void *simdom_granted_page(struct simdom *d, uint32_t ref, bool *readonly);
 
 /* Wait until a backend has enabled an ioreq server covering addr. */
 int simdom_wait_backend(struct simdom *d, uint64_t addr, int timeout_ms);
+/* The same for a server that claimed PCI function sbdf (and has no window yet). */
+int simdom_wait_backend_pci(struct simdom *d, uint32_t sbdf, int timeout_ms);
 /* A vCPU's MMIO access trapped to the ioreq server. */
 int simdom_mmio_read(struct simdom *d, uint32_t vcpu, uint64_t addr, uint32_t size,
                      uint64_t *val);
@@ -76,6 +78,8 @@ int simdom_pci_config_write(struct simdom *d, uint32_t vcpu, uint32_t sbdf, uint
                             uint32_t size, uint32_t val);
 /* MSIs Xen accepted for this domain so far, and the last one's address and data. */
 uint64_t simdom_msi(struct simdom *d, uint64_t *addr, uint32_t *data);
+/* Block until more than `seen` MSIs were accepted, or timeout; 1 more, 0 timeout. */
+int simdom_wait_msi(struct simdom *d, uint64_t seen, int timeout_ms);
 /* Any ioreq, for hostile tests; returns the data the server answered. */
 int simdom_ioreq_raw(struct simdom *d, uint32_t vcpu, const ioreq_t *req, uint64_t *data);
 /* The backend is gone: every vCPU waiting on an ioreq gives up (-ECANCELED), now and later. */

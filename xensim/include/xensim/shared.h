@@ -29,7 +29,8 @@
 #define XENSIM_MAX_PORTS 64
 #define XENSIM_SOCK_PATH_MAX 100
 
-enum xensim_msg_kind { XENSIM_MSG_EVENT = 1, XENSIM_MSG_IRQ = 2 };
+/* MSI: an MSI was injected (it wakes a guest waiting for one; the count is in the header). */
+enum xensim_msg_kind { XENSIM_MSG_EVENT = 1, XENSIM_MSG_IRQ = 2, XENSIM_MSG_MSI = 3 };
 
 /* One datagram on an event/IRQ socket. */
 struct xensim_msg {

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A simulated guest virtio driver, modelled on Linux's virtio-mmio and grant
- * DMA ops: it probes, negotiates, sets up one split queue and grants every
- * buffer with consecutive refs (read-only when it goes to the device).  On
+ * A simulated guest virtio driver, modelled on Linux's virtio-mmio,
+ * virtio-pci (modern) and grant DMA ops: it probes, negotiates, sets up one
+ * split queue and grants every buffer with consecutive refs (read-only when
+ * it goes to the device).  On
  * completion it revokes the grants and complains loudly if one is still
  * mapped, as Linux does ("Grant still in use by backend domain").
  *
@@ -19,8 +20,14 @@
 enum vdrv_dma { VDRV_DMA_GRANT, VDRV_DMA_PHYS };
 
 struct vdrv_opts {
-    uint64_t base;      /* MMIO window */
-    uint32_t irq;
+    uint64_t base;      /* MMIO window; virtio-pci: where the driver places BAR0 */
+    uint32_t irq;       /* virtio-mmio's SPI (virtio-pci's INTA line is the slot's) */
+    /* virtio-pci: function 0 of this slot on bus 0; 0: virtio-mmio at base */
+    uint8_t pci_slot;
+    /* virtio-pci: MSI-X, vector 0 for configuration changes and 1 for the
+     * queue, not INTx; pirq: in the PIRQ format Linux uses on Xen (vector 0,
+     * the PIRQ in the address, every entry left masked) */
+    bool msix, msix_pirq;
     enum vdrv_dma dma;
     uint16_t queue_size; /* 0: device maximum */
     bool indirect, event_idx;
@@ -72,9 +79,24 @@ struct vdrv_blk_req {
     uint16_t ndesc;
 };
 
+/* What the virtio-pci probe found, from the function's capabilities. */
+struct vdrv_pci {
+    uint32_t sbdf;
+    uint32_t bar_size;
+    uint32_t common, notify, isr, device; /* offsets in BAR0 */
+    uint32_t notify_mult;
+    uint16_t notify_off; /* queue 0's */
+    uint8_t msix_cap;    /* 0: none */
+    uint32_t msix_table; /* offset in BAR0 */
+    uint16_t msix_size;
+    uint32_t gsi;        /* INTA's line, as the guest's ACPI tables route it */
+    uint64_t msi_seen;   /* MSIs counted when last looked */
+};
+
 struct vdrv {
     struct simdom *d;
     struct vdrv_opts o;
+    struct vdrv_pci pci;
     uint64_t dev_features, features;
     uint16_t qsize;
     uint64_t capacity;
@@ -116,10 +138,22 @@ int vdrv_reap(struct vdrv *v, int timeout_ms);
 /* Submit, kick, wait: returns the status byte or -errno. */
 int vdrv_blk_sync(struct vdrv *v, uint32_t type, uint64_t sector, void *buf, uint32_t len);
 
-/* Register access helpers. */
+/*
+ * Register access helpers, by virtio-mmio register offset; on virtio-pci
+ * they reach the same field of the common configuration (at its width),
+ * the ISR, the notify register or the device configuration, and registers
+ * PCI has no field for read ~0 and write nothing.
+ */
 uint32_t vdrv_read32(struct vdrv *v, uint32_t off);
 void vdrv_write32(struct vdrv *v, uint32_t off, uint32_t val);
 uint32_t vdrv_status(struct vdrv *v);
+
+/* virtio-pci: the function's configuration space, as the guest's CF8/CFC cycles reach it. */
+uint32_t vdrv_cfg_read(struct vdrv *v, uint32_t reg, uint32_t size);
+void vdrv_cfg_write(struct vdrv *v, uint32_t reg, uint32_t size, uint32_t val);
+/* virtio-pci: an access of `size` bytes at offset off of BAR0, where the driver placed it. */
+uint64_t vdrv_bar_read(struct vdrv *v, uint32_t off, uint32_t size);
+void vdrv_bar_write(struct vdrv *v, uint32_t off, uint32_t size, uint64_t val);
 
 /* Encode descriptor i of a table (the ring's or an indirect one), little-endian. */
 void vdrv_encode_desc(uint8_t *table, uint32_t i, uint64_t addr, uint32_t len, uint16_t flags,
