@@ -75,7 +75,7 @@ UNIT_TESTS := $(BUILD)/tests/test_mmio $(BUILD)/tests/test_pci $(BUILD)/tests/te
               $(BUILD)/tests/test_blk $(BUILD)/tests/test_blk_hostio \
               $(BUILD)/tests/test_config $(BUILD)/tests/test_simxs $(BUILD)/tests/test_simxs_txn \
               $(BUILD)/tests/test_closedirs $(BUILD)/tests/test_log $(BUILD)/tests/test_devproc_stats
-INTEG_TESTS := $(BUILD)/tests/test_sim_blk $(BUILD)/tests/test_sim_pci $(BUILD)/tests/test_hostile $(BUILD)/tests/test_hostile_branches $(BUILD)/tests/test_hostile_pool \
+INTEG_TESTS := $(BUILD)/tests/test_sim_blk $(BUILD)/tests/test_sim_pci $(BUILD)/tests/test_hostile $(BUILD)/tests/test_hostile_branches $(BUILD)/tests/test_hostile_pool $(BUILD)/tests/test_hostile_pci \
                $(BUILD)/tests/test_sandbox \
                $(BUILD)/tests/test_double_fetch $(BUILD)/tests/test_launcher \
                $(BUILD)/tests/test_launcher_dd $(BUILD)/tests/test_soak $(BUILD)/tests/test_restart

@@ -528,6 +528,11 @@ uint64_t simdom_msi(struct simdom *d, uint64_t *addr, uint32_t *data)
     return n;
 }
 
+uint64_t simdom_msi_refused(struct simdom *d)
+{
+    return atomic_load(&d->dom.hdr->msi_refused);
+}
+
 int simdom_wait_msi(struct simdom *d, uint64_t seen, int timeout_ms)
 {
     uint64_t deadline = xensim_now_ns() + (uint64_t)timeout_ms * 1000000ull;

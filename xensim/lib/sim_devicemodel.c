@@ -280,10 +280,12 @@ int xendevicemodel_inject_msi(xendevicemodel_handle *h, domid_t domid, uint64_t 
         return -1;
     if ((msi_data & 0xff) == 0) {
         if ((((msi_addr >> 32) & 0xffffff00u) | ((msi_addr >> 12) & 0xffu)) == 0) {
+            atomic_fetch_add(&d->hdr->msi_refused, 1);
             errno = ERANGE;
             return -1;
         }
     } else if (((msi_data >> 8) & 7) > 1) {
+        atomic_fetch_add(&d->hdr->msi_refused, 1);
         errno = EINVAL;
         return -1;
     }

@@ -78,6 +78,8 @@ int simdom_pci_config_write(struct simdom *d, uint32_t vcpu, uint32_t sbdf, uint
                             uint32_t size, uint32_t val);
 /* MSIs Xen accepted for this domain so far, and the last one's address and data. */
 uint64_t simdom_msi(struct simdom *d, uint64_t *addr, uint32_t *data);
+/* inject_msi calls Xen refused: a backend that checks the guest's table makes none. */
+uint64_t simdom_msi_refused(struct simdom *d);
 /* Block until more than `seen` MSIs were accepted, or timeout; 1 more, 0 timeout. */
 int simdom_wait_msi(struct simdom *d, uint64_t seen, int timeout_ms);
 /* Any ioreq, for hostile tests; returns the data the server answered. */

@@ -89,6 +89,8 @@ struct xensim_dom_hdr {
     _Atomic uint64_t msi_count;
     uint64_t msi_addr;
     uint32_t msi_data;
+    /* inject_msi calls Xen refused (it warns on its console for each) */
+    _Atomic uint64_t msi_refused;
 
     struct xensim_port ports[XENSIM_MAX_PORTS];
     uint32_t irq_level[1024 / 32]; /* mirrors the SPI lines */
