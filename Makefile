@@ -83,7 +83,7 @@ INTEG_TESTS := $(BUILD)/tests/test_sim_blk $(BUILD)/tests/test_sim_pci $(BUILD)/
 # keep objects built through pattern rules
 .SECONDARY:
 
-.PHONY: all deps deps-test demo check test test-unit test-integration test-matrix coverage e2e bench bench-sim bench-sim-smoke soak spec sandbox-coverage integ-bins \
+.PHONY: all deps deps-test demo check test test-unit test-integration test-matrix coverage e2e e2e-x86 bench bench-sim bench-sim-smoke soak spec sandbox-coverage integ-bins \
         spec-check fuzz fuzz-bins fuzz-long frontend-check prove install package clean
 
 all: deps $(BINS)
@@ -275,6 +275,12 @@ clean:
 # (VG_E2E_CACHE); see tests/e2e/README.md.
 e2e:
 	./tests/e2e/run.sh
+
+# Real Xen 4.17 on x86 under qemu-system-x86_64 (TCG, nested SVM): HVM guests
+# whose disks are virtio-pci functions of device processes started by hand
+# (issue 16; tests/e2e/x86/).  Not part of check yet: it has not passed.
+e2e-x86:
+	./tests/e2e/x86/run.sh
 
 # Guest lifetimes, one after another (issue 15): 200 on the simulator, then
 # the e2e's lifecycle group with 200 on real Xen; check runs 20 of each.
