@@ -191,8 +191,9 @@ static int setup(struct backend *b)
     }
     b->gmem_open = true;
 
+    /* A PCI function raises its own interrupts (x86 Xen has no set_irq_level). */
     rc = mmio_init(&b->mmio, &blk_ops, &b->blk, &b->gmem, gmem_mode_is_grant(c->mode),
-                   xen_ioreq_set_irq, &b->srv);
+                   pci ? NULL : xen_ioreq_set_irq, &b->srv);
     if (rc < 0) {
         vg_err("device set-up: %s", strerror(-rc));
         return rc;
@@ -292,6 +293,11 @@ static void device_poll(struct backend *b)
         mmio_poll_device(&b->mmio);
 }
 
+static bool device_has_deferred(const struct backend *b)
+{
+    return b->pci_open ? pci_has_deferred(&b->pci) : mmio_has_deferred(&b->mmio);
+}
+
 static void device_run_deferred(struct backend *b)
 {
     if (b->pci_open)
@@ -314,7 +320,7 @@ static int serve(struct backend *b)
         xen_ioreq_serve_stale(&b->srv, b->on_access, b->access_opaque);
     for (;;) {
         /* Deferred chains are served only once nothing else is pending. */
-        int timeout = mmio_has_deferred(&b->mmio) ? 0 : -1;
+        int timeout = device_has_deferred(b) ? 0 : -1;
         int n = poll(pfd, 4, timeout);
         if (n < 0) {
             if (errno == EINTR)

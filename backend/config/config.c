@@ -35,7 +35,7 @@ void vg_config_usage(FILE *f)
             "                     this process claims, with one memory BAR the guest\n"
             "                     places and MSI-X or INTx (started by hand: the\n"
             "                     toolstack describes virtio-mmio disks only)\n"
-            "  --pci-slot N       pci: the slot on bus 0, 1..31, that the device model\n"
+            "  --pci-slot N       pci: the slot on bus 0, 3..31, that the device model\n"
             "                     leaves free (required with --transport pci)\n"
             "  --base ADDR        mmio: window base (default 0x2000000)\n"
             "  --size BYTES       mmio: window size (default 0x200)\n"
@@ -212,7 +212,8 @@ int vg_config_parse(struct vg_config *c, int argc, char **argv)
             if (parse_u64("--pci-slot", optarg, &v) < 0)
                 return -EINVAL;
             if (v < VG_PCI_SLOT_MIN || v > VG_PCI_SLOT_MAX)
-                return bad("--pci-slot is a slot on bus 0, 1..31 (0 is the host bridge)");
+                return bad("--pci-slot is a slot on bus 0, 3..31 (0-2 are the device model's: "
+                           "host bridge, PIIX3, platform device)");
             c->pci_slot = (unsigned)v;
             break;
         case O_IMAGE:
@@ -304,7 +305,7 @@ int vg_config_parse(struct vg_config *c, int argc, char **argv)
         return bad("unexpected argument");
     if (c->control_fd >= 0) {
         /* libxl 4.17 describes virtio disks as virtio-mmio only (tsinput.c). */
-        if (c->transport == VG_TRANSPORT_PCI)
+        if (c->transport == VG_TRANSPORT_PCI || c->pci_slot)
             return bad("the launcher serves virtio-mmio devices only: start a virtio-pci "
                        "device by hand");
         if (c->have_domid || c->image)

@@ -25,8 +25,12 @@
 #define VG_SPI_MAX 1019u
 #define VG_WINDOW_ALIGN 0x200u   /* the MMIO window: registers plus config space... */
 #define VG_WINDOW_MAX 0x1000u    /* ...and at most one trap page */
-/* A virtio-pci function's slot on bus 0: 0 is the host bridge, 31 the last. */
-#define VG_PCI_SLOT_MIN 1u
+/*
+ * A virtio-pci function's slot on bus 0.  Xen's device model has the first
+ * three (host bridge, PIIX3, the platform device or VGA), and Xen does not
+ * stop a second server from claiming a function another one has.
+ */
+#define VG_PCI_SLOT_MIN 3u
 #define VG_PCI_SLOT_MAX 31u
 
 static inline bool vg_domid_ok(uint64_t d)

@@ -50,8 +50,10 @@ static const struct vg_rule common_rules[] = {
     IOCTL_RULE(IOCTL_EVTCHN_NOTIFY, VG_REACH_SERVE, "answer an ioreq to its vCPU"),
     IOCTL_RULE(IOCTL_EVTCHN_UNBIND, VG_REACH_TEARDOWN, "unbind the vCPU ports at teardown"),
     IOCTL_RULE(IOCTL_PRIVCMD_DM_OP, VG_REACH_SERVE,
-               "set_irq_level while serving; ioreq server teardown (handle restricted to the "
-               "guest; seccomp cannot see the sub-op: threat-model residual risk)"),
+               "set_irq_level while serving (virtio-pci: set_pci_intx_level, inject_msi, and "
+               "the BAR's MMIO range mapped where the guest moves it); ioreq server teardown "
+               "(handle restricted to the guest; seccomp cannot see the sub-op: threat-model "
+               "residual risk)"),
 };
 
 /* The synchronous image engine (--aio=sync, or io_uring refused). */

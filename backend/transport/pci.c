@@ -56,18 +56,17 @@ static void unmap_vectors(struct pci_transport *p)
  * What the register file raised since the last look, delivered as MSI-X
  * (one message per event's vector; the ISR is then acknowledged, as MSI-X
  * does not use it) or as INTx (the ISR stays until the driver reads it).
- * Nothing is sent while bus mastering is off: it waits, raised.
+ * No message is sent while bus mastering is off: it waits, raised.  With
+ * MSI-X on, the INTx line is down whatever the ISR holds.
  */
 static void deliver_interrupts(struct pci_transport *p)
 {
     struct mmio_dev *m = p->m;
     uint32_t isr = m->isr;
     bool line = false;
-    if (p->msix.enabled) {
-        if (isr && !(command(p) & PCI_COMMAND_MASTER)) {
-            p->ctr.held_back++;
-            return;
-        }
+    if (p->msix.enabled && isr && !(command(p) & PCI_COMMAND_MASTER)) {
+        p->ctr.held_back++;
+    } else if (p->msix.enabled) {
         if (isr & VIRTIO_MMIO_INT_CONFIG)
             msix_notify(&p->msix, p->msix_config_vector);
         for (unsigned q = 0; (isr & VIRTIO_MMIO_INT_VRING) && q < m->ops->num_queues; q++)
@@ -357,9 +356,16 @@ void pci_poll_device(struct pci_transport *p)
     deliver_interrupts(p);
 }
 
+/* Deferred chains are DMA the device has yet to do: they wait for bus mastering. */
+bool pci_has_deferred(const struct pci_transport *p)
+{
+    return mmio_has_deferred(p->m) && (command(p) & PCI_COMMAND_MASTER);
+}
+
 void pci_run_deferred(struct pci_transport *p)
 {
-    mmio_run_deferred(p->m);
+    if (command(p) & PCI_COMMAND_MASTER)
+        mmio_run_deferred(p->m);
     deliver_interrupts(p);
 }
 

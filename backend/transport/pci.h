@@ -107,8 +107,16 @@ int pci_init(struct pci_transport *p, struct mmio_dev *m, const struct pci_host 
 void pci_config_access(void *opaque, uint32_t reg, uint32_t size, bool is_write, uint32_t *val);
 /* An access at offset off of the BAR's window (xen_mmio_fn). */
 void pci_bar_access(void *opaque, uint64_t off, uint32_t size, bool is_write, uint64_t *val);
-/* The register file's other entry points, with the interrupts they raise. */
+/*
+ * The register file's other entry points, with the interrupts they raise.
+ * With bus mastering off the device takes no new chain (a notify is
+ * ignored, deferred chains wait) and sends no MSI; chains already handed
+ * to the image complete into the used ring, their buffers having been
+ * mapped while it was on.
+ */
 void pci_poll_device(struct pci_transport *p);
+/* Deferred chains to serve now: none while bus mastering is off. */
+bool pci_has_deferred(const struct pci_transport *p);
 void pci_run_deferred(struct pci_transport *p);
 /* mmio_shutdown, and the INTx line the register file no longer drives let go. */
 void pci_shutdown(struct pci_transport *p);

@@ -119,8 +119,8 @@ static void test_foreign_intx(void **state)
     (void)state;
     struct rig r;
     assert_int_equal(rig_up_pci(&r, 9, RIG_INTX, NULL, VDRV_DMA_PHYS, true), 0);
-    assert_int_equal(r.v.pci.gsi, ((9 * 4 + 9 / 8) & 31) + 16);
     roundtrip(&r, VDRV_DMA_PHYS);
+    assert_true(simdom_irq_edges(r.d, 21) > 0); /* slot 9's INTA: GSI ((36 + 1) & 31) + 16 */
     assert_int_equal(rig_down(&r), 0);
 }
 

@@ -105,6 +105,9 @@ static void test_rejections(void **state)
         "blk --domid 1 --image /x --transport pci",                /* no slot */
         "blk --domid 1 --image /x --pci-slot 5",                   /* no pci */
         "blk --domid 1 --image /x --transport pci --pci-slot 0",   /* host bridge */
+        "blk --domid 1 --image /x --transport pci --pci-slot 2",   /* the device model's */
+        "blk --domid 1 --image /x --pci-slot 5 --transport mmio",
+        "blk --control-fd 3 --pci-slot 5",
         "blk --domid 1 --image /x --transport pci --pci-slot 32",
         "blk --domid 1 --image /x --transport pci --pci-slot 5 --base 0x2000000",
         "blk --domid 1 --image /x --transport pci --pci-slot 5 --size 0x200",

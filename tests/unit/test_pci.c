@@ -284,6 +284,21 @@ static void test_bus_mastering_off(void **state)
     assert_int_equal(msis, 1); /* the config vector is unmapped: nothing to send */
 }
 
+/* Turning MSI-X on lowers the INTx line, with bus mastering off too; nothing deferred runs. */
+static void test_msix_enable_drops_intx(void **state)
+{
+    (void)state;
+    cfg_wr(PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+    bring_up(MSIX_NO_VECTOR);
+    one_request();
+    assert_int_equal(intx, 1);
+    cfg_wr(PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+    cfg_wr(cfg_rd(PCI_CAPABILITY_LIST, 1) + 2, 2, MSIX_CTRL_ENABLE);
+    assert_int_equal(intx, 0);
+    assert_int_equal(msis, 0);
+    assert_false(pci_has_deferred(&p));
+}
+
 /* Every width at every offset of each region: wrong widths refused, nothing breaks. */
 static void test_every_width_every_offset(void **state)
 {
@@ -373,6 +388,7 @@ int main(void)
         T(test_bar_window),
         T(test_request_with_intx),
         T(test_intx_disable),
+        T(test_msix_enable_drops_intx),
         T(test_request_with_msix),
         T(test_bus_mastering_off),
         T(test_every_width_every_offset),

@@ -18,7 +18,7 @@ exec > /dev/console 2>&1
 pass() { echo "E2E PASS $*"; }
 fail() { echo "E2E FAIL $*"; FAILS=$((FAILS + 1)); }
 FAILS=0
-die() { fail "$*"; echo "E2E DONE failures=$FAILS"; poweroff -f; }
+die() { fail "$*"; echo "E2E DONE failures=$FAILS"; poweroff -f; sleep 2147483647; }
 
 for m in $(cat /vg/modules); do insmod "$m" || die "dom0/insmod $m"; done
 mount -t xenfs xenfs /proc/xen || die "dom0/xenfs"

@@ -32,7 +32,7 @@ mkdir -p "$(dirname "$log")"
 # shellcheck disable=SC2086
 gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static -o "$work/vg-e2e-blk" $GUEST_SRCS
 
-kver=$(ls "$amd/root/lib/modules")
+kver=$(ls "$amd/root/lib/modules" | head -n1)
 mods="$amd/root/lib/modules/$kver"
 # mod_order NAME...: module paths, dependencies first.
 mod_order() {
@@ -52,7 +52,8 @@ add_mod() {
 copy_mods() {
     r=$1
     shift
-    for f in $(mod_order "$@"); do
+    list=$(mod_order "$@") # an assignment, so that a missing module stops the run
+    for f in $list; do
         dst="$r/lib/modules/$kver/${f#"$mods"/}"
         mkdir -p "$(dirname "$dst")" && cp "$f" "$dst"
         echo "/lib/modules/$kver/${f#"$mods"/}"
