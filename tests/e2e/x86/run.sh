@@ -18,6 +18,9 @@ if [ -n "$need" ]; then
         die "apt-get install$need"
 fi
 amd=$(sh "$X86_DIR/fetch-amd64.sh")
+# The patched guest (VG_E2E_X86_STOCK_ONLY=1 leaves it out, to iterate on the rest).
+k_grant=""
+[ -n "${VG_E2E_X86_STOCK_ONLY:-}" ] || k_grant=$(sh "$X86_DIR/build-guest-kernel.sh")
 # The daemon, native: the host's libxen-dev is the same Xen 4.17 as dom0's libraries.
 make -C "$REPO_DIR" -s deps >&2
 make -C "$REPO_DIR" -s BUILD=build/e2e-x86 build/e2e-x86/virtio-grant >&2 ||
@@ -69,6 +72,11 @@ cp "$X86_DIR/guest-init.sh" "$g/init" && chmod +x "$g/init"
 cp "$work/vg-e2e-blk" "$g/vg-e2e-blk"
 (cd "$g" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/guest-stock.cpio.gz"
 
+# The grant guest: virtio built in, the test alone as /init.
+mkdir -p "$work/grant"
+cp "$work/vg-e2e-blk" "$work/grant/init"
+(cd "$work/grant" && echo init | cpio -o -H newc --quiet | gzip -1) > "$work/guest-grant.cpio.gz"
+
 # dom0: Debian's amd64 userspace without the modules it does not load.
 r="$work/dom0"
 (cd "$amd/root" && tar -cf - --exclude=./lib/modules .) | (cd "$r" && tar -xf -)
@@ -78,6 +86,10 @@ mv "$r/modules" "$r/vg/modules"
 cp "$REPO_DIR/build/e2e-x86/virtio-grant" "$work/vg-e2e-blk" "$r/vg/"
 cp "$amd/vmlinuz" "$r/vg/vmlinuz-stock"
 cp "$work/guest-stock.cpio.gz" "$r/vg/"
+if [ -n "$k_grant" ]; then
+    cp "$k_grant" "$r/vg/bzImage-grant"
+    cp "$work/guest-grant.cpio.gz" "$r/vg/"
+fi
 cp "$X86_DIR/cases.sh" "$r/vg/cases.sh"
 cp "$E2E_DIR/dom0-lib.sh" "$r/vg/dom0-lib.sh"
 cp "$X86_DIR/dom0-init.sh" "$r/init" && chmod +x "$r/init"
