@@ -219,9 +219,16 @@ static void common_write(struct pci_transport *p, uint64_t off, uint32_t val)
         break;
     case VIRTIO_PCI_COMMON_Q_ENABLE:
         /* The driver MUST NOT write 0 (virtio 1.2, 4.1.4.3.2): queues stop by reset. */
-        if (val == 1)
+        if (val == 1) {
+            /*
+             * queue_size reads the maximum after a reset, and a driver may
+             * keep it without writing it back (SeaBIOS does): the register
+             * file's QueueNum, 0 until written, takes that maximum here.
+             */
+            if (m->queue_sel < m->ops->num_queues && m->vq[m->queue_sel].size == 0)
+                mmio_write(p, VIRTIO_MMIO_QUEUE_NUM, m->ops->queue_size_max);
             mmio_write(p, VIRTIO_MMIO_QUEUE_READY, 1);
-        else
+        } else
             vg_log_guest("virtio-pci: queue_enable %u ignored", val);
         break;
     default:

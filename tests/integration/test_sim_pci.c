@@ -124,6 +124,25 @@ static void test_foreign_intx(void **state)
     assert_int_equal(rig_down(&r), 0);
 }
 
+/*
+ * SeaBIOS keeps queue_size at the maximum it read and never writes it: the
+ * queue starts at that size (it was refused as size 0, found on real Xen).
+ */
+static void test_queue_size_kept(void **state)
+{
+    (void)state;
+    struct rig r;
+    assert_int_equal(rig_up_pci(&r, RIG_PCI_SLOT, RIG_INTX, NULL, VDRV_DMA_PHYS, false), 0);
+    struct vdrv_opts o = { .base = RIG_PCI_BAR, .pci_slot = RIG_PCI_SLOT, .dma = VDRV_DMA_PHYS,
+                           .keep_queue_size = true };
+    assert_int_equal(vdrv_probe(&r.v, r.d, &o), 0);
+    r.probed = true;
+    assert_int_equal(r.v.qsize, 256);
+    assert_int_equal(vdrv_status(&r.v) & 0x40u, 0); /* no DEVICE_NEEDS_RESET */
+    roundtrip(&r, VDRV_DMA_PHYS);
+    assert_int_equal(rig_down(&r), 0);
+}
+
 /* A stock driver that does not accept ACCESS_PLATFORM is refused in grant mode, as on MMIO. */
 static void test_stock_driver_refused(void **state)
 {
@@ -166,6 +185,7 @@ int main(void)
         cmocka_unit_test(test_grant_msix),
         cmocka_unit_test(test_grant_msix_pirq),
         cmocka_unit_test(test_foreign_intx),
+        cmocka_unit_test(test_queue_size_kept),
         cmocka_unit_test(test_stock_driver_refused),
         cmocka_unit_test(test_only_its_function),
     };

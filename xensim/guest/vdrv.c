@@ -276,7 +276,8 @@ int vdrv_probe(struct vdrv *v, struct simdom *d, const struct vdrv_opts *o)
     v->free_head = 0;
     v->nfree = v->qsize;
 
-    vdrv_write32(v, R_QUEUE_NUM, v->qsize);
+    if (!(vdrv_is_pci(v) && o->keep_queue_size && v->qsize == max))
+        vdrv_write32(v, R_QUEUE_NUM, v->qsize);
     vdrv_write32(v, R_DESC_LO, (uint32_t)v->desc_dma);
     vdrv_write32(v, R_DESC_HI, (uint32_t)(v->desc_dma >> 32));
     vdrv_write32(v, R_DRIVER_LO, (uint32_t)v->avail_dma);

@@ -18,6 +18,24 @@ wait_gone() {
     return 0
 }
 
+# wait_guest CASE TEXT SECONDS: until the guest's serial log has TEXT; 1 on
+# timeout or when the domain is gone first (a triple fault destroys it).
+wait_guest() {
+    local i=0
+    until grep -q "$2" "/run/$1.serial" 2>/dev/null; do
+        xl domid "$1" >/dev/null 2>&1 || { grep -q "$2" "/run/$1.serial" 2>/dev/null; return; }
+        i=$((i + 1))
+        [ $i -gt $(($3 * 2)) ] && return 1
+        sleep 0.5
+    done
+    return 0
+}
+
+# dm_log CASE: QEMU's log (the device model), for a case that went wrong.
+dm_log() {
+    tail -n 20 "/var/log/xen/qemu-dm-$1.log" 2>/dev/null | sed "s/^/[qemu-dm $1] /"
+}
+
 start_images() {
     rm -f /run/vda.img /run/vdb.img
     dd if=/dev/zero of=/run/vda.img bs=1M count=0 seek=$((MIB + 8)) 2>/dev/null
@@ -114,7 +132,7 @@ data_case() {
         # The devices stop while the guest still runs (it holds 10 s after
         # its DONE line): a device process whose guest is gone has nothing
         # to close cleanly.
-        wait_line "/run/$c.serial" "VGTEST DONE" 900 || fail "$c/guest-timeout"
+        wait_guest "$c" "VGTEST DONE" 900 || { fail "$c/guest: no VGTEST DONE"; dm_log "$c"; }
     else
         fail "$c/devices: not serving"
     fi
@@ -143,7 +161,7 @@ refused_case() {
         xl unpause "$c"
         # SeaBIOS drives the disk too, with guest-physical addresses, before
         # Linux starts: only a refusal logged after Linux's banner is Linux's.
-        wait_line "/run/$c.serial" "Linux version" 600 || fail "$c/linux: the guest kernel did not start"
+        wait_guest "$c" "Linux version" 600 || { fail "$c/linux: the guest kernel did not start"; dm_log "$c"; }
         before=$(grep -c "device needs reset" "/run/be-$c-vda.log")
         i=0
         while [ "$(grep -c "device needs reset" "/run/be-$c-vda.log")" -le "$before" ]; do
@@ -169,15 +187,43 @@ refused_case() {
     stop_images
 }
 
-# The patched series: grants to dom0, which is named on the command line (on
-# x86 no firmware table names a virtio device's backend).
-if [ -f /vg/bzImage-grant ]; then
-    data_case grant grant bzImage-grant guest-grant.cpio.gz "xen.grant_dma_backend_domid=0 vgga=1"
-else
-    fail "grant: no patched guest kernel in this run (VG_E2E_X86_STOCK_ONLY)"
-fi
-data_case foreign foreign vmlinuz-stock guest-stock.cpio.gz ""
-refused_case
+# plain_case: a stock HVM guest without this backend's devices, to tell the
+# nested HVM's own trouble from the transport's (VG_E2E_X86_CASES=plain).
+plain_case() {
+    c=plain
+    echo "=== case $c: stock HVM guest, no virtio devices"
+    hvm_cfg "$c" vmlinuz-stock guest-stock.cpio.gz "vgtest=rw"
+    xl create "/run/$c.cfg" || { fail "$c/xl-create"; return; }
+    if wait_guest "$c" "Run /init" 600; then
+        pass "$c/linux started: $(grep -o 'Linux version [^ ]*' /run/$c.serial | head -n1)"
+    else
+        fail "$c/linux: the guest kernel did not start"
+        dm_log "$c"
+    fi
+    xl destroy "$c" 2>/dev/null
+    tr -d '\r' < "/run/$c.serial" | sed "s/^/[domU $c] /" | tail -n 15
+}
+
+# Which cases: vgcases= on dom0's command line (run.sh's VG_E2E_X86_CASES).
+CASES=$(sed -n 's/.*vgcases=\([^ ]*\).*/\1/p' /proc/cmdline | tr '+' ' ')
+[ -n "$CASES" ] || CASES="grant foreign gpa-refused"
+for case in $CASES; do
+    case $case in
+    plain) plain_case ;;
+    grant)
+        # The patched series: grants to dom0, which is named on the command
+        # line (on x86 no firmware table names a virtio device's backend).
+        if [ -f /vg/bzImage-grant ]; then
+            data_case grant grant bzImage-grant guest-grant.cpio.gz "xen.grant_dma_backend_domid=0 vgga=1"
+        else
+            fail "grant: no patched guest kernel in this run (VG_E2E_X86_STOCK_ONLY)"
+        fi
+        ;;
+    foreign) data_case foreign foreign vmlinuz-stock guest-stock.cpio.gz "" ;;
+    gpa-refused) refused_case ;;
+    *) fail "no case $case" ;;
+    esac
+done
 for c in grant foreign; do
     [ -s /run/$c.wr ] && printf 'E2E RESULT %-10s write %s  read %s\n' $c "$(cat /run/$c.wr)" "$(cat /run/$c.rd)"
 done

@@ -15,6 +15,8 @@ kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
 [ -n "$kpkg" ] || die "cannot resolve linux-image-amd64"
 top="xen-hypervisor-4.17-amd64 xen-utils-4.17 xenstore-utils qemu-system-xen qemu-system-data
 seabios busybox-static kmod libseccomp2 liburing2 $kpkg"
+# With arm64 added as a foreign architecture (the arm64 e2e adds it), apt also
+# lists name:arm64 alternatives; their binaries would overwrite dom0's.
 # Never run in dom0 (scripts for hotplug, which these guests do not use, and
 # the package system): left out of the closure with what only they pull in.
 skip="perl perl-base perl-modules-5.36 libperl5.36 python3 python3-minimal python3.11
@@ -25,7 +27,7 @@ readline-common libreadline8 linux-base initramfs-tools initramfs-tools-core kli
 libklibc busybox cpio"
 # shellcheck disable=SC2086
 pkgs=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
-        --no-replaces --no-enhances $top 2>/dev/null | grep -v '^[ <]' | sort -u |
+        --no-replaces --no-enhances $top 2>/dev/null | grep -v '^[ <]' | grep -v : | sort -u |
        grep -vxF "$(echo $skip | tr ' ' '\n')")
 versions=$(for p in $pkgs; do
     v=$(apt-cache policy "$p" | awk '/Candidate:/ { print $2 }')

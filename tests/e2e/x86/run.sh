@@ -97,13 +97,17 @@ cp "$X86_DIR/dom0-init.sh" "$r/init" && chmod +x "$r/init"
 say "dom0 initramfs $(du -h "$work/dom0.cpio.gz" | cut -f1)"
 zcat "$amd/xen.gz" > "$work/xen.elf"
 
+# VG_E2E_X86_CASES: a comma-separated subset (plain is a stock guest alone);
+# "+" separates them on the command line, where a comma ends the module.
+cases=${VG_E2E_X86_CASES:-grant,foreign,gpa-refused}
+case $cases in *[!a-z,-]*) die "VG_E2E_X86_CASES: names and commas only" ;; esac
 say "booting Xen under qemu-system-x86_64 (serial log: $log)"
 set +e
 timeout "${VG_E2E_TIMEOUT:-2400}" qemu-system-x86_64 -accel tcg,thread=multi \
     -cpu qemu64,+svm,+npt -smp 2 -m 3072 -nographic -no-reboot -monitor none -serial stdio \
     -nic none -kernel "$work/xen.elf" \
-    -append "console=com1 com1=115200,8n1 dom0_mem=1536M,max:1536M noreboot" \
-    -initrd "$amd/vmlinuz console=hvc0 earlyprintk=xen rdinit=/init,$work/dom0.cpio.gz" \
+    -append "console=com1 com1=115200,8n1 dom0_mem=1536M,max:1536M noreboot guest_loglvl=all" \
+    -initrd "$amd/vmlinuz console=hvc0 earlyprintk=xen rdinit=/init vgcases=$(echo "$cases" | tr , +),$work/dom0.cpio.gz" \
     < /dev/null > "$log" 2>&1
 qrc=$?
 set -e

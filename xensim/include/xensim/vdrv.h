@@ -30,6 +30,9 @@ struct vdrv_opts {
     bool msix, msix_pirq;
     enum vdrv_dma dma;
     uint16_t queue_size; /* 0: device maximum */
+    /* virtio-pci: leave queue_size as read (the maximum) and never write it,
+     * as SeaBIOS does; the spec allows a driver that keeps the maximum */
+    bool keep_queue_size;
     bool indirect, event_idx;
     uint32_t vcpu;
     /* grant mode: bounce every buffer through a pool of this many pages,
