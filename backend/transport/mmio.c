@@ -155,8 +155,16 @@ void mmio_fail_device(struct mmio_dev *m, const char *why)
     stop_queues(m);
     m->status |= VIRTIO_STATUS_NEEDS_RESET;
     m->config_generation++;
-    m->isr |= VIRTIO_MMIO_INT_CONFIG;
-    update_irq(m);
+    /*
+     * The notification is owed once DRIVER_OK is set (virtio 1.2, 2.1.2), as
+     * QEMU sends it.  Before that no driver listens for it, and firmware that
+     * never asked for an interrupt is not ready for the line it would hold
+     * up: SeaBIOS on Xen triple-faulted in its next protected-mode switch.
+     */
+    if (m->status & VIRTIO_STATUS_DRIVER_OK) {
+        m->isr |= VIRTIO_MMIO_INT_CONFIG;
+        update_irq(m);
+    }
 }
 
 static bool live(const struct mmio_dev *m)

@@ -137,12 +137,23 @@ void manual_features_ok(struct rig *r)
     assert_int_equal(vdrv_status(v), 11);
 }
 
-/* The device broke itself: config interrupt, then a reset and a normal probe serve again. */
+/*
+ * The device broke itself: a config interrupt if the driver had set
+ * DRIVER_OK, none before (the failing access completed after the device
+ * broke, so a line it raised would be up already); then a reset and a
+ * normal probe serve again.
+ */
 void expect_broken_then_recover(struct rig *r)
 {
-    assert_true(vdrv_status(&r->v) & NEEDS_RESET);
-    assert_int_equal(simdom_wait_irq(r->d, RIG_IRQ, 1000), 1);
-    assert_true(vdrv_read32(&r->v, R_ISR) & 2);
+    uint32_t status = vdrv_status(&r->v);
+    assert_true(status & NEEDS_RESET);
+    if (status & 4u) {
+        assert_int_equal(simdom_wait_irq(r->d, RIG_IRQ, 1000), 1);
+        assert_true(vdrv_read32(&r->v, R_ISR) & 2);
+    } else {
+        assert_false(simdom_irq_level(r->d, RIG_IRQ));
+        assert_int_equal(vdrv_read32(&r->v, R_ISR), 0);
+    }
     assert_true(sim_alive(r->pid));
     vdrv_write32(&r->v, R_STATUS, 0);
     reset_serve_down(r);

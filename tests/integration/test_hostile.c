@@ -309,9 +309,8 @@ static void test_c12_ring_not_granted(void **state)
     assert_int_equal(vdrv_read32(v, 0x044), 0);
     /* spec: GRT-DEV-SCOPE-1, spec: GRT-DEV-MMIO-1 (the queue registers hold grant addresses) */
     assert_true(vdrv_status(v) & NEEDS_RESET);
-    assert_int_equal(simdom_wait_irq(r.d, RIG_IRQ, 1000), 1);
+    assert_int_equal(simdom_irq_edges(r.d, RIG_IRQ), 0); /* before DRIVER_OK: no interrupt */
     vdrv_write32(v, 0x070, 0);
-    assert_false(simdom_irq_level(r.d, RIG_IRQ));
     assert_int_equal(rig_default_probe(&r, VDRV_DMA_GRANT), 0);
     assert_int_equal(rig_down(&r), 0);
 }

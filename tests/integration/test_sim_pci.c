@@ -143,6 +143,33 @@ static void test_queue_size_kept(void **state)
     assert_int_equal(rig_down(&r), 0);
 }
 
+/*
+ * SeaBIOS in an HVM guest: it accepts ACCESS_PLATFORM and gives the rings as
+ * guest-physical addresses.  Grant mode refuses them at queue_enable, before
+ * DRIVER_OK: NEEDS_RESET, and no interrupt the firmware never asked for (the
+ * INTx line it raised made SeaBIOS triple-fault on real Xen).
+ */
+static void test_refused_before_driver_ok_is_silent(void **state)
+{
+    (void)state;
+    struct rig r;
+    assert_int_equal(rig_up_pci(&r, RIG_PCI_SLOT, RIG_INTX, NULL, VDRV_DMA_GRANT, false), 0);
+    struct vdrv_opts o = { .base = RIG_PCI_BAR, .pci_slot = RIG_PCI_SLOT, .dma = VDRV_DMA_PHYS,
+                           .keep_queue_size = true };
+    assert_true(vdrv_probe(&r.v, r.d, &o) < 0);
+    assert_true(vdrv_status(&r.v) & 0x40u); /* DEVICE_NEEDS_RESET */
+    assert_int_equal(simdom_irq_edges(r.d, r.v.pci.gsi), 0);
+    assert_false(simdom_irq_level(r.d, r.v.pci.gsi));
+    /* the same device then serves a grant driver */
+    o.dma = VDRV_DMA_GRANT;
+    o.keep_queue_size = false;
+    o.queue_size = 64;
+    assert_int_equal(vdrv_probe(&r.v, r.d, &o), 0);
+    r.probed = true;
+    roundtrip(&r, VDRV_DMA_GRANT);
+    assert_int_equal(rig_down(&r), 0);
+}
+
 /* A stock driver that does not accept ACCESS_PLATFORM is refused in grant mode, as on MMIO. */
 static void test_stock_driver_refused(void **state)
 {
@@ -186,6 +213,7 @@ int main(void)
         cmocka_unit_test(test_grant_msix_pirq),
         cmocka_unit_test(test_foreign_intx),
         cmocka_unit_test(test_queue_size_kept),
+        cmocka_unit_test(test_refused_before_driver_ok_is_silent),
         cmocka_unit_test(test_stock_driver_refused),
         cmocka_unit_test(test_only_its_function),
     };

@@ -167,6 +167,7 @@ refused_case() {
         while [ "$(grep -c "device needs reset" "/run/be-$c-vda.log")" -le "$before" ]; do
             i=$((i + 1))
             [ $i -gt 600 ] && break
+            xl domid "$c" >/dev/null 2>&1 || { i=601; break; }
             sleep 1
         done
         if [ $i -le 600 ]; then

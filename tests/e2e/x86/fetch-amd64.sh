@@ -29,11 +29,17 @@ libklibc busybox cpio"
 pkgs=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
         --no-replaces --no-enhances $top 2>/dev/null | grep -v '^[ <]' | grep -v : | sort -u |
        grep -vxF "$(echo $skip | tr ' ' '\n')")
-versions=$(for p in $pkgs; do
-    v=$(apt-cache policy "$p" | awk '/Candidate:/ { print $2 }')
-    [ -n "$v" ] && [ "$v" != "(none)" ] || die "no amd64 candidate for $p"
-    echo "$p=$v"
-done)
+# One apt-cache call for every candidate (one per package took two minutes).
+# shellcheck disable=SC2086
+versions=$(apt-cache policy $pkgs | awk '
+    /^[^ ].*:$/ { p = substr($0, 1, length($0) - 1) }
+    /^  Candidate:/ { print p "=" $2 }')
+for p in $pkgs; do
+    echo "$versions" | grep -q "^$p=" || die "no amd64 candidate for $p"
+done
+if echo "$versions" | grep -q '=(none)$'; then
+    die "no amd64 candidate for $(echo "$versions" | grep '=(none)$' | head -n1)"
+fi
 out="$E2E_CACHE/amd64-$(key "$versions" "$0")"
 if [ -f "$out/done" ]; then echo "$out"; exit 0; fi
 say "fetching amd64 packages ($kpkg, $(echo "$pkgs" | wc -l) packages)"
