@@ -161,10 +161,14 @@ void mmio_fail_device(struct mmio_dev *m, const char *why)
      * never asked for an interrupt is not ready for the line it would hold
      * up: SeaBIOS on Xen triple-faulted in its next protected-mode switch.
      */
-    if (m->status & VIRTIO_STATUS_DRIVER_OK) {
-        m->isr |= VIRTIO_MMIO_INT_CONFIG;
-        update_irq(m);
-    }
+    if (m->status & VIRTIO_STATUS_DRIVER_OK)
+        mmio_notify_config(m);
+}
+
+void mmio_notify_config(struct mmio_dev *m)
+{
+    m->isr |= VIRTIO_MMIO_INT_CONFIG;
+    update_irq(m);
 }
 
 static bool live(const struct mmio_dev *m)

@@ -184,8 +184,14 @@ void mmio_run_deferred(struct mmio_dev *m);
 void mmio_poll_device(struct mmio_dev *m);
 /* Wait for every chain in flight, then release queue mappings and deassert the line. */
 void mmio_shutdown(struct mmio_dev *m);
-/* Break the device: DEVICE_NEEDS_RESET and a configuration interrupt. */
+/*
+ * Break the device: DEVICE_NEEDS_RESET, and a configuration interrupt if
+ * DRIVER_OK is set.  A driver that sets DRIVER_OK afterwards is not
+ * interrupted (as with QEMU): SeaBIOS does so without checking its queue.
+ */
 void mmio_fail_device(struct mmio_dev *m, const char *why);
+/* The configuration-change interrupt, whatever the status. */
+void mmio_notify_config(struct mmio_dev *m);
 uint64_t mmio_device_features(const struct mmio_dev *m);
 
 /* For a restart (transport/resume.h). */

@@ -141,6 +141,12 @@ static void refuse(struct mmio_dev *m, struct saved_area *a, uint32_t slot,
 {
     res->refused = true;
     mmio_fail_device(m, why);
+    /*
+     * Always interrupt: the replay may have broken the device before it
+     * reached DRIVER_OK (so mmio_fail_device stayed silent), and a driver
+     * the previous process served is waiting on a device it believes live.
+     */
+    mmio_notify_config(m);
     switch_slot(m, a, slot, NULL, NULL);
 }
 

@@ -303,6 +303,11 @@ static void expect_resume(tamper_fn tamper, bool refused, const char *what)
         assert_int_equal(vdrv_blk_sync(&s.v, T_IN, 8, r, sizeof(r)), S_OK);
         assert_memory_equal(w, r, sizeof(w));
     } else {
+        /* The driver was live: it is told (ISR's configuration bit, the line up). */
+        if (!(vdrv_read32(&s.v, 0x060) & 2u) || !simdom_irq_level(s.d, s.v.o.irq)) {
+            dump_log(&L);
+            fail_msg("%s: refused without a configuration interrupt", what);
+        }
         /* The guest resets its device and is served again by the same process. */
         vdrv_remove(&s.v);
         struct vdrv_opts o = { .base = RIG_BASE, .irq = RIG_IRQ, .dma = VDRV_DMA_GRANT,

@@ -31,11 +31,12 @@ pkgs=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts 
        grep -vxF "$(echo $skip | tr ' ' '\n')")
 # One apt-cache call for every candidate (one per package took two minutes).
 # shellcheck disable=SC2086
-versions=$(apt-cache policy $pkgs | awk '
+versions=$(LC_ALL=C apt-cache policy $pkgs | awk '
     /^[^ ].*:$/ { p = substr($0, 1, length($0) - 1) }
     /^  Candidate:/ { print p "=" $2 }')
 for p in $pkgs; do
-    echo "$versions" | grep -q "^$p=" || die "no amd64 candidate for $p"
+    echo "$versions" | awk -F= -v p="$p" '$1 == p { f = 1 } END { exit !f }' ||
+        die "no amd64 candidate for $p"
 done
 if echo "$versions" | grep -q '=(none)$'; then
     die "no amd64 candidate for $(echo "$versions" | grep '=(none)$' | head -n1)"
