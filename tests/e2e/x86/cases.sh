@@ -50,6 +50,8 @@ stop_images() {
 
 # hvm_cfg CASE KERNEL RAMDISK EXTRA: a paused-start HVM guest, no emulated disk,
 # NIC or display; its serial console (the kernel's and the test's) to a file.
+# No restart: Xen turns a triple fault into a reboot, and libxl's restart
+# would be a new domain without this case's devices, waited on in vain.
 hvm_cfg() {
     cat > "/run/$1.cfg" <<CFG
 name = "$1"
@@ -67,6 +69,7 @@ disk = [ ]
 vif = [ ]
 on_poweroff = "destroy"
 on_crash = "destroy"
+on_reboot = "destroy"
 CFG
 }
 
