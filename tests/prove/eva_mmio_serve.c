@@ -11,8 +11,8 @@
  * the device still serves (completions published, the waiting queue
  * resumed).  Case splits for that run, each fixing what is otherwise any:
  * PROVE_MODE (the gmem mode), PROVE_AP (ACCESS_PLATFORM required),
- * PROVE_NOTIFY_Q (the queue notified first), PENDING_MAX (chains the
- * stand-in keeps pending).
+ * PROVE_NOTIFY_Q (the queue notified first), PROVE_FEAT (the optional
+ * features taken), PENDING_MAX (chains the stand-in keeps pending).
  *
  * The walker is its envelope (model_virtq.c): every chain it can give is
  * given (any head below the queue size, any buffers, any count), and every
@@ -203,12 +203,19 @@ static void bring_up(void)
          * (any 64-bit f, it cannot: it keeps no relation between the two). */
         f = offered & ((1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_F_ACCESS_PLATFORM) |
                        (1ull << VIRTIO_F_GRANT_ADDRESSING));
+#ifdef PROVE_FEAT
+        /* Bit 0 EVENT_IDX, bit 1 GRANT_POOL, bit 2 INDIRECT_DESC. */
+        f |= offered & ((PROVE_FEAT & 1 ? 1ull << VIRTIO_F_EVENT_IDX : 0) |
+                        (PROVE_FEAT & 2 ? 1ull << VIRTIO_F_GRANT_POOL : 0) |
+                        (PROVE_FEAT & 4 ? 1ull << VIRTIO_F_INDIRECT_DESC : 0));
+#else
         if (prove_bool())
             f |= offered & (1ull << VIRTIO_F_EVENT_IDX);
         if (prove_bool())
             f |= offered & (1ull << VIRTIO_F_GRANT_POOL);
         if (prove_bool())
             f |= offered & (1ull << VIRTIO_F_INDIRECT_DESC);
+#endif
     }
     wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
     wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)f);
