@@ -233,7 +233,7 @@ coverage: deps-test
 	  $(MAKE) BUILD=build/cov CC=clang COV=1 INTEG_SKIP=build/cov/tests/test_sandbox all test
 	./tests/coverage/report.sh build/cov
 
-# Frama-C EVA over the ring walker and the accessor (tests/prove/run.sh), ~2 min.
+# Frama-C EVA over the ring walker, the accessor and the transport (tests/prove/run.sh), ~4 min.
 prove: deps deps-test
 	./tests/prove/run.sh build/prove
 

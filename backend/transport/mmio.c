@@ -35,6 +35,10 @@ int mmio_init(struct mmio_dev *m, const struct vdev_ops *ops, void *dev, struct 
         mmio_fini(m);
         return -ENOMEM;
     }
+    /* A free slot belongs to no batch, from the start as after each use:
+     * only a busy member of a live batch holds an index. */
+    for (unsigned i = 0; i < VDEV_MAX_PENDING; i++)
+        m->req[i].batch = -1;
     m->host = (struct vdev_host){ .complete = complete_chain, .opaque = m };
     if (ops->attach)
         ops->attach(dev, &m->host);

@@ -108,6 +108,23 @@ echo "== EVA: the transport's serving engine, the walker as its proven envelope"
 run mmio-serve "-DPROVE_LIVE=0" tests/prove/eva_mmio_serve.c tests/prove/env.c \
     tests/prove/model_alias.c tests/prove/model_virtq.c backend/virtq/ring.c backend/transport/saved.c \
     $eva -eva-auto-loop-unroll 64 -eva-slevel 200 -then -metrics -metrics-eva-cover
+echo "== EVA: a poll while the device serves, in the modes that map each chain alone"
+# Both queues notified, then the poll that completes chains and resumes the
+# queue left waiting.  Queues of one entry and one chain pending at most:
+# that is the least that makes a queue wait beside a chain in flight, and
+# larger ones multiply the states past what finishes (see the harness).
+# The features, ACCESS_PLATFORM and the queue notified first stay any.
+for mode in 2 3; do
+    # shellcheck disable=SC2086
+    run "mmio-live-m$mode" "-DPROVE_LIVE=1 -DPROVE_MODE=$mode -DPROVE_QSIZE=1 -DPENDING_MAX=1" \
+        tests/prove/eva_mmio_serve.c tests/prove/env.c tests/prove/model_alias.c \
+        tests/prove/model_virtq.c backend/virtq/ring.c backend/transport/saved.c \
+        $eva -eva-auto-loop-unroll 64 -eva-slevel 200 -then -metrics -metrics-eva-cover
+    if ! grep -q "show_each_poll_meets_waiting" "$out/mmio-live-m$mode.log"; then
+        echo "prove: mmio-live-m$mode never polls with a queue waiting (see its log)" >&2
+        fail=1
+    fi
+done
 echo "== EVA: the accessor, spans of these lengths, any offset"
 for l in "1 4096 16" "0 4095 4097" "8192 2 512"; do
     set -- $l
