@@ -279,8 +279,8 @@ e2e:
 # Real Xen 4.17 on x86 under qemu-system-x86_64 (TCG, nested SVM): HVM guests
 # whose disks are virtio-pci functions of device processes started by hand
 # (issue 16; tests/e2e/x86/).  Not part of check: a cold check is already
-# past its 45 minutes, and this adds 941 s cold (575 s of kernel build and fetch,
-# 366 s of boots) and 401 s warm, measured 2026-12-04.
+# past its 45 minutes, and this adds 941 s cold (575 s of QEMU install, fetch
+# and kernel build, 366 s of boots) and 401 s warm, measured 2026-12-04.
 e2e-x86:
 	./tests/e2e/x86/run.sh
 
