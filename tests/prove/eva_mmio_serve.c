@@ -31,16 +31,16 @@
  * a chain in flight), has no alarm in foreign-premap and grant-copy modes
  * (make prove: 26-44 s each, the optional features, PROVE_AP and the
  * first queue any; grant with a pool, which maps each chain alone too, was
- * not run).  What let them end: mmio_init gives
- * every free slot batch -1, so that EVA, joining a free slot with a busy
- * one, no longer sees a busy slot in batch 0 and analyses the batch path in
- * modes that never batch (grant-copy: stopped unfinished at 90 s before,
- * 57 s after); and the envelope's chain comes in one step (model_virtq.c;
- * 15 s to 7 s with every knob fixed).  Not proved yet: the batching modes (grant
- * without a pool, foreign) did not finish in 23 and 27 minutes, with no alarm
- * when stopped, EVA superposing hundreds of states at batch_member_done's
- * publish loop; and queue size 2 with PENDING_MAX 2 in grant-copy (12800
- * states at process_queue's start_chain call within two minutes).
+ * not run).  What let them end: mmio_init gives every free slot batch -1,
+ * so that EVA, joining a free slot with a busy one, no longer sees a busy
+ * slot in batch 0 and analyses the batch path in modes that never batch
+ * (grant-copy: stopped unfinished at 90 s before, 57 s after); and the
+ * envelope's chain comes in one step (model_virtq.c; 15 s to 7 s with every
+ * knob fixed).  Not proved yet: the batching modes (grant without a pool,
+ * foreign) did not finish in 23 and 27 minutes, with no alarm when stopped,
+ * EVA superposing hundreds of states at batch_member_done's publish loop;
+ * and queue size 2 with PENDING_MAX 2 in grant-copy (12800 states at
+ * process_queue's start_chain call within two minutes).
  */
 #include <errno.h>
 #include <string.h>

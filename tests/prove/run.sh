@@ -104,22 +104,20 @@ echo "== EVA: the transport's serving engine, the walker as its proven envelope"
 # Why each option: the slot and batch loops unrolled (64 at most), so a slot
 # is one slot, never a range of them; slevel 200 keeps a notify's outcomes
 # apart (a chain taken or not, mapped or not, pending or done).
+serve="tests/prove/eva_mmio_serve.c tests/prove/env.c tests/prove/model_alias.c"
+serve="$serve tests/prove/model_virtq.c backend/virtq/ring.c backend/transport/saved.c"
+serve="$serve $eva -eva-auto-loop-unroll 64 -eva-slevel 200 -then -metrics -metrics-eva-cover"
 # shellcheck disable=SC2086
-run mmio-serve "-DPROVE_LIVE=0" tests/prove/eva_mmio_serve.c tests/prove/env.c \
-    tests/prove/model_alias.c tests/prove/model_virtq.c backend/virtq/ring.c backend/transport/saved.c \
-    $eva -eva-auto-loop-unroll 64 -eva-slevel 200 -then -metrics -metrics-eva-cover
+run mmio-serve "-DPROVE_LIVE=0" $serve
 echo "== EVA: a poll while the device serves (foreign-premap, grant-copy)"
 # Both queues notified, then the poll that completes chains and resumes the
 # queue left waiting.  Queues of one entry and one chain pending at most:
 # that is the least that makes a queue wait beside a chain in flight, and
 # larger ones multiply the states past what finishes (see the harness).
-# The features, ACCESS_PLATFORM and the queue notified first stay any.
+# The optional features, ACCESS_PLATFORM and the queue notified first stay any.
 for mode in 2 3; do
     # shellcheck disable=SC2086
-    run "mmio-live-m$mode" "-DPROVE_LIVE=1 -DPROVE_MODE=$mode -DPROVE_QSIZE=1 -DPENDING_MAX=1" \
-        tests/prove/eva_mmio_serve.c tests/prove/env.c tests/prove/model_alias.c \
-        tests/prove/model_virtq.c backend/virtq/ring.c backend/transport/saved.c \
-        $eva -eva-auto-loop-unroll 64 -eva-slevel 200 -then -metrics -metrics-eva-cover
+    run "mmio-live-m$mode" "-DPROVE_LIVE=1 -DPROVE_MODE=$mode -DPROVE_QSIZE=1 -DPENDING_MAX=1" $serve
     # A run where no queue waits, or none is resumed, proves nothing here.
     for seen in poll_meets_waiting resumed_chain; do
         if ! grep -q "show_each_$seen" "$out/mmio-live-m$mode.log"; then
