@@ -242,8 +242,10 @@ static int publish_chain(struct mmio_dev *m, struct mmio_req *r, uint32_t writte
 
 /*
  * A batched chain is done.  Its used entry waits until every chain of its
- * batch is: the last one unmaps the batch, then publishes each (those whose
- * device and queue still serve; the others are only released).
+ * batch is: the last one unmaps the batch, then publishes each, in the
+ * order they were taken (those whose device and queue still serve; the
+ * others are only released).  Only the members are visited, not every slot:
+ * a batch of one costs one publish, for the process and for its proof.
  */
 static int batch_member_done(struct mmio_dev *m, struct mmio_req *r, unsigned bi,
                              uint32_t written)
@@ -254,10 +256,16 @@ static int batch_member_done(struct mmio_dev *m, struct mmio_req *r, unsigned bi
     if (--b->pending)
         return 0;
     gmem_unmap_batch(m->gmem, &b->maps);
+    /* Copied before the batch is free: publishing may break the device,
+     * and nothing of a free batch is read after that. */
+    uint8_t member[MMIO_BATCH_MAX];
+    unsigned n = b->n;
+    memcpy(member, b->member, sizeof(member));
     b->busy = false;
+    b->n = 0;
     int rc = 0;
-    for (unsigned i = 0; i < VDEV_MAX_PENDING; i++) {
-        struct mmio_req *x = &m->req[i];
+    for (unsigned j = 0; j < n; j++) {
+        struct mmio_req *x = &m->req[member[j]];
         if (!x->busy || x->batch != (int16_t)bi || !x->done)
             continue;
         x->batch = -1; /* its sg owns no mapping: it is only published */
@@ -402,22 +410,22 @@ static int batch_start(struct mmio_dev *m, unsigned q, struct batch_build *bb)
     }
     b->busy = true;
     b->pending = k;
+    b->n = k;
+    /* The members, kept by the batch: bb is reused by the next batch, and
+     * the last completion publishes them. */
+    memcpy(b->member, bb->slot, sizeof(b->member));
     m->ctr.batches++;
-    /* The members, kept: handing a chain over may complete chains and start
-     * another batch, which reuses bb. */
-    uint8_t member[MMIO_BATCH_MAX];
-    memcpy(member, bb->slot, sizeof(member));
     for (unsigned j = 0; j < k; j++) {
-        struct mmio_req *r = &m->req[member[j]];
+        struct mmio_req *r = &m->req[b->member[j]];
         r->done = false;
         r->batch = (int16_t)bi;
         r->queue = (uint8_t)q;
-        r->head = m->chain[member[j]].head;
+        r->head = m->chain[b->member[j]].head;
     }
     bb->n = 0;
     bb->pages = 0;
     for (unsigned j = 0; j < k; j++) {
-        struct mmio_req *r = &m->req[member[j]];
+        struct mmio_req *r = &m->req[b->member[j]];
         if (!live(m) || (m->stopping_queues & (1u << q)) || !m->vq[q].started) {
             batch_member_done(m, r, bi, 0); /* broken while handing over: released only */
             continue;

@@ -118,6 +118,8 @@ struct mmio_req {
 struct mmio_batch {
     bool busy;
     unsigned pending; /* members not completed yet */
+    unsigned n;       /* members, their slots in the order they were taken */
+    uint8_t member[MMIO_BATCH_MAX];
     struct gmem_batch maps;
 };
 

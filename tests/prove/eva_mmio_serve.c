@@ -12,7 +12,8 @@
  * resumed).  Case splits for that run, each fixing what is otherwise any:
  * PROVE_MODE (the gmem mode), PROVE_AP (ACCESS_PLATFORM required),
  * PROVE_NOTIFY_Q (the queue notified first), PROVE_FEAT (the optional
- * features taken), PENDING_MAX (chains the stand-in keeps pending).
+ * features taken), PROVE_POOL (a grant pool taken or not, the other
+ * optional features any), PENDING_MAX (chains the stand-in keeps pending).
  *
  * The walker is its envelope (model_virtq.c): every chain it can give is
  * given (any head below the queue size, any buffers, any count), and every
@@ -25,22 +26,26 @@
  * mmio.c is included, as in part one (eva_mmio_regs.c), for symmetry: this
  * part analyses every function of it as compiled.
  *
- * Where it stands (2026-12-04): PROVE_LIVE=0 has no alarm (make prove,
- * 35-66 s, both serving paths, the real vq_start and vq_stop).  PROVE_LIVE=1,
- * queue size 1 and PENDING_MAX 1 (the least that makes a queue wait beside
- * a chain in flight), has no alarm in foreign-premap and grant-copy modes
- * (make prove: 26-44 s each, the optional features, PROVE_AP and the
- * first queue any; grant with a pool, which maps each chain alone too, was
- * not run).  What let them end: mmio_init gives every free slot batch -1,
- * so that EVA, joining a free slot with a busy one, no longer sees a busy
- * slot in batch 0 and analyses the batch path in modes that never batch
- * (grant-copy: stopped unfinished at 90 s before, 57 s after); and the
- * envelope's chain comes in one step (model_virtq.c; 15 s to 7 s with every
- * knob fixed).  Not proved yet: the batching modes (grant without a pool,
- * foreign) did not finish in 23 and 27 minutes, with no alarm when stopped,
- * EVA superposing hundreds of states at batch_member_done's publish loop;
- * and queue size 2 with PENDING_MAX 2 in grant-copy (12800 states at
- * process_queue's start_chain call within two minutes).
+ * Where it stands (2026-12-04): no alarm in any run of make prove.
+ * PROVE_LIVE=0: 22 s.  PROVE_LIVE=1, queue size 1 and PENDING_MAX 1 (the
+ * least that makes a queue wait beside a chain in flight), the optional
+ * features, PROVE_AP and the first queue any, in every gmem mode: grant
+ * without a pool 33 s and with one 16 s (run apart: together they did not
+ * finish in 3 minutes), foreign 34 s, foreign-premap 22 s, grant-copy 21 s.
+ * What let them end, each found where EVA piled up states:
+ *   - mmio_init gives every free slot batch -1, so that EVA, joining a free
+ *     slot with a busy one, no longer sees a busy slot in batch 0 and
+ *     analyses the batch path in modes that never batch;
+ *   - the envelope's chain comes in one step (model_virtq.c);
+ *   - a batch keeps its members, and its last completion publishes those,
+ *     not every slot that names the batch (64 steps, each splitting);
+ *   - counters start any, and the bring-ups are joined before the notifies
+ *     (both below).
+ * The batching modes were stopped unfinished at 23 and 27 minutes before
+ * the last three, and foreign at 7 minutes with the members alone.
+ * Not proved: queue size 2 with PENDING_MAX 2 (grant-copy: 12800 states at
+ * process_queue's start_chain call within two minutes, before the last two
+ * changes).
  */
 #include <errno.h>
 #include <string.h>
@@ -219,7 +224,11 @@ static void bring_up(void)
 #else
         if (prove_bool())
             f |= offered & (1ull << VIRTIO_F_EVENT_IDX);
+#ifdef PROVE_POOL
+        if (PROVE_POOL)
+#else
         if (prove_bool())
+#endif
             f |= offered & (1ull << VIRTIO_F_GRANT_POOL);
         if (prove_bool())
             f |= offered & (1ull << VIRTIO_F_INDIRECT_DESC);
@@ -272,6 +281,15 @@ int main(void)
     if (mmio_init(&dev, &prove_ops, NULL, &g, ap, set_irq, NULL) < 0)
         return 0;
     dev.saved = &area;
+    /*
+     * Counters start anywhere: more runs than the real ones (which start at
+     * 0), and no decision reads them.  Counted from 0, two paths that end in
+     * the same state differ in a counter, so EVA keeps both and analyses
+     * every later step once for each (the live run in foreign mode, every
+     * knob fixed: 60 s with them exact, 37 s with them any).
+     */
+    prove_scribble(&dev.ctr, sizeof(dev.ctr));
+    dev.config_generation = prove_u32();
     bring_up();
     /* Queue indices by branches, so that each is its own state. */
 #if PROVE_LIVE
@@ -281,10 +299,24 @@ int main(void)
      * wait), then the device's poll, which completes chains in any order
      * and resumes the waiting queue.
      */
+    unsigned first;
+    /*
+     * One state from here: the bring-ups the knobs left any differ in what
+     * the serving engine either never reads again (ACCESS_PLATFORM
+     * required, INDIRECT_DESC, which only the walker's envelope sees) or
+     * reads as a flag it branches on (EVENT_IDX, a pool taken), where EVA
+     * splits the joined state again.  Kept apart, each bring-up carried its
+     * own copy of every later step, and a notify's states ran past slevel
+     * and were joined inside process_queue instead, where the batch being
+     * built lost its size (foreign mode, the rest any: stopped at 27
+     * minutes without the merge, 34 s with it).  Joined after the queue is
+     * chosen, the notify would index a queue in {0, 1}: it is chosen below.
+     */
+    /*@ slevel merge; */
 #ifdef PROVE_NOTIFY_Q
-    unsigned first = PROVE_NOTIFY_Q;
+    first = PROVE_NOTIFY_Q;
 #else
-    unsigned first = prove_bool() ? 1 : 0;
+    first = prove_bool() ? 1 : 0;
 #endif
     wr(VIRTIO_MMIO_QUEUE_NOTIFY, first);
     wr(VIRTIO_MMIO_QUEUE_NOTIFY, 1 - first);
