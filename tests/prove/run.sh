@@ -112,19 +112,21 @@ run mmio-serve "-DPROVE_LIVE=0" $serve
 echo "== EVA: a poll while the device serves, in each gmem mode"
 # Both queues notified, then the poll that completes chains and resumes the
 # queue left waiting.  Queues of one entry and one chain pending at most:
-# that is the least that makes a queue wait beside a chain in flight, and
-# larger ones multiply the states past what finishes (see the harness).
-# The optional features, ACCESS_PLATFORM and the queue notified first stay
-# any.  Grant mode runs twice: without a pool it batches each notify's
-# chains, with one it maps each chain alone, and together the two did not
-# finish in 3 minutes (m0: grant, m1: foreign, m2: foreign-premap, m3:
-# grant-copy).
-for live in m0:-DPROVE_POOL=0 m0-pool:-DPROVE_POOL=1 m1: m2: m3:; do
-    name=mmio-live-${live%%:*}
-    mode=${name#mmio-live-m}
-    mode=${mode%-pool}
+# that is the least that makes a queue wait beside a chain in flight.  The
+# optional features, ACCESS_PLATFORM and the queue notified first stay any.
+# Grant mode runs twice: without a pool it batches each notify's chains,
+# with one it maps each chain alone, and together the two did not finish in
+# 3 minutes.  Grant-copy also at queue size 2 with two chains pending (each
+# queue a chain in flight beside one waiting); the batching modes at that
+# size did not finish in 10 minutes (see the harness).
+# name:gmem mode (0 grant, 1 foreign, 2 foreign-premap, 3 grant-copy):queue size:defines
+for live in m0:0:1:-DPROVE_POOL=0 m0-pool:0:1:-DPROVE_POOL=1 m1:1:1: m2:2:1: m3:3:1: m3-q2:3:2:; do
+    IFS=: read -r name mode qsize defs <<EOF_LIVE
+$live
+EOF_LIVE
+    name=mmio-live-$name
     # shellcheck disable=SC2086
-    run "$name" "-DPROVE_LIVE=1 -DPROVE_MODE=$mode -DPROVE_QSIZE=1 -DPENDING_MAX=1 ${live#*:}" $serve
+    run "$name" "-DPROVE_LIVE=1 -DPROVE_MODE=$mode -DPROVE_QSIZE=$qsize -DPENDING_MAX=$qsize $defs" $serve
     # A run where no queue waits, or none is resumed, proves nothing here.
     for seen in poll_meets_waiting resumed_chain; do
         if ! grep -q "show_each_$seen" "$out/$name.log"; then
