@@ -256,8 +256,8 @@ static int batch_member_done(struct mmio_dev *m, struct mmio_req *r, unsigned bi
     if (--b->pending)
         return 0;
     gmem_unmap_batch(m->gmem, &b->maps);
-    /* Copied before the batch is free: publishing may break the device,
-     * and nothing of a free batch is read after that. */
+    /* Copied before the batch is free: a free batch may be taken again,
+     * and publishing must not depend on whether anything it calls does. */
     uint8_t member[MMIO_BATCH_MAX];
     unsigned n = b->n;
     memcpy(member, b->member, sizeof(member));

@@ -64,6 +64,8 @@
 /* EVA prints the values each call is given (run.sh looks for them). */
 void Frama_C_show_each_poll_meets_waiting(uint32_t waiting);
 void Frama_C_show_each_resumed_chain(unsigned queue);
+void Frama_C_show_each_batch_members(unsigned n);
+void Frama_C_show_each_pending_full(unsigned n);
 
 #ifndef PROVE_LIVE
 #define PROVE_LIVE 0
@@ -128,10 +130,17 @@ static int dev_handle_chain(void *dev, unsigned queue, const struct gmem_sg *sg,
     /*@ assert handed: \valid(written); */
     if (in_poll)
         Frama_C_show_each_resumed_chain(queue);
+    /* How many chains the batch handed over holds (run.sh: two, somewhere). */
+    const struct mmio_dev *m = host->opaque;
+    const struct mmio_req *r = tag;
+    if (r->batch >= 0 && (unsigned)r->batch < VDEV_MAX_PENDING)
+        Frama_C_show_each_batch_members(m->batch[r->batch].n);
     if (prove_bool())
         return -EINVAL;
     if (npending < PENDING_MAX && prove_bool()) {
         pending[npending++] = tag;
+        if (npending == PENDING_MAX)
+            Frama_C_show_each_pending_full(npending);
         return VDEV_PENDING;
     }
     *written = prove_u32();
@@ -287,7 +296,9 @@ int main(void)
     dev.saved = &area;
     /*
      * Counters start anywhere: more runs than the real ones (which start at
-     * 0), and no decision reads them.  Counted from 0, two paths that end in
+     * 0), and no decision outside their own update reads them (nor
+     * config_generation, only copied and read back).  Counted from 0, two
+     * paths that end in
      * the same state differ in a counter, so EVA keeps both and analyses
      * every later step once for each (the live run in foreign mode, every
      * knob fixed: 60 s with them exact, 37 s with them any).
@@ -305,16 +316,21 @@ int main(void)
      */
     unsigned first;
     /*
-     * One state from here: the bring-ups the knobs left any differ in what
-     * the serving engine either never reads again (ACCESS_PLATFORM
-     * required, INDIRECT_DESC, which only the walker's envelope sees) or
-     * reads as a flag it branches on (EVENT_IDX, a pool taken), where EVA
-     * splits the joined state again.  Kept apart, each bring-up carried its
-     * own copy of every later step, and a notify's states ran past slevel
-     * and were joined inside process_queue instead, where the batch being
-     * built lost its size (foreign mode, the rest any: stopped at 27
-     * minutes without the merge, 34 s with it).  Joined after the queue is
-     * chosen, the notify would index a queue in {0, 1}: it is chosen below.
+     * One state from here: a join, so every bring-up is still covered, only
+     * less precisely.  Joined are the knobs left any (ACCESS_PLATFORM
+     * required, the optional features, and so each queue's event_idx and
+     * indirect flags and the pool flag) and the bring-up's own outcomes (a
+     * queue started or refused at any ring address, the device live or
+     * needing a reset); the queue sizes are fixed, so no started queue of
+     * size 0 comes of it.  EVA keeps no relation between the joined values:
+     * a branch on one narrows only that one.  That was precise enough (0
+     * alarms).  Kept apart, each bring-up carried its own copy of every
+     * later step, and a notify's states ran past slevel and were joined
+     * inside process_queue instead, where the batch being built lost its
+     * size (foreign mode, the rest any, a batch keeping its members: stopped
+     * unfinished at 7 minutes with the counters exact and no merge, 34 s
+     * with both).  Joined after the queue is chosen, the notify would index
+     * a queue in {0, 1}: it is chosen below.
      */
     /*@ slevel merge; */
 #ifdef PROVE_NOTIFY_Q
