@@ -298,10 +298,10 @@ int main(void)
      * Counters start anywhere: more runs than the real ones (which start at
      * 0), and no decision outside their own update reads them (nor
      * config_generation, only copied and read back).  Counted from 0, two
-     * paths that end in
-     * the same state differ in a counter, so EVA keeps both and analyses
-     * every later step once for each (the live run in foreign mode, every
-     * knob fixed: 60 s with them exact, 37 s with them any).
+     * paths that end in the same state differ in a counter, so EVA keeps
+     * both and analyses every later step once for each (the live run in
+     * foreign mode, every knob fixed: 60 s with them exact, 37 s with them
+     * any).
      */
     prove_scribble(&dev.ctr, sizeof(dev.ctr));
     dev.config_generation = prove_u32();
